@@ -1,0 +1,4 @@
+import { RegisterCommand } from './main';
+
+/** Placeholder until the `average` command lands. */
+export const registerAverage: RegisterCommand = () => undefined;

@@ -1,0 +1,4 @@
+import { RegisterCommand } from './main';
+
+/** Placeholder until the `load` command lands. */
+export const registerLoad: RegisterCommand = () => undefined;

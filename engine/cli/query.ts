@@ -1,0 +1,4 @@
+import { RegisterCommand } from './main';
+
+/** Placeholder until the `query` command lands. */
+export const registerQuery: RegisterCommand = () => undefined;

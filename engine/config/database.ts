@@ -1,0 +1,80 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import knexFactory, { Knex } from 'knex';
+import { DatabaseLocation } from './dbconf';
+
+/** How a connection is used: sources are read-only, only the faker and DBI writer write. */
+export interface OpenOptions {
+  readOnly?: boolean;
+  /** Pool size (default 1 for SQLite, 4 for MySQL). */
+  poolMax?: number;
+}
+
+/**
+ * Opens a knex connection to a resolved database. Times travel as `YYYY-MM-DD HH:MM:SS` text on
+ * both dialects (MySQL `dateStrings`, session time zone UTC) so the engine never meets a JS Date
+ * conjured in the machine's time zone; zero dates stay visible as `0000-00-00 00:00:00`.
+ * Read-only connections are enforced by the database (`SET SESSION TRANSACTION READ ONLY`,
+ * SQLite `query_only`).
+ */
+export function openDatabase(location: DatabaseLocation, options: OpenOptions = {}): Knex {
+  const readOnly = options.readOnly ?? false;
+  if (location.dialect === 'sqlite') {
+    const filename = location.filename ?? ':memory:';
+    if (filename !== ':memory:' && !readOnly) fs.mkdirSync(path.dirname(filename), { recursive: true });
+    return knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: options.poolMax ?? 1,
+        afterCreate: (conn: any, done: (err: Error | null, conn: unknown) => void) => {
+          try {
+            conn.pragma('busy_timeout = 30000');
+            if (filename !== ':memory:' && !readOnly) conn.pragma('journal_mode = WAL');
+            if (readOnly) conn.pragma('query_only = ON');
+            done(null, conn);
+          } catch (err) {
+            done(err as Error, conn);
+          }
+        },
+      },
+    });
+  }
+  return knexFactory({
+    client: 'mysql2',
+    connection: {
+      host: location.socket ? undefined : location.host,
+      port: location.port,
+      user: location.user,
+      password: location.password,
+      database: location.database,
+      socketPath: location.socket,
+      dateStrings: true,
+      supportBigNumbers: true,
+      timezone: 'Z',
+      charset: 'utf8mb4',
+    },
+    pool: {
+      min: 0,
+      max: options.poolMax ?? 4,
+      afterCreate: (conn: any, done: (err: Error | null, conn: unknown) => void) => {
+        const statements = ["SET time_zone = '+00:00'"];
+        if (readOnly) statements.push('SET SESSION TRANSACTION READ ONLY');
+        const next = (i: number): void => {
+          if (i >= statements.length) return done(null, conn);
+          conn.query(statements[i], (err: Error | null) => (err ? done(err, conn) : next(i + 1)));
+        };
+        next(0);
+      },
+    },
+  });
+}
+
+/** Short label of a location for logs, never showing a password. */
+export function describeLocation(location: DatabaseLocation): string {
+  if (location.dialect === 'sqlite') return `sqlite:${location.filename}`;
+  const where = location.socket ? location.socket : `${location.host}:${location.port}`;
+  return `mysql://${location.user ?? ''}@${where}/${location.database ?? ''}`;
+}

@@ -1,0 +1,186 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ScrapeError } from './errors';
+
+/** Where a database lives, resolved from a dbconf section name or a URL. */
+export interface DatabaseLocation {
+  /** The name or URL the user gave. */
+  name: string;
+  dialect: 'sqlite' | 'mysql';
+  /** SQLite file (absolute), or `:memory:`. */
+  filename?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  socket?: string;
+  /** The faker may drop and write tables here (database name starts with `fake`, or `fake = true`). */
+  fake: boolean;
+  /** Production DBI database (`offline_db`, or `production = true`): never seeded, never created. */
+  production: boolean;
+  /** Where the settings came from: `file [section]` or `url`. */
+  origin: string;
+  /** Things the operator should hear about (e.g. a dbconf file readable by others). */
+  warnings: string[];
+}
+
+/** Where to look for dbconf sections. */
+export interface DbconfOptions {
+  /** `--dbconf FILE`: looked in first. */
+  dbconf?: string;
+  env?: NodeJS.ProcessEnv;
+  home?: string;
+  /** Folder holding the project's shipped `dbconf.ini` (embedded SQLite defaults). */
+  projectRoot?: string;
+}
+
+/** Database names that are production DBI targets: never seeded, never fall back to SQLite. */
+const PRODUCTION_NAMES = new Set(['offline_db']);
+
+/** The project's own folder (where `dbconf.ini`, `regimes.d/`, `spec/` ship). */
+export function projectRoot(): string {
+  // engine/config/dbconf.ts (ts-jest) or dist/engine/config/dbconf.js (compiled)
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'schemas'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, '..', '..');
+}
+
+/** Parses a my.cnf-style file into sections of key/value pairs (`#`/`;` comments, quoted values). */
+export function parseIni(text: string): Map<string, Record<string, string>> {
+  const sections = new Map<string, Record<string, string>>();
+  let current: Record<string, string> | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';') || line.startsWith('!')) continue;
+    const header = /^\[([^\]]+)\]$/.exec(line);
+    if (header) {
+      current = sections.get(header[1].trim()) ?? {};
+      sections.set(header[1].trim(), current);
+      continue;
+    }
+    if (!current) continue;
+    const eq = line.indexOf('=');
+    const key = (eq < 0 ? line : line.slice(0, eq)).trim().replace(/-/g, '_').toLowerCase();
+    let value = eq < 0 ? 'true' : line.slice(eq + 1).trim();
+    if (/^(['"]).*\1$/.test(value) && value.length >= 2) value = value.slice(1, -1);
+    current[key] = value;
+  }
+  return sections;
+}
+
+/** The dbconf files searched, in order: `--dbconf`, `$SCRAPE_DBCONF`, `~/.my.cnf`, shipped `dbconf.ini`. */
+export function dbconfFiles(options: DbconfOptions = {}): string[] {
+  const env = options.env ?? process.env;
+  const home = options.home ?? os.homedir();
+  const files: string[] = [];
+  if (options.dbconf) files.push(path.resolve(options.dbconf));
+  if (env.SCRAPE_DBCONF) files.push(path.resolve(env.SCRAPE_DBCONF));
+  files.push(path.join(home, '.my.cnf'));
+  files.push(path.join(options.projectRoot ?? projectRoot(), 'dbconf.ini'));
+  return files;
+}
+
+function truthy(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value);
+}
+
+function classify(loc: Omit<DatabaseLocation, 'fake' | 'production'>, flags: Record<string, string> = {}): DatabaseLocation {
+  const dbName = loc.dialect === 'sqlite' ? path.basename(loc.filename ?? '', path.extname(loc.filename ?? '')) : loc.database ?? '';
+  const fake = truthy(flags.fake) || /^fake/i.test(dbName) || (loc.dialect === 'sqlite' && /^fake/i.test(loc.name));
+  const production = truthy(flags.production) || PRODUCTION_NAMES.has(dbName) || PRODUCTION_NAMES.has(loc.name);
+  return { ...loc, fake, production };
+}
+
+/** True when `text` is a database URL rather than a dbconf section name. */
+export function isDatabaseUrl(text: string): boolean {
+  return /^(mysql|mariadb):\/\//i.test(text) || /^sqlite:/i.test(text);
+}
+
+/** Parses `mysql://user:pass@host:port/db?socket=...&fake=true` or `sqlite:path` (relative to `base`). */
+export function parseDatabaseUrl(url: string, base = process.cwd(), name = url, origin = 'url'): DatabaseLocation {
+  if (/^sqlite:/i.test(url)) {
+    const rest = url.replace(/^sqlite:(\/\/)?/i, '');
+    const [file, query] = rest.split('?');
+    const flags = Object.fromEntries(new URLSearchParams(query ?? ''));
+    const filename = file === ':memory:' ? file : path.resolve(base, file);
+    return classify({ name, dialect: 'sqlite', filename, origin, warnings: [] }, flags);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url.replace(/^mariadb:/i, 'mysql:'));
+  } catch (cause) {
+    throw new ScrapeError('DBCONF_URL', `not a database URL: ${url}`, { cause });
+  }
+  const flags = Object.fromEntries(parsed.searchParams);
+  return classify(
+    {
+      name,
+      dialect: 'mysql',
+      host: parsed.hostname || '127.0.0.1',
+      port: parsed.port ? Number(parsed.port) : 3306,
+      user: decodeURIComponent(parsed.username) || undefined,
+      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+      database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || undefined,
+      socket: flags.socket,
+      origin,
+      warnings: [],
+    },
+    flags,
+  );
+}
+
+/**
+ * Resolves a dbconf section name (or a URL) to a database location. Sections are looked up in
+ * the files of `dbconfFiles`, the first file that has the section wins; production names never
+ * fall back to the shipped SQLite defaults.
+ */
+export function resolveDatabase(nameOrUrl: string, options: DbconfOptions = {}): DatabaseLocation {
+  if (isDatabaseUrl(nameOrUrl)) return parseDatabaseUrl(nameOrUrl);
+  const files = dbconfFiles(options);
+  const shipped = files[files.length - 1];
+  for (const file of files) {
+    if (!fs.existsSync(file)) continue;
+    if (file === shipped && PRODUCTION_NAMES.has(nameOrUrl)) continue;
+    const sections = parseIni(fs.readFileSync(file, 'utf8'));
+    const section = sections.get(nameOrUrl);
+    if (!section) continue;
+    const origin = `${file} [${nameOrUrl}]`;
+    const warnings: string[] = [];
+    if (file !== shipped && process.platform !== 'win32') {
+      const mode = fs.statSync(file).mode;
+      if (mode & 0o044 && section.password) {
+        warnings.push(`${file} holds a password and is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+      }
+    }
+    const base = path.dirname(file);
+    if (section.url) {
+      const loc = parseDatabaseUrl(section.url, base, nameOrUrl, origin);
+      return classify({ ...loc, warnings }, section);
+    }
+    return classify(
+      {
+        name: nameOrUrl,
+        dialect: 'mysql',
+        host: section.host ?? '127.0.0.1',
+        port: section.port ? Number(section.port) : 3306,
+        user: section.user,
+        password: section.password,
+        database: section.database ?? section.db,
+        socket: section.socket,
+        origin,
+        warnings,
+      },
+      section,
+    );
+  }
+  throw new ScrapeError(
+    'DBCONF_SECTION',
+    `no dbconf section [${nameOrUrl}]; looked in ${files.join(', ')}` +
+      (PRODUCTION_NAMES.has(nameOrUrl) ? ' (production sections never fall back to the shipped dbconf.ini)' : ''),
+  );
+}

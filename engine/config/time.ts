@@ -1,0 +1,106 @@
+import { DateTime } from 'luxon';
+import { ScrapeError } from './errors';
+
+/**
+ * Time in the engine. Source `date_time` values are naive local wall-clock text
+ * `YYYY-MM-DD HH:MM:SS` ("DB time"); they order correctly as strings and all DB-time arithmetic
+ * (tcursor, maxage, bins) is done on them as naive milliseconds. Only at a write does a local time
+ * become real UTC, through the regime's time zone.
+ */
+
+const DURATION = /^(\d+)([smhd])$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `10s`, `1m`, `1h`, `1d` to milliseconds. */
+export function parseDuration(text: string): number {
+  const m = DURATION.exec(String(text).trim());
+  if (!m) throw new ScrapeError('BAD_DURATION', `bad duration '${text}': use digits then s, m, h or d (10s, 1m, 1h, 1d)`);
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
+
+/** Milliseconds as the shortest exact duration text (`90000` → `90s`, `60000` → `1m`). */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm'] as const) if (ms % UNIT_MS[unit] === 0 && ms >= UNIT_MS[unit]) return `${ms / UNIT_MS[unit]}${unit}`;
+  return `${Math.round(ms / 1000)}s`;
+}
+
+const TEXT = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/;
+
+/** True for a usable DB time (not a zero date, not malformed). */
+export function isValidTimeText(text: unknown): text is string {
+  if (typeof text !== 'string') return false;
+  const m = TEXT.exec(text);
+  return m !== null && m[1] !== '0000' && m[2] !== '00' && m[3] !== '00';
+}
+
+/** Naive wall-clock text to naive milliseconds (the text read as if it were UTC). NaN when unusable. */
+export function naiveMs(text: string): number {
+  const m = TEXT.exec(text);
+  if (!m) return NaN;
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** Naive milliseconds back to `YYYY-MM-DD HH:MM:SS`. */
+export function naiveText(ms: number): string {
+  const d = new Date(ms);
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
+/** Adds milliseconds to a naive time text. */
+export function addMs(text: string, ms: number): string {
+  return naiveText(naiveMs(text) + ms);
+}
+
+/** Checks an IANA zone name; returns an error message or undefined. */
+export function checkTimeZone(zone: string): string | undefined {
+  const probe = DateTime.now().setZone(zone);
+  return probe.isValid ? undefined : `unknown time zone '${zone}' (use an IANA name such as Asia/Shanghai or UTC)`;
+}
+
+const offsetCache = new Map<string, Map<number, number>>();
+
+/** Offset in ms of `zone` at a naive local time (cached per hour: conversions run per write). */
+function offsetAt(zone: string, naive: number): number {
+  let byHour = offsetCache.get(zone);
+  if (!byHour) offsetCache.set(zone, (byHour = new Map()));
+  const hour = Math.floor(naive / 3_600_000);
+  let offset = byHour.get(hour);
+  if (offset === undefined) {
+    const dt = DateTime.fromMillis(naive, { zone: 'UTC' }).setZone(zone, { keepLocalTime: true });
+    if (!dt.isValid) throw new ScrapeError('BAD_TIMEZONE', `unknown time zone '${zone}'`);
+    offset = dt.offset * 60_000;
+    byHour.set(hour, offset);
+  }
+  return offset;
+}
+
+/** Source-local time text in `zone` to UTC time text. */
+export function localToUtc(text: string, zone: string): string {
+  const naive = naiveMs(text);
+  return naiveText(naive - offsetAt(zone, naive));
+}
+
+/** UTC time text to source-local time text in `zone`. */
+export function utcToLocal(text: string, zone: string): string {
+  const utc = naiveMs(text);
+  const local = DateTime.fromMillis(utc, { zone: 'UTC' }).setZone(zone);
+  return naiveText(utc + local.offset * 60_000);
+}
+
+/** Real UTC now as time text (INSERTDATE). */
+export function utcNowText(nowMs: number): string {
+  return naiveText(Math.floor(nowMs / 1000) * 1000);
+}
+
+/** Accepts `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or ISO `T` forms and returns `YYYY-MM-DD HH:MM:SS`. */
+export function normalizeTimeText(text: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text.trim());
+  if (!m) throw new ScrapeError('BAD_TIME', `bad time '${text}': use YYYY-MM-DD HH:MM:SS`);
+  const out = `${m[1]}-${m[2]}-${m[3]} ${m[4] ?? '00'}:${m[5] ?? '00'}:${m[6] ?? '00'}`;
+  if (!isValidTimeText(out) || naiveText(naiveMs(out)) !== out) throw new ScrapeError('BAD_TIME', `bad time '${text}'`);
+  return out;
+}
