@@ -1,4 +1,70 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ScrapeError } from '../config/errors';
+import { Diagnostic } from '../config/diagnostic';
+import { RegimeLookup, checkRegimeFile, findRegimeFile, listRegimeFiles, renderDiagnostics } from '../config/load-regime';
 import { RegisterCommand } from './main';
 
-/** Placeholder until the `validate` command lands. */
-export const registerValidate: RegisterCommand = () => undefined;
+interface ValidateOptions {
+  regimes?: string;
+  specDir?: string;
+}
+
+/** The files `scrape validate` checks: the arguments (files, folders or regime names), else the regimes folder. */
+function filesToCheck(args: string[], lookup: RegimeLookup): string[] {
+  if (args.length === 0) {
+    const { dir, files } = listRegimeFiles(lookup);
+    if (files.length === 0) throw new ScrapeError('REGIME_NOT_FOUND', `no *.yaml or *.yml regime in ${dir}`);
+    return files;
+  }
+  const cwd = lookup.cwd ?? process.cwd();
+  const out: string[] = [];
+  for (const arg of args) {
+    const asPath = path.resolve(cwd, arg);
+    if (fs.existsSync(asPath) && fs.statSync(asPath).isDirectory()) {
+      out.push(...listRegimeFiles({ ...lookup, regimesDir: asPath }).files);
+    } else if (fs.existsSync(asPath) && fs.statSync(asPath).isFile()) {
+      out.push(asPath);
+    } else {
+      out.push(findRegimeFile(arg, lookup));
+    }
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * `scrape validate [files...]`: checks regimes (YAML, schema, JSONata, regexes, time zones,
+ * credentials, captures, .spec mappings) and prints every diagnostic compiler-style; exit 1 on
+ * any error, else one summary line.
+ */
+export const registerValidate: RegisterCommand = (program, io, setExit) => {
+  program
+    .command('validate')
+    .description('check regime files: print every problem as file:line:col, exit 1 when any error')
+    .argument('[files...]', 'regime files, folders or names (default: every *.yaml in the regimes folder)')
+    .option('--regimes <dir>', 'folder of regime YAML files (default $SCRAPE_REGIMES, ./regimes.d, the project regimes.d)')
+    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
+    .action((args: string[], opts: ValidateOptions) => {
+      const lookup: RegimeLookup = { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env };
+      const files = filesToCheck(args, lookup);
+      const all: Diagnostic[] = [];
+      const names: string[] = [];
+      let invalid = 0;
+      for (const file of files) {
+        const { regime, diagnostics } = checkRegimeFile(file, lookup);
+        all.push(...diagnostics);
+        if (diagnostics.some((d) => d.severity === 'error')) invalid++;
+        else names.push(regime?.name ?? path.basename(file).replace(/\.ya?ml$/i, ''));
+      }
+      if (all.length) io.stdout.write(renderDiagnostics(all, io.cwd) + '\n');
+      const errors = all.filter((d) => d.severity === 'error').length;
+      const warnings = all.length - errors;
+      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+      if (invalid) {
+        io.stdout.write(`${plural(errors, 'error')}${warnings ? `, ${plural(warnings, 'warning')}` : ''} in ${invalid} of ${plural(files.length, 'regime')}\n`);
+        setExit(1);
+      } else {
+        io.stdout.write(`${plural(names.length, 'regime')} valid (${names.join(', ')})${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`);
+      }
+    });
+};
