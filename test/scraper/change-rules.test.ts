@@ -1,0 +1,65 @@
+import { compileChangeRules } from '../../engine/scraper/change-rules';
+import type { SourceRow } from '../../engine/scraper/source-row';
+
+const cols = ['id', 'date_time', 'L1C1R1', 'L1C1R2', 'pw_L1C1R1', 'pw_L1C1R2', 'state'];
+const row = (v: Record<string, unknown>): SourceRow => ({ id: 1, date_time: '2011-02-01 00:00:00', L1C1R1: 1500, L1C1R2: '1500.00', pw_L1C1R1: 1, pw_L1C1R2: 1, state: 'on', ...v });
+
+describe('compileChangeRules', () => {
+  const rules = compileChangeRules(
+    [
+      { columns: '^L\\dC\\dR\\d$', threshold: 1.0, null_is_change: false },
+      { columns: '^pw_L\\dC\\dR\\d$', equal: true, null_is_change: false },
+    ],
+    cols,
+    1.0,
+  );
+
+  it('threshold: |Δ| strictly above the threshold, DECIMAL text converted', () => {
+    expect(rules.test(row({}), row({ L1C1R2: '1501.00' }))).toBe(false); // exactly 1.0
+    expect(rules.test(row({}), row({ L1C1R2: '1501.01' }))).toBe(true);
+    expect(rules.test(row({}), row({ L1C1R1: 1498.9 }))).toBe(true);
+    expect(rules.watched).toEqual([['L1C1R1', 'L1C1R2'], ['pw_L1C1R1', 'pw_L1C1R2']]);
+  });
+
+  it('equal: any difference, numerically when both numeric', () => {
+    expect(rules.test(row({}), row({ pw_L1C1R2: '1' }))).toBe(false);
+    expect(rules.test(row({}), row({ pw_L1C1R2: 0 }))).toBe(true);
+  });
+
+  it('NULL against a value is no change unless null_is_change', () => {
+    expect(rules.test(row({}), row({ L1C1R1: null, pw_L1C1R1: null }))).toBe(false);
+    expect(rules.test(row({ L1C1R1: null }), row({}))).toBe(false);
+    const strict = compileChangeRules([{ columns: ['L1C1R1'], threshold: 5, null_is_change: true }], cols, 1);
+    expect(strict.test(row({}), row({ L1C1R1: null }))).toBe(true);
+    expect(strict.test(row({ L1C1R1: null }), row({ L1C1R1: null }))).toBe(false);
+    const eq = compileChangeRules([{ columns: ['state'], equal: true, null_is_change: true }], cols, 1);
+    expect(eq.test(row({}), row({ state: 'off' }))).toBe(true);
+    expect(eq.test(row({}), row({ state: null }))).toBe(true);
+  });
+
+  it('uses the default threshold when a rule gives none', () => {
+    const r = compileChangeRules([{ columns: ['L1C1R1'], null_is_change: false } as never], cols, 10);
+    expect(r.test(row({}), row({ L1C1R1: 1509 }))).toBe(false);
+    expect(r.test(row({}), row({ L1C1R1: 1511 }))).toBe(true);
+  });
+
+  it('a selector matching no column is a REGIME_COLUMN error naming it', () => {
+    expect(() => compileChangeRules([{ columns: '^HV_\\d+$', threshold: 1, null_is_change: false }], cols, 1)).toThrow(expect.objectContaining({ code: 'REGIME_COLUMN', message: expect.stringContaining('^HV_\\d+$') }));
+    expect(() => compileChangeRules([{ columns: ['L1C1R1', 'L9C9R9'], threshold: 1, null_is_change: false }], cols, 1)).toThrow(expect.objectContaining({ code: 'REGIME_COLUMN', message: expect.stringContaining("'L9C9R9'") }));
+  });
+
+  it('when: a JSONata predicate over first, last and ctx, kept off the synchronous path', async () => {
+    const r = compileChangeRules([{ when: 'last.state != first.state or ctx.force = true', null_is_change: false }], cols, 1);
+    expect(r.test(row({}), row({ state: 'off' }))).toBe(false);
+    expect(await r.asyncTest!(row({}), row({ state: 'off' }), {})).toBe(true);
+    expect(await r.asyncTest!(row({}), row({}), {})).toBe(false);
+    expect(await r.asyncTest!(row({}), row({}), { force: true })).toBe(true);
+    expect(() => compileChangeRules([{ when: 'last.(', null_is_change: false }], cols, 1)).toThrow(expect.objectContaining({ code: 'REGIME_JSONATA' }));
+  });
+
+  it('no rules: never changed (only maxage propagates)', () => {
+    const r = compileChangeRules([], cols, 1);
+    expect(r.test(row({}), row({ L1C1R1: 0 }))).toBe(false);
+    expect(r.asyncTest).toBeUndefined();
+  });
+});
