@@ -1,7 +1,7 @@
 import type { AggregateDecl, AggregateFunction, FilterCondition } from '../config/regime';
 import { ScrapeError } from '../config/errors';
 import { naiveMs } from '../config/time';
-import type { SourceRow } from './source-row';
+import type { SourceRow } from '../source/source-row';
 
 /**
  * Running aggregates with MySQL semantics, fed one source row at a time, so that the scraper never

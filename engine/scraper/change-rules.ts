@@ -2,7 +2,7 @@ import type { ChangeRuleDecl, ColumnSelector } from '../config/regime';
 import { ScrapeError } from '../config/errors';
 import { compileExpression } from '../transform/compile-expression';
 import { toNumber } from './aggregator';
-import type { SourceRow } from './source-row';
+import type { SourceRow } from '../source/source-row';
 
 /** True when the vector sv[0] → sv[-1] has `changed` (DESIGN §4.4). Synchronous: the hot path. */
 export type ChangeTest = (first: SourceRow, last: SourceRow) => boolean;

@@ -2,9 +2,9 @@ import { ScrapeError } from '../config/errors';
 import { naiveMs, naiveText } from '../config/time';
 import type { Aggregator } from './aggregator';
 import type { ChangeTest } from './change-rules';
-import type { SourceRow } from './source-row';
+import type { SourceRow } from '../source/source-row';
 
-export type { SourceRow } from './source-row';
+export type { SourceRow } from '../source/source-row';
 
 /** The outcome of one sample, as the manual's log calls it. */
 export type Decision = 'notfull' | 'unchanged' | 'changed' | 'overage';

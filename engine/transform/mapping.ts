@@ -1,6 +1,6 @@
 import jsonata from 'jsonata';
 import { ScrapeError } from '../config/errors';
-import type { SourceRow } from '../scraper/source-row';
+import type { SourceRow } from '../source/source-row';
 import { compileExpression, walkPath, type CompiledExpression } from './compile-expression';
 import { RESERVED_BINDINGS, type UnpivotCell, type UnpivotPlan } from './unpivot-plan';
 

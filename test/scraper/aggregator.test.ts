@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { AggregateDecl, AggregateFunction } from '../../engine/config/regime';
 import { Aggregator, aggregateColumns, compileFilter } from '../../engine/scraper/aggregator';
-import type { SourceRow } from '../../engine/scraper/source-row';
+import type { SourceRow } from '../../engine/source/source-row';
 import { randomRows } from './random-rows';
 import { expectClose, referenceAggregates } from './reference-aggregates';
 

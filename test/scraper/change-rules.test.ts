@@ -1,5 +1,5 @@
 import { compileChangeRules } from '../../engine/scraper/change-rules';
-import type { SourceRow } from '../../engine/scraper/source-row';
+import type { SourceRow } from '../../engine/source/source-row';
 
 const cols = ['id', 'date_time', 'L1C1R1', 'L1C1R2', 'pw_L1C1R1', 'pw_L1C1R2', 'state'];
 const row = (v: Record<string, unknown>): SourceRow => ({ id: 1, date_time: '2011-02-01 00:00:00', L1C1R1: 1500, L1C1R2: '1500.00', pw_L1C1R1: 1, pw_L1C1R2: 1, state: 'on', ...v });

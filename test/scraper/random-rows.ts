@@ -1,5 +1,5 @@
 import { naiveMs, naiveText } from '../../engine/config/time';
-import type { SourceRow } from '../../engine/scraper/source-row';
+import type { SourceRow } from '../../engine/source/source-row';
 
 /** A small seeded PRNG (mulberry32) so failures reproduce. */
 export function prng(seed: number): () => number {

@@ -1,5 +1,5 @@
 import type { AggregateFunction } from '../../engine/config/regime';
-import type { SourceRow } from '../../engine/scraper/source-row';
+import type { SourceRow } from '../../engine/source/source-row';
 
 function num(v: unknown): number | null {
   if (v === null || v === undefined) return null;

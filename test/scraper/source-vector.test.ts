@@ -3,7 +3,7 @@ import { naiveMs } from '../../engine/config/time';
 import { Aggregator } from '../../engine/scraper/aggregator';
 import { compileChangeRules } from '../../engine/scraper/change-rules';
 import { SourceVector, formatSvLine, type Sample, type SourceVectorSettings } from '../../engine/scraper/source-vector';
-import type { SourceRow } from '../../engine/scraper/source-row';
+import type { SourceRow } from '../../engine/source/source-row';
 import { prng, randomRows, regularRows } from './random-rows';
 import { expectClose, referenceAggregates } from './reference-aggregates';
 

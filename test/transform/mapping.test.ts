@@ -1,6 +1,6 @@
 import { compileMapping } from '../../engine/transform/mapping';
 import { compileUnpivotPlan } from '../../engine/transform/unpivot-plan';
-import type { SourceRow } from '../../engine/scraper/source-row';
+import type { SourceRow } from '../../engine/source/source-row';
 import { pmtColumns } from './pmt-columns';
 
 const PMTHV = { pattern: '^L(?<ladder>\\d)C(?<col>\\d)R(?<ring>\\d)$', values: { voltage: '{column}', pw: 'pw_{column}' } };

@@ -1,0 +1,139 @@
+import { Knex } from 'knex';
+import { Clock, systemClock } from '../config/clock';
+import { DatabaseLocation } from '../config/dbconf';
+import { ScrapeError } from '../config/errors';
+import { Logger } from '../config/logger';
+import { Regime } from '../config/regime';
+import { parseDuration } from '../config/time';
+import { DbiWriter } from '../dbi/dbi-writer';
+import { prepareTargetTables } from '../dbi/target-tables';
+import { SpecTable } from '../spec/spec-table';
+import { SourceReader } from '../source/source-reader';
+import { discoverStreams } from '../source/source-stream';
+import { compileMapping } from '../transform/mapping';
+import { compileUnpivotPlan } from '../transform/unpivot-plan';
+import { Aggregator, aggregateColumns } from './aggregator';
+import { compileChangeRules } from './change-rules';
+import { tuneSleep } from './sleep-tuner';
+import { StreamRunner, StreamSettings } from './stream-runner';
+
+/** Everything a scraper run needs; connections are opened and closed by the caller. */
+export interface ScraperOptions {
+  regime: Regime;
+  specs: Map<string, SpecTable>;
+  source: Knex;
+  target: Knex;
+  targetLocation: DatabaseLocation;
+  logger: Logger;
+  clock?: Clock;
+  /** Stops the loop between pages (SIGTERM). */
+  signal?: AbortSignal;
+  /** Return once every stream has consumed all source rows (instead of sleeping for more). */
+  untilCaughtUp?: boolean;
+  /** Write a seed validity into empty targets (`--seed` or `seed_target_tables`). */
+  seed?: boolean;
+  /** Only these source tables. */
+  tables?: string[];
+  /** Table creation policy (`--allow-drop-create-table`, `--drop-target-tables`). */
+  allowCreate?: boolean;
+  dropTargets?: boolean;
+}
+
+/** Per-stream counters of a run. */
+export interface ScraperReport {
+  streams: { table: string; rowsRead: number; rowsSkipped: number; samples: number; propagations: number; resumedAt: string }[];
+}
+
+/** The settings of a stream in numbers. */
+export function streamSettings(regime: Regime, seed: boolean): StreamSettings {
+  const s = regime.scraper;
+  return {
+    intervalMs: parseDuration(s.interval),
+    offset: s.offset,
+    maxageMs: parseDuration(s.maxage),
+    maxiter: s.maxiter,
+    timefloor: s.timefloor.replace('T', ' '),
+    timezone: regime.timezone,
+    pageSize: s.page_size,
+    joinWaitMs: parseDuration(s.join_wait),
+    seed: seed ? { timestart: s.seed_timestart.replace('T', ' '), timeend: s.seed_timeend.replace('T', ' ') } : undefined,
+  };
+}
+
+/** Builds one StreamRunner per source stream the regime matches. */
+export async function buildStreamRunners(options: ScraperOptions): Promise<StreamRunner[]> {
+  const { regime, specs, source, target, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const seed = options.seed ?? regime.scraper.seed_target_tables;
+  if (seed && options.targetLocation.production) {
+    throw new ScrapeError('SEED_PRODUCTION', `refusing to seed ${options.targetLocation.name}: seeding is never allowed on a production target`);
+  }
+  const targetSpecs = regime.targets.map((t) => {
+    const spec = specs.get(t.spec);
+    if (!spec) throw new ScrapeError('REGIME_SPEC', `regime ${regime.name}: spec ${t.spec} not loaded`);
+    return spec;
+  });
+  await prepareTargetTables(target, targetSpecs, { create: options.allowCreate ?? false, drop: options.dropTargets ?? false, location: options.targetLocation });
+  const writers = targetSpecs.map((spec) => new DbiWriter(target, spec, { clock }));
+  const streams = await discoverStreams(source, regime, options.tables);
+  const settings = streamSettings(regime, seed);
+  const runners: StreamRunner[] = [];
+  for (const stream of streams) {
+    const columnNames = stream.columns.map((c) => c.name);
+    const plan = regime.unpivot ? compileUnpivotPlan(columnNames, regime.unpivot) : undefined;
+    const changes = compileChangeRules(regime.changes, columnNames, regime.scraper.threshold);
+    const aggDecl = regime.aggregate;
+    const aggColumns = aggDecl ? aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, aggDecl) : [];
+    const makeAggregator = aggDecl ? () => new Aggregator(aggColumns, aggDecl) : undefined;
+    const aggKeys = aggDecl ? [...aggColumns.flatMap((c) => aggDecl.functions.map((f) => `${c}_${f}`)), aggDecl.count] : undefined;
+    const targets = regime.targets.map((t, i) => {
+      const mapping = compileMapping(t.map, targetSpecs[i].columns.map((c) => c.name), `targets[${i}].map`);
+      mapping.check({ columns: columnNames, plan, aggKeys, ctxKeys: [...Object.keys(stream.captures), 'sitemask', 'subsite', 'simmask', 'task', 'aggregateno', 'table'] });
+      return { spec: targetSpecs[i], writer: writers[i], mapping };
+    });
+    const reader = new SourceReader(source, stream, settings.pageSize);
+    runners.push(new StreamRunner(stream, regime, reader, targets, settings, changes, makeAggregator, plan, logger, clock, target));
+  }
+  return runners;
+}
+
+/**
+ * Runs the scraper: every stream in turn, a page at a time, until all are caught up (with
+ * `untilCaughtUp`), every stream reached `maxiter`, or the signal aborts; otherwise sleeps
+ * (tuned from the lag) and goes on. Sleeping and batching change when rows are written, never
+ * which.
+ */
+export async function runScraper(options: ScraperOptions): Promise<ScraperReport> {
+  const clock = options.clock ?? systemClock;
+  const { logger, regime } = options;
+  const runners = await buildStreamRunners(options);
+  const heartbeatMs = parseDuration(regime.scraper.heartbeat);
+  let sleepMs = parseDuration(regime.scraper.sleep);
+  let propagationsSinceTune = 0;
+  for (const runner of runners) await runner.resume();
+  const finished = new Set<StreamRunner>();
+  while (!options.signal?.aborted) {
+    let allCaughtUp = true;
+    for (const runner of runners) {
+      if (finished.has(runner) || options.signal?.aborted) continue;
+      const step = await runner.step();
+      propagationsSinceTune += step.propagations;
+      if (step.finished) finished.add(runner);
+      if (!step.caughtUp) allCaughtUp = false;
+    }
+    if (finished.size === runners.length) break;
+    if (!allCaughtUp) continue;
+    if (options.untilCaughtUp) break;
+    if (propagationsSinceTune >= regime.scraper.tunesleepmod || propagationsSinceTune === 0) {
+      let maxLag = 0;
+      for (const runner of runners) maxLag = Math.max(maxLag, await runner.lagMs());
+      sleepMs = tuneSleep({ lagMs: maxLag, heartbeatMs, offset: regime.scraper.offset, currentMs: sleepMs });
+      propagationsSinceTune = 0;
+    }
+    await clock.sleep(sleepMs, options.signal);
+  }
+  for (const runner of runners) await runner.flush();
+  return {
+    streams: runners.map((r) => ({ table: r.stream.table, resumedAt: r.resumeTime, ...r.totals })),
+  };
+}

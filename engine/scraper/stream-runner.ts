@@ -1,0 +1,239 @@
+import { Knex } from 'knex';
+import { Clock } from '../config/clock';
+import { Logger } from '../config/logger';
+import { Regime } from '../config/regime';
+import { localToUtc, naiveMs, utcToLocal } from '../config/time';
+import { DbiWriter, Propagation } from '../dbi/dbi-writer';
+import { lastValidity } from '../dbi/dbi-reader';
+import { SpecTable } from '../spec/spec-table';
+import { SourceKey, SourceReader, SourceRow } from '../source/source-reader';
+import { SourceStream } from '../source/source-stream';
+import { Mapping } from '../transform/mapping';
+import { UnpivotPlan } from '../transform/unpivot-plan';
+import { Aggregator } from './aggregator';
+import { CompiledChangeRules } from './change-rules';
+import { Sample, SourceVector, formatSvLine } from './source-vector';
+
+/** A target table of a stream: where its propagations go and how payload rows are made. */
+export interface StreamTarget {
+  spec: SpecTable;
+  mapping: Mapping;
+  writer: DbiWriter;
+}
+
+/** Settings of one stream, already parsed into numbers. */
+export interface StreamSettings {
+  intervalMs: number;
+  offset: number;
+  maxageMs: number;
+  /** Samples to take before stopping (0 = no limit). */
+  maxiter: number;
+  timefloor: string;
+  timezone: string;
+  pageSize: number;
+  joinWaitMs: number;
+  seed?: { timestart: string; timeend: string };
+}
+
+/** What one step of a stream did. */
+export interface StepResult {
+  rowsRead: number;
+  samples: number;
+  propagations: number;
+  /** No more source rows now (or waiting for a joined table). */
+  caughtUp: boolean;
+  /** maxiter reached: this stream takes no more samples. */
+  finished: boolean;
+}
+
+/** Counters of a stream since it started. */
+export interface StreamTotals {
+  rowsRead: number;
+  rowsSkipped: number;
+  samples: number;
+  propagations: number;
+  writes: number;
+}
+
+/**
+ * Runs one source stream: resumes from the target's last validity, reads keyset pages, feeds the
+ * source vector, turns PROCEED samples into DBI propagations and writes each page's propagations
+ * in one transaction per target. Holds O(1) rows besides the current page.
+ */
+export class StreamRunner {
+  readonly totals: StreamTotals = { rowsRead: 0, rowsSkipped: 0, samples: 0, propagations: 0, writes: 0 };
+  private vector?: SourceVector;
+  private rangeStart = '';
+  private lastKey?: SourceKey;
+  /** Per target: propagations starting before this local time are already in that target. */
+  private targetResume: (string | undefined)[] = [];
+  private pending: Propagation[][] = [];
+  private joinWaitSince?: number;
+  private lastSample?: Sample;
+
+  constructor(
+    readonly stream: SourceStream,
+    private readonly regime: Regime,
+    private readonly reader: SourceReader,
+    private readonly targets: StreamTarget[],
+    private readonly settings: StreamSettings,
+    private readonly changes: CompiledChangeRules,
+    private readonly makeAggregator: (() => Aggregator) | undefined,
+    private readonly plan: UnpivotPlan | undefined,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+    private readonly targetDb: Knex,
+  ) {
+    this.pending = targets.map(() => []);
+  }
+
+  /** Context fields bound as `ctx` in mappings: captures, context columns, table name. */
+  get ctx(): Record<string, unknown> {
+    return { ...this.stream.captures, ...this.stream.context, table: this.stream.table };
+  }
+
+  /** Local time the stream resumes from (after `resume`). */
+  get resumeTime(): string {
+    return this.rangeStart;
+  }
+
+  /** Latest sample, for lag and status. */
+  get latestSample(): Sample | undefined {
+    return this.lastSample;
+  }
+
+  /**
+   * Finds where to start: the largest TIMEEND of the stream's context over the targets (each
+   * target also remembers its own, so a target that is behind is filled without duplicating
+   * the others), the seed validity for an empty target when seeding, else `timefloor`.
+   */
+  async resume(): Promise<void> {
+    const { timezone, timefloor } = this.settings;
+    const ctx = this.stream.context;
+    const ends: (string | undefined)[] = [];
+    for (const [i, target] of this.targets.entries()) {
+      let last = await lastValidity(this.targetDb, target.spec, ctx);
+      if (!last && this.settings.seed) {
+        const seed = this.settings.seed;
+        const timestart = localToUtc(seed.timestart, timezone);
+        const timeend = localToUtc(seed.timeend, timezone);
+        await target.writer.write([{ timestart, timeend, context: ctx, rows: [Object.fromEntries(target.spec.columns.map((c) => [c.name, null]))] }]);
+        this.logger.log('info', `seeded ${target.spec.table} for ${this.stream.table} with [${seed.timestart}, ${seed.timeend}) local`, { stream: this.stream.table });
+        last = await lastValidity(this.targetDb, target.spec, ctx);
+      }
+      ends.push(last ? utcToLocal(last.TIMEEND, timezone) : undefined);
+      this.targetResume[i] = ends[i];
+    }
+    // Start from the earliest target: a target that is ahead skips what it already holds.
+    const known = ends.filter((e): e is string => e !== undefined);
+    let start = ends.some((e) => e === undefined) || known.length === 0 ? timefloor : known.reduce((a, b) => (a < b ? a : b));
+    if (start < timefloor) start = timefloor;
+    this.rangeStart = start;
+    this.lastKey = undefined;
+    this.vector = new SourceVector({
+      intervalMs: this.settings.intervalMs,
+      offset: this.settings.offset,
+      maxageMs: this.settings.maxageMs,
+      changed: this.changes.test,
+      changedAsync: this.changes.asyncTest ? (first, last) => this.changes.asyncTest!(first, last, this.ctx) : undefined,
+      aggregator: this.makeAggregator?.(),
+      logCursor: start,
+    });
+    const before = await this.reader.countBefore(timefloor);
+    if (before > 0) {
+      this.logger.log('warn', `${this.stream.table}: ${before} entries before timefloor ${timefloor} (zero dates included) are skipped`, { stream: this.stream.table });
+    }
+    const c = this.stream.context;
+    this.logger.log('info', `timecursor(local) ${this.stream.table} {sitemask: ${c.sitemask}, subsite: ${c.subsite}} ${start}`, {
+      stream: this.stream.table,
+      resume_utc: localToUtc(start, timezone),
+    });
+  }
+
+  /** Reads one page and processes it. */
+  async step(): Promise<StepResult> {
+    if (!this.vector) await this.resume();
+    const vector = this.vector!;
+    const { maxiter } = this.settings;
+    const result: StepResult = { rowsRead: 0, samples: 0, propagations: 0, caughtUp: false, finished: false };
+    if (maxiter > 0 && vector.samples >= maxiter) return { ...result, caughtUp: true, finished: true };
+    const page = await this.reader.readPage(this.rangeStart, this.lastKey);
+    for (const row of page.skipped) {
+      this.logger.log('warn', `${this.stream.table} id ${row.id} at ${row.date_time}: joined row missing while the joined table is past it; entry skipped`, { stream: this.stream.table });
+    }
+    this.totals.rowsSkipped += page.skipped.length;
+    let stoppedEarly = false;
+    for (const row of page.rows) {
+      const sample = vector.needsAsync ? await vector.pushAsync(row) : vector.push(row);
+      this.lastKey = { date_time: row.date_time, id: row.id };
+      result.rowsRead++;
+      if (!sample) continue;
+      result.samples++;
+      this.lastSample = sample;
+      const line = formatSvLine(sample);
+      if (sample.proceed) {
+        this.logger.log('info', line, { stream: this.stream.table });
+        await this.propagate(sample);
+        result.propagations++;
+      } else {
+        this.logger.log('debug', line, { stream: this.stream.table });
+      }
+      if (maxiter > 0 && vector.samples >= maxiter) {
+        stoppedEarly = true;
+        result.finished = true;
+        break;
+      }
+    }
+    if (!stoppedEarly && page.skipped.length && page.lastKey && (!this.lastKey || page.lastKey.date_time > this.lastKey.date_time || (page.lastKey.date_time === this.lastKey.date_time && page.lastKey.id > this.lastKey.id))) {
+      this.lastKey = page.lastKey;
+    }
+    await this.flush();
+    this.totals.rowsRead += result.rowsRead;
+    this.totals.samples += result.samples;
+    this.totals.propagations += result.propagations;
+    if (page.waitingForJoin) {
+      const now = this.clock.now();
+      this.joinWaitSince ??= now;
+      if (now - this.joinWaitSince >= this.settings.joinWaitMs) {
+        this.logger.log('warn', `${this.stream.table}: waiting for joined table(s) ${this.stream.joins.map((j) => j.table).join(', ')} to catch up`, { stream: this.stream.table });
+        this.joinWaitSince = now;
+      }
+    } else {
+      this.joinWaitSince = undefined;
+    }
+    result.caughtUp = !page.full && !stoppedEarly;
+    return result;
+  }
+
+  /** Lag of the stream in DB time: latest source date_time minus the time cursor. */
+  async lagMs(): Promise<number> {
+    const latest = await this.reader.latestTime();
+    if (!latest || !this.lastSample) return 0;
+    return Math.max(0, naiveMs(latest) - naiveMs(this.lastSample.tcursor));
+  }
+
+  private async propagate(sample: Sample): Promise<void> {
+    const first = sample.first;
+    const last = sample.last as SourceRow;
+    const { timezone } = this.settings;
+    const timestart = localToUtc(first.date_time, timezone);
+    const timeend = localToUtc(last.date_time, timezone);
+    for (const [i, target] of this.targets.entries()) {
+      const resumeAt = this.targetResume[i];
+      if (resumeAt !== undefined && first.date_time < resumeAt) continue;
+      const rows = await target.mapping.evaluate({ first, last, agg: sample.agg, ctx: this.ctx }, this.plan);
+      this.pending[i].push({ timestart, timeend, context: this.stream.context, rows });
+    }
+  }
+
+  /** Writes the propagations collected so far, one transaction per target. */
+  async flush(): Promise<void> {
+    for (const [i, target] of this.targets.entries()) {
+      const batch = this.pending[i];
+      if (batch.length === 0) continue;
+      this.pending[i] = [];
+      await target.writer.write(batch);
+      this.totals.writes += batch.length;
+    }
+  }
+}

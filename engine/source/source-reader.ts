@@ -1,0 +1,131 @@
+import { Knex } from 'knex';
+import { SourceRow } from './source-row';
+import { SourceStream } from './source-stream';
+
+export type { SourceRow } from './source-row';
+
+/** Position in a stream: rows are ordered by `(date_time, id)`. */
+export interface SourceKey {
+  date_time: string;
+  id: number;
+}
+
+/** What one page read found. */
+export interface SourcePage {
+  /** Rows ready for the source vector, in order. */
+  rows: SourceRow[];
+  /** Rows skipped because their joined row is missing for good (joined table already past them). */
+  skipped: SourceRow[];
+  /** True when the page stopped at a row whose joined row has not arrived yet. */
+  waitingForJoin: boolean;
+  /** Key of the last row read (consumed or skipped); undefined when nothing was read. */
+  lastKey?: SourceKey;
+  /** True when the page was full (more rows may follow at once). */
+  full: boolean;
+}
+
+/** Quotes an identifier for the dialect; identifiers come from the live schema and are checked too. */
+export function quoteIdentifier(db: Knex, name: string): string {
+  if (!/^[A-Za-z0-9_$]+$/.test(name)) throw new Error(`refusing unsafe identifier ${JSON.stringify(name)}`);
+  return db.client.config.client === 'better-sqlite3' ? `"${name}"` : `\`${name}\``;
+}
+
+/**
+ * Reads a stream in keyset pages: `(date_time, id) > last ORDER BY date_time, id LIMIT n`, with
+ * joined tables LEFT JOINed on `id`. One prepared statement text per stream; never one query per
+ * sample. Rows whose joined row is missing end the page (`waitingForJoin`) unless the joined
+ * table already holds larger ids, in which case the row can never be completed and is reported in
+ * `skipped`: a partial group is never handed on.
+ */
+export class SourceReader {
+  private readonly firstSql: string;
+  private readonly nextSql: string;
+  private readonly joinAliases: string[];
+
+  constructor(
+    private readonly db: Knex,
+    private readonly stream: SourceStream,
+    private readonly pageSize: number,
+  ) {
+    const q = (n: string) => quoteIdentifier(db, n);
+    const select = [`m.${q('id')} AS ${q('id')}`, `m.${q('date_time')} AS ${q('date_time')}`];
+    for (const c of stream.mainColumns) select.push(`m.${q(c.name)} AS ${q(c.name)}`);
+    const joins: string[] = [];
+    this.joinAliases = [];
+    stream.joins.forEach((j, i) => {
+      const alias = `__join${i}`;
+      this.joinAliases.push(alias);
+      select.push(`j${i}.${q('id')} AS ${q(alias)}`);
+      j.tableColumns.forEach((col, k) => select.push(`j${i}.${q(col)} AS ${q(j.columns[k].name)}`));
+      joins.push(`LEFT JOIN ${q(j.table)} j${i} ON j${i}.${q('id')} = m.${q('id')}`);
+    });
+    const head = `SELECT ${select.join(', ')} FROM ${q(stream.table)} m ${joins.join(' ')}`;
+    const order = `ORDER BY m.${q('date_time')}, m.${q('id')} LIMIT ?`;
+    this.firstSql = `${head} WHERE m.${q('date_time')} >= ? ${order}`;
+    this.nextSql = `${head} WHERE m.${q('date_time')} >= ? AND (m.${q('date_time')} > ? OR (m.${q('date_time')} = ? AND m.${q('id')} > ?)) ${order}`;
+  }
+
+  /** Rows with `date_time >= from` after `after` (exclusive), at most one page. */
+  async readPage(from: string, after?: SourceKey, limit = this.pageSize): Promise<SourcePage> {
+    const raw = after
+      ? await this.query(this.nextSql, [from, after.date_time, after.date_time, after.id, limit])
+      : await this.query(this.firstSql, [from, limit]);
+    const rows: SourceRow[] = [];
+    const skipped: SourceRow[] = [];
+    let waitingForJoin = false;
+    let lastKey: SourceKey | undefined;
+    let maxJoinIds: number[] | undefined;
+    for (const r of raw) {
+      r.id = Number(r.id);
+      let missing = false;
+      for (const alias of this.joinAliases) {
+        if (r[alias] === null || r[alias] === undefined) missing = true;
+      }
+      if (missing) {
+        maxJoinIds ??= await this.maxJoinIds();
+        const joinedPast = this.stream.joins.every((_, i) => r[this.joinAliases[i]] != null || maxJoinIds![i] > r.id);
+        if (!joinedPast) {
+          waitingForJoin = true;
+          break;
+        }
+        for (const alias of this.joinAliases) delete r[alias];
+        skipped.push(r);
+        lastKey = { date_time: r.date_time, id: r.id };
+        continue;
+      }
+      for (const alias of this.joinAliases) delete r[alias];
+      rows.push(r);
+      lastKey = { date_time: r.date_time, id: r.id };
+    }
+    return { rows, skipped, waitingForJoin, lastKey, full: !waitingForJoin && raw.length >= limit };
+  }
+
+  /** Latest `date_time` in the main table (for lag), or undefined when empty. */
+  async latestTime(): Promise<string | undefined> {
+    const q = (n: string) => quoteIdentifier(this.db, n);
+    const raw = await this.query(`SELECT MAX(${q('date_time')}) AS t FROM ${q(this.stream.table)}`, []);
+    return raw[0]?.t ?? undefined;
+  }
+
+  /** Rows the scraper never reads: `date_time` before `timefloor`, zero dates included. */
+  async countBefore(timefloor: string): Promise<number> {
+    const q = (n: string) => quoteIdentifier(this.db, n);
+    const raw = await this.query(`SELECT COUNT(*) AS n FROM ${q(this.stream.table)} WHERE ${q('date_time')} < ?`, [timefloor]);
+    return Number(raw[0]?.n ?? 0);
+  }
+
+  private async maxJoinIds(): Promise<number[]> {
+    const q = (n: string) => quoteIdentifier(this.db, n);
+    const out: number[] = [];
+    for (const j of this.stream.joins) {
+      const raw = await this.query(`SELECT MAX(${q('id')}) AS m FROM ${q(j.table)}`, []);
+      out.push(raw[0]?.m == null ? -Infinity : Number(raw[0].m));
+    }
+    return out;
+  }
+
+  private async query(sql: string, bindings: unknown[]): Promise<any[]> {
+    const result = await this.db.raw(sql, bindings as Knex.RawBinding[]);
+    return this.db.client.config.client === 'better-sqlite3' ? result : result[0];
+  }
+}

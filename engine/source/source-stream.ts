@@ -1,0 +1,187 @@
+import { Knex } from 'knex';
+import { ScrapeError } from '../config/errors';
+import { ContextDecl, ContextValueDecl, JoinDecl, Regime, TableDecl } from '../config/regime';
+
+/** A column of a source table as introspected from the live schema. */
+export interface SourceColumn {
+  name: string;
+  /** Lower-case SQL type (`decimal(6,2)`, `int`, `float`, `datetime`, `varchar(16)`...). */
+  type: string;
+  /** Numeric columns are aggregated; others are not. */
+  numeric: boolean;
+}
+
+/** A table joined on `id` to the main table of a stream, with its column prefix. */
+export interface JoinedTable {
+  table: string;
+  prefix: string;
+  /** Joined columns as they appear in rows: prefixed, without `id`/`date_time`. */
+  columns: SourceColumn[];
+  /** Column names in the table itself (unprefixed), same order as `columns`. */
+  tableColumns: string[];
+}
+
+/** The DBI context columns a stream writes. */
+export interface StreamContext {
+  sitemask: number;
+  simmask: number;
+  subsite: number;
+  task: number;
+  aggregateno: number;
+}
+
+/**
+ * One source stream: a matched source table (plus joined tables), its name captures and the DBI
+ * context derived from them. Each stream is scraped and resumed on its own.
+ */
+export interface SourceStream {
+  /** Main table name. */
+  table: string;
+  /** Named captures of the table pattern (all-digit captures stay strings here). */
+  captures: Record<string, string>;
+  context: StreamContext;
+  /** Columns of rows as the regime sees them: main columns then prefixed joined columns, without `id`/`date_time`. */
+  columns: SourceColumn[];
+  /** Main table columns (unprefixed names), without `id`/`date_time`. */
+  mainColumns: SourceColumn[];
+  joins: JoinedTable[];
+  /** Index of the regime's `tables[]` entry the stream came from. */
+  declIndex: number;
+}
+
+const NUMERIC = /^(tinyint|smallint|mediumint|int|integer|bigint|float|double|real|decimal|numeric|dec)\b/i;
+
+/** Lists the tables of the database (base tables only). */
+export async function listTables(db: Knex): Promise<string[]> {
+  if (db.client.config.client === 'better-sqlite3') {
+    const rows = await db.raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`);
+    return rows.map((r: { name: string }) => r.name);
+  }
+  const [rows] = await db.raw(
+    `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME`,
+  );
+  return rows.map((r: { name: string }) => r.name);
+}
+
+/** Introspects a table's columns (name, type) from the live schema. */
+export async function tableColumns(db: Knex, table: string): Promise<SourceColumn[]> {
+  let raw: { name: string; type: string }[];
+  if (db.client.config.client === 'better-sqlite3') {
+    raw = (await db.raw(`PRAGMA table_info(${quoteSqliteString(table)})`)).map((r: { name: string; type: string }) => ({ name: r.name, type: r.type }));
+  } else {
+    const [rows] = await db.raw(
+      `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      [table],
+    );
+    raw = rows;
+  }
+  return raw.map((c) => ({ name: c.name, type: String(c.type).toLowerCase(), numeric: NUMERIC.test(String(c.type)) }));
+}
+
+function quoteSqliteString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** Matches a table name against a declaration; returns its captures or undefined. */
+export function matchTable(decl: TableDecl, name: string): Record<string, string> | undefined {
+  if (decl.name !== undefined) return decl.name === name ? {} : undefined;
+  const m = new RegExp(decl.pattern!).exec(name);
+  if (!m || m[0] !== name) return undefined;
+  return { ...(m.groups ?? {}) };
+}
+
+/** Replaces `{capture}` in a name template. */
+export function expandTemplate(template: string, captures: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => {
+    if (!(key in captures)) throw new ScrapeError('REGIME_CAPTURE', `template '${template}' names {${key}}, which the table pattern does not capture`);
+    return captures[key];
+  });
+}
+
+function contextValue(decl: ContextValueDecl, captures: Record<string, string>, what: string, table: string): number {
+  if (typeof decl === 'number') return decl;
+  const raw = captures[decl.capture];
+  if (raw === undefined) throw new ScrapeError('REGIME_CAPTURE', `context ${what}: table ${table} has no capture '${decl.capture}'`);
+  if (decl.map) {
+    if (!(raw in decl.map)) {
+      throw new ScrapeError('REGIME_CONTEXT', `context ${what}: '${raw}' (capture ${decl.capture} of table ${table}) is not in the map (${Object.keys(decl.map).join(', ')})`);
+    }
+    return decl.map[raw];
+  }
+  const n = Number(raw);
+  if (!Number.isInteger(n)) throw new ScrapeError('REGIME_CONTEXT', `context ${what}: capture ${decl.capture}='${raw}' of table ${table} is not an integer; give a map`);
+  return n;
+}
+
+/** The DBI context of a table from its captures. */
+export function resolveContext(decl: ContextDecl, captures: Record<string, string>, table: string): StreamContext {
+  return {
+    sitemask: contextValue(decl.sitemask, captures, 'sitemask', table),
+    subsite: contextValue(decl.subsite, captures, 'subsite', table),
+    simmask: decl.simmask ?? 1,
+    task: decl.task ?? 0,
+    aggregateno: decl.aggregateno ?? -1,
+  };
+}
+
+async function joinedTable(db: Knex, join: JoinDecl, captures: Record<string, string>, existing: Set<string>, main: string): Promise<JoinedTable> {
+  const table = expandTemplate(join.table, captures);
+  if (!existing.has(table)) throw new ScrapeError('SOURCE_JOIN_MISSING', `table ${main} needs joined table ${table}, which does not exist in the source`);
+  const cols = (await tableColumns(db, table)).filter((c) => c.name !== 'id' && c.name !== 'date_time');
+  if (!(await tableColumns(db, table)).some((c) => c.name === 'id')) throw new ScrapeError('SOURCE_SCHEMA', `joined table ${table} has no id column`);
+  return {
+    table,
+    prefix: join.prefix,
+    tableColumns: cols.map((c) => c.name),
+    columns: cols.map((c) => ({ ...c, name: join.prefix + c.name })),
+  };
+}
+
+/**
+ * Finds the regime's source streams in the live source schema: every table matching a `tables[]`
+ * entry, its joined tables, its columns (introspected once) and its context. Streams are ordered
+ * by table name. A regime matching nothing is an error naming what was looked for.
+ */
+export async function discoverStreams(db: Knex, regime: Regime, only?: string[]): Promise<SourceStream[]> {
+  const names = await listTables(db);
+  const existing = new Set(names);
+  const streams: SourceStream[] = [];
+  const joinedNames = new Set<string>();
+  for (const [declIndex, decl] of regime.tables.entries()) {
+    for (const name of names) {
+      const captures = matchTable(decl, name);
+      if (!captures) continue;
+      if (only && only.length && !only.includes(name)) continue;
+      const all = await tableColumns(db, name);
+      for (const required of ['id', 'date_time']) {
+        if (!all.some((c) => c.name === required)) throw new ScrapeError('SOURCE_SCHEMA', `source table ${name} has no ${required} column`);
+      }
+      const mainColumns = all.filter((c) => c.name !== 'id' && c.name !== 'date_time');
+      const joins: JoinedTable[] = [];
+      for (const join of decl.join ?? []) {
+        const j = await joinedTable(db, join, captures, existing, name);
+        joinedNames.add(j.table);
+        joins.push(j);
+      }
+      const columns = [...mainColumns, ...joins.flatMap((j) => j.columns)];
+      const seen = new Set<string>();
+      for (const c of columns) {
+        if (seen.has(c.name)) throw new ScrapeError('SOURCE_SCHEMA', `table ${name}: column ${c.name} appears twice after joining; give the join another prefix`);
+        seen.add(c.name);
+      }
+      streams.push({ table: name, captures, context: resolveContext(regime.context, captures, name), columns, mainColumns, joins, declIndex });
+    }
+  }
+  const result = streams.filter((s) => !joinedNames.has(s.table) || regime.tables.some((d) => d.name === s.table));
+  if (result.length === 0) {
+    const wanted = regime.tables.map((t) => t.name ?? `/${t.pattern}/`).join(', ');
+    throw new ScrapeError('SOURCE_NO_TABLES', `regime ${regime.name}: no source table matches ${wanted}${only?.length ? ` among ${only.join(', ')}` : ''}`);
+  }
+  const keys = new Set<string>();
+  for (const s of result) {
+    const key = `${s.context.sitemask}/${s.context.subsite}/${s.context.simmask}/${s.context.task}`;
+    if (keys.has(key)) throw new ScrapeError('REGIME_CONTEXT', `two source tables map to the same context (sitemask/subsite ${key}); each stream needs its own context`);
+    keys.add(key);
+  }
+  return result;
+}
