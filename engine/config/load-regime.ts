@@ -191,7 +191,7 @@ export function jsonataError(expr: string): JsonataProblem | undefined {
   } catch (err) {
     const e = err as { code?: string; position?: number; token?: unknown; message?: string };
     const position = typeof e.position === 'number' ? e.position : 0;
-    const token = typeof e.token === 'string' && e.token !== '(end)' ? e.token : undefined;
+    const token = e.token !== undefined && e.token !== null && e.token !== '(end)' ? String(e.token) : undefined;
     // jsonata's position is the (1-based) index of the last character read
     const index = token ? position - token.length : e.token === '(end)' ? expr.length : position - 1;
     return { message: `${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`, index: Math.max(0, Math.min(index, expr.length)) };
@@ -226,8 +226,10 @@ const TYPE_WORDS: Record<string, string> = {
 };
 
 function typeWords(types: unknown): string {
-  const list = (Array.isArray(types) ? types : String(types).split(',')).map((t) => TYPE_WORDS[t] ?? t);
-  return [...new Set(list)].join(' or ');
+  const names = [...new Set(Array.isArray(types) ? types.map(String) : String(types).split(','))];
+  if (names.length === 1) return TYPE_WORDS[names[0]] ?? names[0];
+  const list = names.map((t) => (t === 'boolean' ? 'a boolean' : (TYPE_WORDS[t] ?? t)));
+  return `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}`;
 }
 
 /** A short description of a YAML value for messages (`string "10 min"`, `a mapping`). */
@@ -357,7 +359,17 @@ function errorIssue(e: ErrorObject, data: unknown, source: string, doc: Document
     case 'required':
       return { ...base, segments: [...segments, String(params.missingProperty)], message: 'required key missing', pos: undefined, useKey: false, keyword: 'required' };
     case 'type':
+      if ((e.parentSchema as { pattern?: string })?.pattern === DURATION_PATTERN) {
+        return { ...base, message: `must be a duration (digits then s, m, h or d, e.g. 10s, 1m, 1h, 1d), found ${describe(value)}` };
+      }
       return { ...base, message: `must be ${typeWords(params.type)}, found ${describe(value)}` };
+    case 'uniqueItems': {
+      const [first, again] = [Number(params.j), Number(params.i)].sort((a, b) => a - b);
+      const item = Array.isArray(value) ? value[again] : undefined;
+      return { ...base, segments: [...segments, again], message: `duplicate item ${JSON.stringify(item)} (same as item ${first})` };
+    }
+    case 'minItems':
+      return { ...base, message: Number(params.limit) === 1 ? 'must not be empty' : `must have at least ${params.limit} items` };
     case 'pattern': {
       const pattern = String(params.pattern);
       const what =
@@ -384,12 +396,7 @@ function errorIssue(e: ErrorObject, data: unknown, source: string, doc: Document
       if (params.format === 'jsonata') {
         const problem = jsonataError(String(value));
         if (!problem) return undefined;
-        let pos: Position | undefined;
-        const at = nodeAt(doc, segments);
-        if (isScalar(at.value)) {
-          const offset = scalarCharOffset(at.value as Scalar, source, problem.index);
-          if (offset !== undefined) pos = lineCounterOf(doc).linePos(offset);
-        }
+        const pos = positionInString(doc, source, segments, problem.index);
         return { ...base, code: 'REGIME_JSONATA', message: `bad JSONata: ${problem.message}`, pos };
       }
       return { ...base, message: e.message ?? 'invalid' };
@@ -416,7 +423,15 @@ function asObject(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
-function semanticIssues(data: Record<string, unknown>, doc: Document, lookup: RegimeLookup, specs: Map<string, SpecTable>): Issue[] {
+/** Position of character `index` inside the string at `segments` (when the source maps one-to-one). */
+function positionInString(doc: Document, source: string, segments: Array<string | number>, index: number): Position | undefined {
+  const at = nodeAt(doc, segments);
+  if (at.depth !== segments.length || !isScalar(at.value)) return undefined;
+  const offset = scalarCharOffset(at.value as Scalar, source, index);
+  return offset === undefined ? undefined : lineCounterOf(doc).linePos(offset);
+}
+
+function semanticIssues(data: Record<string, unknown>, doc: Document, source: string, lookup: RegimeLookup, specs: Map<string, SpecTable>): Issue[] {
   const issues: Issue[] = [];
   const cwd = lookup.cwd ?? process.cwd();
 
@@ -496,6 +511,7 @@ function semanticIssues(data: Record<string, unknown>, doc: Document, lookup: Re
         if (!tableCaptures[i]!.includes(m[1])) {
           issues.push({
             segments: ['tables', i, 'join', k, 'table'],
+            pos: positionInString(doc, source, ['tables', i, 'join', k, 'table'], m.index!),
             code: 'REGIME_CAPTURE',
             message: `\`{${m[1]}}\` is not a named capture of tables[${i}].pattern${didYouMean(m[1], tableCaptures[i]!)} (captures: ${tableCaptures[i]!.join(', ') || 'none'})`,
           });
@@ -515,6 +531,7 @@ function semanticIssues(data: Record<string, unknown>, doc: Document, lookup: Re
         if (!allowed.includes(m[1])) {
           issues.push({
             segments: ['unpivot', 'values', field],
+            pos: positionInString(doc, source, ['unpivot', 'values', field], m.index!),
             code: 'REGIME_CAPTURE',
             message: `\`{${m[1]}}\` is neither \`{column}\` nor a named capture of unpivot.pattern or the table pattern${didYouMean(m[1], allowed)} (captures: ${allowed.slice(1).join(', ') || 'none'})`,
           });
@@ -628,7 +645,7 @@ export function checkRegimeFile(file: string, lookup: RegimeLookup = {}): { regi
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false, merge: true });
   lineCounters.set(doc, lines);
   const excerpt = (line: number, col: number) => excerptAt(text, line, col) || undefined;
   const finish = () => {
@@ -662,12 +679,18 @@ export function checkRegimeFile(file: string, lookup: RegimeLookup = {}): { regi
     return { specs, diagnostics: finish() };
   }
 
-  const data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    at(1, 1, 'REGIME_YAML', `YAML: ${(err as Error).message}`);
+    return { specs, diagnostics: finish() };
+  }
   const ctx = schemaContext();
   const issues: Issue[] = [];
   if (!ctx.validate(data)) issues.push(...schemaIssues(ctx.validate.errors ?? [], data, text, doc));
   const object = asObject(data);
-  if (object) issues.push(...semanticIssues(object, doc, lookup, specs));
+  if (object) issues.push(...semanticIssues(object, doc, text, lookup, specs));
   for (const issue of issues) {
     const pos = issue.pos ?? positionOf(doc, lines, issue.segments, issue.useKey);
     diagnostics.push({
