@@ -1,4 +1,160 @@
+import { Option } from 'commander';
+import { systemClock } from '../config/clock';
+import { openDatabase, describeLocation } from '../config/database';
+import { resolveDatabase } from '../config/dbconf';
+import { ScrapeError } from '../config/errors';
+import { LOG_LEVELS, LogLevel } from '../config/logger';
+import { applySettingOverrides, loadRegime } from '../config/load-regime';
+import { normalizeTimeText } from '../config/time';
+import { FakerResult, assertFakeDatabase, runBatchFaker, runLiveFaker } from '../faker/faker';
+import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
 
-/** Placeholder until the `fake` command lands. */
-export const registerFake: RegisterCommand = () => undefined;
+/**
+ * Progress on stderr: a redrawn bar on a terminal, otherwise a plain line every ~5 s, so logs of
+ * long batch runs stay readable.
+ */
+export function progressReporter(io: CliIo, label: string, unit: (n: number) => string = String): { update(done: number, total: number): void; finish(): void } {
+  const tty = !!io.stderr.isTTY;
+  const started = Date.now();
+  let last = tty ? 0 : started;
+  let drawn = false;
+  return {
+    update(done, total) {
+      const now = Date.now();
+      if (now - last < (tty ? 100 : 5000)) return;
+      last = now;
+      const fraction = total > 0 ? Math.min(1, done / total) : 0;
+      const pct = `${(fraction * 100).toFixed(1).padStart(5)}%`;
+      const secs = (now - started) / 1000;
+      if (tty) {
+        const width = 30;
+        const bar = '#'.repeat(Math.round(fraction * width)).padEnd(width, '.');
+        io.stderr.write(`\r${label} [${bar}] ${pct} ${unit(done)}/${unit(total)} ${secs.toFixed(0)}s `);
+        drawn = true;
+      } else {
+        io.stderr.write(`${label} ${pct} ${unit(done)}/${unit(total)} after ${secs.toFixed(0)}s\n`);
+      }
+    },
+    finish() {
+      if (drawn) io.stderr.write('\n');
+    },
+  };
+}
+
+/** An AbortSignal fired by SIGINT/SIGTERM: a run finishes the write in flight and reports. */
+function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+    },
+  };
+}
+
+function wholeNumber(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new ScrapeError('BAD_OPTION', `${flag} ${text}: expected a whole number`);
+  return Number(text);
+}
+
+/** The final line of a faker run: rows per table and the rate. */
+export function fakerSummary(result: FakerResult): string {
+  const perTable = Object.entries(result.rows).map(([t, n]) => `${t} ${n}`).join(', ');
+  const secs = result.elapsedMs / 1000;
+  const rate = secs > 0 ? Math.round(result.total / secs) : result.total;
+  return `faked ${result.total} rows${perTable ? ` (${perTable})` : ''} in ${secs.toFixed(1)} s, ${rate} rows/s` +
+    (result.iterations ? `, ${result.iterations} iterations` : '');
+}
+
+interface FakeCliOptions {
+  source?: string;
+  dbconf?: string;
+  regimes?: string;
+  maxiter?: string;
+  timestart?: string;
+  count?: string;
+  from?: string;
+  to?: string;
+  dropsrc?: boolean;
+  seedRandom?: string;
+  tables?: string;
+  set?: string[];
+  logLevel: LogLevel;
+}
+
+/** `scrape fake <regime>`: synthetic rows into the regime's fake source tables. */
+export const registerFake: RegisterCommand = (program, io) => {
+  const cmd = program
+    .command('fake')
+    .description("write synthetic rows into a regime's source tables in a fake database: live (one row per table per interval) or a batch (--count, --from/--to)")
+    .argument('<regime>', 'regime name (regimes.d/<name>.yaml) or path to a YAML file')
+    .option('--source <name>', "dbconf section or URL to write (default: faker.source, else the regime's source)")
+    .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
+    .option('--regimes <dir>', 'folder of regime YAML files (default $SCRAPE_REGIMES or ./regimes.d)')
+    .option('--maxiter <n>', 'live: stop after n iterations (0 = forever)', '0')
+    .option('--timestart <time>', 'reproducible DB time: date_time = T + id x interval')
+    .option('--count <n>', 'batch: write n rows per table, as fast as the database takes them')
+    .option('--from <time>', 'batch: one row per interval from this local time ...')
+    .option('--to <time>', '... up to (excluding) this one')
+    .option('--dropsrc', 'drop and recreate the fake tables first (fake databases only)')
+    .option('--seed-random <n>', 'seed of random profiles (default faker.seed)')
+    .option('--tables <names>', 'only these of the faked tables (comma separated)')
+    .option('--set <key=value>', 'override a faker setting, e.g. --set interval=1s (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(new Option('--log-level <level>', 'least level logged').choices([...LOG_LEVELS]).default('info'));
+  cmd.action(async (name: string, opts: FakeCliOptions) => {
+    const logger = streamLogger(io, opts.logLevel);
+    const loaded = loadRegime(name, { regimesDir: opts.regimes, cwd: io.cwd, env: io.env });
+    let regime = opts.set?.length ? applySettingOverrides(loaded.regime, opts.set, 'faker') : loaded.regime;
+    regime = { ...regime, faker: { ...regime.faker } };
+    if (opts.timestart !== undefined) regime.faker.timestart = normalizeTimeText(opts.timestart);
+    const seed = wholeNumber(opts.seedRandom, '--seed-random');
+    if (seed !== undefined) regime.faker.seed = seed;
+    const count = wholeNumber(opts.count, '--count');
+    const maxiter = wholeNumber(opts.maxiter, '--maxiter') ?? 0;
+    const tables = opts.tables ? opts.tables.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+    const sourceName = opts.source ?? regime.faker.source ?? regime.source;
+    const location = resolveDatabase(sourceName, { dbconf: opts.dbconf, env: io.env });
+    for (const w of location.warnings) logger.log('warn', w);
+    assertFakeDatabase(location); // before anything is opened or created
+    const db = openDatabase(location);
+    const interrupt = interruptSignal();
+    try {
+      const common = {
+        db,
+        location,
+        regime,
+        regimeFile: loaded.file,
+        tables,
+        dropsrc: opts.dropsrc ? true : undefined,
+        logger,
+        signal: interrupt.signal,
+      };
+      logger.log('info', `fake ${regime.name} -> ${describeLocation(location)}`);
+      let result: FakerResult;
+      if (count !== undefined || opts.from !== undefined || opts.to !== undefined) {
+        const progress = progressReporter(io, 'fake');
+        result = await runBatchFaker({
+          ...common,
+          count,
+          from: opts.from,
+          to: opts.to,
+          clock: systemClock,
+          onProgress: (p) => progress.update(p.rows, p.total),
+        });
+        progress.finish();
+      } else {
+        result = await runLiveFaker({ ...common, clock: systemClock, maxiter });
+      }
+      io.stdout.write(fakerSummary(result) + '\n');
+    } finally {
+      interrupt.dispose();
+      await db.destroy();
+    }
+  });
+};
