@@ -10,6 +10,9 @@ import { registerRun } from './run';
 import { registerFake } from './fake';
 import { registerAverage } from './average';
 import { registerLoad } from './load';
+import { registerSupervisor } from './supervisor';
+import { registerInspect } from './inspect';
+import { registerStatus } from './status';
 
 /** Each command file exports one of these; it adds its command to the program. */
 export type RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
@@ -22,7 +25,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride();
-  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad]) {
+  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad, registerSupervisor, registerInspect, registerStatus]) {
     register(program, io, setExit);
   }
   return program;

@@ -1,0 +1,127 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Knex } from 'knex';
+import { openDatabase } from '../config/database';
+import { DatabaseLocation, resolveDatabase } from '../config/dbconf';
+import { ScrapeError, isScrapeError } from '../config/errors';
+import { listRegimeFiles } from '../config/load-regime';
+import { StreamStatus, streamStatuses } from '../dbi/stream-status';
+import { CommonOptions, addCommonOptions, loadRegimeForCli } from './run';
+import { RegisterCommand } from './main';
+
+interface StatusOptions extends CommonOptions {
+  source?: string;
+  target?: string;
+  json?: boolean;
+}
+
+/**
+ * A lag as an operator reads it: the two largest units (`3h 12m`, `2d 5h`, `4m 10s`, `45s`);
+ * negative when the target is ahead of the source.
+ */
+export function formatLag(ms: number): string {
+  if (ms < 0) return `-${formatLag(-ms)}`;
+  const s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${sec}s`;
+  return `${sec}s`;
+}
+
+function lockText(s: StreamStatus): string {
+  if (!s.lock) return 'unknown';
+  return s.lock.held ? `held${s.lock.holder ? ` by ${s.lock.holder}` : ''}` : 'free';
+}
+
+/** The human lines of one stream's status. */
+export function renderStreamStatus(s: StreamStatus, timezone: string): string {
+  const c = s.context;
+  const lines = [`${s.regime}  ${s.table} -> ${s.target}  sitemask ${c.sitemask} subsite ${c.subsite} simmask ${c.simmask} task ${c.task}`];
+  if (s.problem) lines.push(`  problem        ${s.problem}`);
+  if (s.last) {
+    const l = s.last;
+    lines.push(`  last validity  SEQNO ${l.seqno}  [${l.timestart.utc}, ${l.timeend.utc}) UTC`);
+    lines.push(`                 [${l.timestart.local}, ${l.timeend.local}) ${timezone}`);
+  } else if (!s.problem) {
+    lines.push('  last validity  none yet');
+  }
+  lines.push(`  source latest  ${s.sourceLatest ?? 'no rows'}${s.sourceLatest ? ` ${timezone}` : ''}`);
+  lines.push(`  lag            ${s.lagMs === undefined ? 'n/a' : formatLag(s.lagMs)}`);
+  lines.push(`  writes         ${s.writesLastHour} in the last hour, ${s.validities} in all${s.last ? ` (last INSERTDATE ${s.last.insertDate} UTC)` : ''}`);
+  lines.push(`  lock           ${lockText(s)}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Opens each distinct database once (read-only); SQLite files must exist (status creates nothing). */
+class Connections {
+  private readonly open = new Map<string, Knex>();
+  get(location: DatabaseLocation): Knex {
+    const key = JSON.stringify([location.dialect, location.filename, location.host, location.port, location.socket, location.user, location.database]);
+    let db = this.open.get(key);
+    if (!db) {
+      if (location.dialect === 'sqlite' && location.filename !== ':memory:' && !fs.existsSync(location.filename!)) {
+        throw new ScrapeError('DATABASE_MISSING', `database ${location.name} is a SQLite file that does not exist: ${location.filename}`);
+      }
+      db = openDatabase(location, { readOnly: true });
+      this.open.set(key, db);
+    }
+    return db;
+  }
+  async close(): Promise<void> {
+    for (const db of this.open.values()) await db.destroy();
+  }
+}
+
+/** `scrape status [regime…]`: where each stream of each regime stands, from the databases only. */
+export const registerStatus: RegisterCommand = (program, io, setExit) => {
+  const cmd = program
+    .command('status')
+    .description('per stream: last validity (UTC and local), source latest date_time, lag, writes in the last hour, lock holder')
+    .argument('[regimes...]', 'regime names or YAML paths (default: every regime of the regimes folder)')
+    .option('--source <name>', "dbconf section or URL of the source (default: each regime's)")
+    .option('--target <name>', "dbconf section or URL of the target (default: each regime's)")
+    .option('--json', 'print the statuses as JSON');
+  addCommonOptions(cmd);
+  cmd.action(async (names: string[], opts: StatusOptions) => {
+    const lookup = { regimesDir: opts.regimes, cwd: io.cwd, env: io.env };
+    const wanted = names.length ? names : listRegimeFiles(lookup).files;
+    const connections = new Connections();
+    const results: Array<{ regime: string; timezone?: string; streams: StreamStatus[]; error?: { code: string; message: string } }> = [];
+    try {
+      for (const name of wanted) {
+        try {
+          const loaded = loadRegimeForCli(name, opts, io, 'scraper');
+          const dbconf = { dbconf: opts.dbconf, env: io.env };
+          const source = connections.get(resolveDatabase(opts.source ?? loaded.regime.source, dbconf));
+          const target = connections.get(resolveDatabase(opts.target ?? loaded.regime.target, dbconf));
+          const streams = await streamStatuses({ regime: loaded.regime, specs: loaded.specs, source, target });
+          results.push({ regime: loaded.regime.name, timezone: loaded.regime.timezone, streams });
+        } catch (err) {
+          if (!isScrapeError(err)) throw err;
+          setExit(1);
+          results.push({ regime: names.length ? name : path.basename(name).replace(/\.ya?ml$/i, ''), streams: [], error: { code: err.code, message: err.message } });
+        }
+      }
+    } finally {
+      await connections.close();
+    }
+    if (opts.json) {
+      const json = results.map((r) => ({
+        ...r,
+        streams: r.streams.map((s) => ({ ...s, lag: s.lagMs === undefined ? null : formatLag(s.lagMs), lagSeconds: s.lagMs === undefined ? null : s.lagMs / 1000, lock: s.lock ?? 'unknown' })),
+      }));
+      io.stdout.write(JSON.stringify(json, null, 2) + '\n');
+      return;
+    }
+    const blocks: string[] = [];
+    for (const r of results) {
+      if (r.error) blocks.push(`${r.regime}  error ${r.error.code}: ${r.error.message}\n`);
+      for (const s of r.streams) blocks.push(renderStreamStatus(s, r.timezone!));
+    }
+    io.stdout.write(blocks.join('\n'));
+  });
+};

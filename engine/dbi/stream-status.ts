@@ -1,0 +1,137 @@
+import { Knex } from 'knex';
+import { Clock, systemClock } from '../config/clock';
+import { Regime } from '../config/regime';
+import { naiveMs, utcNowText, utcToLocal } from '../config/time';
+import { SourceReader } from '../source/source-reader';
+import { SourceStream, StreamContext, discoverStreams } from '../source/source-stream';
+import { vldTableName } from '../spec/ddl';
+import { SpecTable } from '../spec/spec-table';
+import { lastValidity } from './dbi-reader';
+
+/** Who holds a regime's writer lock on a target. */
+export interface LockHolder {
+  held: boolean;
+  /** Who holds it (host, pid...) when `held`. */
+  holder?: string;
+}
+
+/**
+ * Whether a scraper holds the writer lock of `regime` on `target` for `stream`; undefined means
+ * unknown. The regime lock (`engine/dbi/regime-lock.ts`) does not exist yet: until it does this
+ * answers unknown, and the lock work fills it in without touching the status command.
+ */
+export async function lockHolder(target: Knex, regime: Regime, spec: SpecTable, stream: SourceStream): Promise<LockHolder | undefined> {
+  void target;
+  void regime;
+  void spec;
+  void stream;
+  return undefined;
+}
+
+/** A time both as stored (UTC) and in the regime's source-local zone. */
+export interface UtcAndLocal {
+  utc: string;
+  local: string;
+}
+
+/** The last validity of a stream's context. */
+export interface LastValidityStatus {
+  seqno: number;
+  timestart: UtcAndLocal;
+  timeend: UtcAndLocal;
+  /** UTC time of the write. */
+  insertDate: string;
+}
+
+/** Where one stream of a regime stands, read from the source and target databases only. */
+export interface StreamStatus {
+  regime: string;
+  /** Source table of the stream. */
+  table: string;
+  /** Payload table written (the spec's table). */
+  target: string;
+  context: StreamContext;
+  /** Undefined when nothing was written for the context yet (or the target tables are missing). */
+  last?: LastValidityStatus;
+  /** Latest source `date_time` (source-local), undefined when the table is empty. */
+  sourceLatest?: string;
+  /** Source latest minus the last TIMEEND, both source-local, in ms; undefined without both. */
+  lagMs?: number;
+  /** Validities of the context in the target. */
+  validities: number;
+  /** Validities of the context whose INSERTDATE is within the last hour. */
+  writesLastHour: number;
+  /** Undefined: unknown (see `lockHolder`). */
+  lock?: LockHolder;
+  /** Why figures are missing (e.g. target tables not created yet). */
+  problem?: string;
+}
+
+/** What `streamStatuses` reads. */
+export interface StreamStatusInput {
+  regime: Regime;
+  specs: Map<string, SpecTable>;
+  source: Knex;
+  target: Knex;
+  /** Real time (for "the last hour"); injected by tests. */
+  clock?: Clock;
+  /** Only these source tables. */
+  tables?: string[];
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The status of every stream of a regime, per target: last validity (UTC and source-local),
+ * latest source `date_time`, lag, validities written in the last hour, and the lock holder.
+ * Reads only, so it works from any machine that reaches the databases.
+ */
+export async function streamStatuses(input: StreamStatusInput): Promise<StreamStatus[]> {
+  const { regime, source, target } = input;
+  const clock = input.clock ?? systemClock;
+  const streams = await discoverStreams(source, regime, input.tables);
+  const hourAgo = utcNowText(clock.now() - HOUR_MS);
+  const out: StreamStatus[] = [];
+  for (const stream of streams) {
+    const sourceLatest = (await new SourceReader(source, stream, 1).latestTime()) ?? undefined;
+    for (const decl of regime.targets) {
+      const spec = input.specs.get(decl.spec);
+      if (!spec) throw new Error(`regime ${regime.name}: spec ${decl.spec} was not loaded`);
+      const status: StreamStatus = {
+        regime: regime.name,
+        table: stream.table,
+        target: spec.table,
+        context: stream.context,
+        sourceLatest,
+        validities: 0,
+        writesLastHour: 0,
+      };
+      const vld = vldTableName(spec);
+      if (!(await target.schema.hasTable(vld))) {
+        status.problem = `target table ${vld} does not exist`;
+        out.push(status);
+        continue;
+      }
+      const ctx = { sitemask: stream.context.sitemask, subsite: stream.context.subsite, simmask: stream.context.simmask, task: stream.context.task };
+      const last = await lastValidity(target, spec, ctx);
+      if (last) {
+        status.last = {
+          seqno: last.SEQNO,
+          timestart: { utc: last.TIMESTART, local: utcToLocal(last.TIMESTART, regime.timezone) },
+          timeend: { utc: last.TIMEEND, local: utcToLocal(last.TIMEEND, regime.timezone) },
+          insertDate: last.INSERTDATE,
+        };
+        if (sourceLatest) status.lagMs = naiveMs(sourceLatest) - naiveMs(status.last.timeend.local);
+      }
+      const counts = await target(vld)
+        .where({ SITEMASK: ctx.sitemask, SUBSITE: ctx.subsite, SIMMASK: ctx.simmask, TASK: ctx.task })
+        .select(target.raw('COUNT(*) AS n'), target.raw('SUM(CASE WHEN INSERTDATE >= ? THEN 1 ELSE 0 END) AS recent', [hourAgo]))
+        .first();
+      status.validities = Number(counts?.n ?? 0);
+      status.writesLastHour = Number(counts?.recent ?? 0);
+      status.lock = await lockHolder(target, regime, spec, stream);
+      out.push(status);
+    }
+  }
+  return out;
+}
