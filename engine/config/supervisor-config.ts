@@ -82,10 +82,17 @@ export function quoteEnvironmentValue(value: string): string {
   return escapePercent(quoted);
 }
 
-/** A plain .ini value (paths of directory=, logs): no line breaks, `%` doubled. */
+/** A plain .ini value (directory=): no line breaks, `%` doubled. */
 function plainValue(what: string, text: string): string {
   checkValue(what, text);
   return escapePercent(text);
+}
+
+/** A log file path: supervisord expands `%` in these twice (version-dependent), so none allowed. */
+function logPath(text: string): string {
+  checkValue('log path', text);
+  if (text.includes('%')) throw new ScrapeError('SUPERVISOR_VALUE', `log path ${text} holds '%', which supervisord expands in log paths: choose a log folder without it`);
+  return text;
 }
 
 /** The program name of a regime in a mode: `adtemp_scraper`, `adtemp_averager`, `adtemp_faker`. */
@@ -138,12 +145,12 @@ export function supervisorProgram(input: SupervisorProgramInput): SupervisorProg
     'stopsignal=TERM',
     `stopwaitsecs=${STOP_WAIT_SECS}`,
     `environment=SCRAPE_DBCONF=${quoteEnvironmentValue(input.dbconf)},SCRAPE_REGIMES=${quoteEnvironmentValue(path.dirname(input.regimeFile))}`,
-    '; the program logs to stderr; it goes to the stdout log (stderr_* apply if redirect_stderr is off).',
+    '; the program logs to stderr, merged into the one log below; logs rotate at 50MB, 5 kept.',
+    '; (stderr_logfile would be ignored beside redirect_stderr=true; its limits apply if it is turned off.)',
     'redirect_stderr=true',
-    `stdout_logfile=${plainValue('log dir', log)}.log`,
+    `stdout_logfile=${logPath(log + '.log')}`,
     `stdout_logfile_maxbytes=${LOG_MAXBYTES}`,
     `stdout_logfile_backups=${LOG_BACKUPS}`,
-    `stderr_logfile=${plainValue('log dir', log)}.err.log`,
     `stderr_logfile_maxbytes=${LOG_MAXBYTES}`,
     `stderr_logfile_backups=${LOG_BACKUPS}`,
   );
