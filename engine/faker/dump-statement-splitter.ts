@@ -45,6 +45,7 @@ export class DumpStatementSplitter {
     const n = buf.length;
     const limit = final ? n : n - 3;
     let i = 0;
+    let backslash = -2;
     let seg = this.state === LINE_COMMENT || this.state === BLOCK_COMMENT ? -1 : 0;
     const flush = (to: number) => {
       if (seg >= 0 && to > seg) this.parts.push(buf.slice(seg, to));
@@ -57,7 +58,9 @@ export class DumpStatementSplitter {
           const quote = this.state === SINGLE ? "'" : '"';
           // jump to the next quote or backslash
           const q = buf.indexOf(quote, i);
-          const b = buf.indexOf('\\', i);
+          // next backslash, searched again only once passed (a dump without escapes would rescan the chunk for each string)
+          if (backslash !== -1 && backslash < i) backslash = buf.indexOf('\\', i);
+          const b = backslash;
           const next = q < 0 ? b : b < 0 ? q : Math.min(q, b);
           if (next < 0 || next >= limit) {
             i = limit;

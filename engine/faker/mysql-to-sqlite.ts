@@ -17,9 +17,17 @@ export function sqliteName(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** A MySQL column type as its SQLite type name (INTEGER, REAL, NUMERIC, TEXT or BLOB affinity). */
+/**
+ * A MySQL column type as an SQLite column type with the matching affinity (INTEGER, REAL,
+ * NUMERIC, TEXT or BLOB). Numeric types keep their MySQL spelling (`decimal(6,2)`, `int(10)
+ * unsigned`), which SQLite maps to the same affinity, so the scale stays readable from the schema
+ * on both dialects; every other type becomes its affinity keyword.
+ */
 export function sqliteType(mysqlType: string): string {
-  const base = mysqlType.toLowerCase().trim();
+  const base = mysqlType.toLowerCase().trim().replace(/\s+/g, ' ');
+  if (/^(tinyint|smallint|mediumint|int|integer|bigint)(\(\d+\))?( unsigned)?( zerofill)?$/.test(base)) return base;
+  if (/^(float|double|real)(\(\d+(,\d+)?\))?( unsigned)?( zerofill)?$/.test(base)) return base;
+  if (/^(decimal|numeric)(\(\d+(,\d+)?\))?( unsigned)?( zerofill)?$/.test(base)) return base;
   if (/^(tinyint|smallint|mediumint|int|integer|bigint|bit|bool|boolean|year)\b/.test(base)) return 'INTEGER';
   if (/^(float|double|real)\b/.test(base)) return 'REAL';
   if (/^(decimal|numeric|dec|fixed)\b/.test(base)) return 'NUMERIC';
@@ -390,7 +398,7 @@ export function translateCreateTable(sql: string): TranslatedCreate {
   }
   const inlinePrimary = cols.filter((c) => c.primary).map((c) => c.name);
   if (!primary && inlinePrimary.length) primary = inlinePrimary;
-  const rowid = primary && primary.length === 1 ? cols.find((c) => c.name === primary![0] && sqliteType(c.type) === 'INTEGER') : undefined;
+  const rowid = primary && primary.length === 1 ? cols.find((c) => c.name === primary![0] && /^(tinyint|smallint|mediumint|int|integer|bigint)\b/i.test(c.type)) : undefined;
   const defs = cols.map((c) => {
     if (c === rowid) return `  ${sqliteName(c.name)} INTEGER PRIMARY KEY`;
     let d = `  ${sqliteName(c.name)} ${sqliteType(c.type)}`;

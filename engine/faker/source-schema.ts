@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { ScrapeError } from '../config/errors';
 import { ColumnTypes, Regime, TableDecl } from '../config/regime';
+import { sqliteType } from './mysql-to-sqlite';
 
 /** SQL dialects a fake source can live in. */
 export type SourceDialect = 'sqlite' | 'mysql';
@@ -152,14 +153,9 @@ export function flattenTables(tables: FakeTable[]): FakeTable[] {
   return out;
 }
 
-/** SQL type of a declared column in `dialect`: MySQL keeps it, SQLite gets the matching affinity. */
+/** SQL type of a declared column in `dialect`: MySQL keeps it, SQLite gets a type of the matching affinity (see `sqliteType`). */
 export function sourceColumnType(type: string, dialect: SourceDialect): string {
-  if (dialect === 'mysql') return type;
-  const base = type.toLowerCase().replace(/ unsigned$/, '').trim();
-  if (/^(tinyint|smallint|mediumint|int|integer|bigint)\b/.test(base)) return 'INTEGER';
-  if (/^(float|double|real)\b/.test(base)) return 'REAL';
-  if (/^(decimal|numeric)\b/.test(base)) return 'NUMERIC';
-  return 'TEXT';
+  return dialect === 'mysql' ? type : sqliteType(type);
 }
 
 /** The DDL of one fake source table: `id` auto-increment key, `date_time`, declared columns, index on (date_time, id). */

@@ -112,6 +112,9 @@ describe.each(DIALECTS)('dump loader on %s', (dialect) => {
 
     // the key on (date_time, id) came along
     if (dialect === 'sqlite') {
+      const info = await t.db.raw(`PRAGMA table_info("AD1_LidSensor")`);
+      const types = Object.fromEntries(info.map((c: { name: string; type: string; pk: number }) => [c.name, `${c.type}${c.pk ? ' pk' : ''}`]));
+      expect(types).toMatchObject({ id: 'INTEGER pk', date_time: 'TEXT', Ultrasonic_GdLS: 'int(11)', Temp_GdLS: 'decimal(6,2)', SensorStatus: 'tinyint(4)', Remark: 'TEXT' });
       const idx = await t.db.raw(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'AD1_LidSensor' ORDER BY name`);
       expect(idx.map((r: { name: string }) => r.name)).toEqual(['AD1_LidSensor_date_time', 'AD1_LidSensor_dt_id']);
     } else {

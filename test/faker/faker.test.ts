@@ -1,3 +1,4 @@
+import * as path from 'path';
 import { Knex } from 'knex';
 import { ManualClock } from '../../engine/config/clock';
 import { runBatchFaker, runLiveFaker } from '../../engine/faker/faker';
@@ -162,5 +163,40 @@ describe.each(DIALECTS)('faker on %s', (dialect) => {
   it('refuses a database that is not marked fake, touching nothing', async () => {
     await expect(runBatchFaker({ db: t.db, location: { ...t.location, fake: false }, regime: adtempLikeRegime(), count: 3 })).rejects.toMatchObject({ code: 'FAKER_NOT_FAKE' });
     expect(await t.db.schema.hasTable('DBNS_SAB_Temp')).toBe(false);
+  });
+
+  it('creates the tables from the no-data mysqldump the regime names, and injects quality flags reproducibly', async () => {
+    const regime = {
+      ...adtempLikeRegime(),
+      tables: [{ pattern: '^AD(?<ad>[1-8])_LidSensor$' }],
+      faker: {
+        ...adtempLikeRegime().faker,
+        tables: ['AD1_LidSensor'],
+        dump: 'fixtures/AD_LidSensor_nodata.sql',
+        profile: 'constant' as const,
+        columns: { '^Temp_': { profile: 'sine' as const, value: 20, amplitude: 2, period: 8 } },
+        quality: { column: 'SensorStatus', good: 0, bad: 1, rate: 0.3 },
+      },
+    };
+    const regimeFile = path.join(__dirname, 'adlid-like.yaml'); // the dump is relative to the regime file
+    // without dropsrc only the missing faked table comes from the dump
+    const first = await runBatchFaker({ db: t.db, location: fakeLocation(t), regime, regimeFile, count: 200 });
+    expect(first.created).toEqual(['AD1_LidSensor']);
+    expect(await t.db.schema.hasTable('AD2_LidSensor')).toBe(false);
+    const rows = await rowsOf(t.db, 'AD1_LidSensor');
+    expect(rows).toHaveLength(200);
+    // sine by hand: 20 + 2 sin(2 pi id / 8) = 21.414.., 22, 21.414.., 20 for ids 1..4, stored as decimal(6,2)
+    expect(rows.slice(0, 4).map((r) => r.Temp_LS)).toEqual([21.41, 22, 21.41, 20]);
+    expect(rows[0].Ultrasonic_GdLS).toBe(0);
+    const bad = rows.filter((r) => r.SensorStatus === 1).length;
+    expect(rows.every((r) => r.SensorStatus === 0 || r.SensorStatus === 1)).toBe(true);
+    expect(bad).toBeGreaterThan(30);
+    expect(bad).toBeLessThan(90);
+
+    // dropsrc reloads the whole dump (both tables) and the same rows come back
+    const second = await runBatchFaker({ db: t.db, location: fakeLocation(t), regime, regimeFile, count: 200, dropsrc: true });
+    expect(second.created).toEqual(['AD1_LidSensor']);
+    expect(await t.db.schema.hasTable('AD2_LidSensor')).toBe(true);
+    expect(await rowsOf(t.db, 'AD1_LidSensor')).toEqual(rows);
   });
 });
