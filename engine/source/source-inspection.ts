@@ -103,12 +103,12 @@ export async function skippedRows(db: Knex, table: string, timefloor: string): P
   // Zero dates sort below every real date on both dialects ('0000-00-00 ...' as text or datetime).
   const [row] = await rawRows(
     db,
-    `SELECT SUM(CASE WHEN ${q('date_time')} < ? THEN 1 ELSE 0 END) AS zero, SUM(CASE WHEN ${q('date_time')} < ? THEN 1 ELSE 0 END) AS before ` +
+    `SELECT SUM(CASE WHEN ${q('date_time')} < ? THEN 1 ELSE 0 END) AS n_zero, SUM(CASE WHEN ${q('date_time')} < ? THEN 1 ELSE 0 END) AS n_before ` +
       `FROM ${q(table)}`,
     ['0001-01-01 00:00:00', timefloor],
   );
-  const zeroDates = Number(row?.zero ?? 0);
-  const total = Number(row?.before ?? 0);
+  const zeroDates = Number(row?.n_zero ?? 0);
+  const total = Number(row?.n_before ?? 0);
   return { timefloor, zeroDates, beforeTimefloor: total - zeroDates, total };
 }
 
