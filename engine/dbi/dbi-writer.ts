@@ -1,0 +1,349 @@
+import { Knex } from 'knex';
+import { Clock, systemClock } from '../config/clock';
+import { ScrapeError } from '../config/errors';
+import { addMs, normalizeTimeText, utcNowText } from '../config/time';
+import { LOCALSEQNO, SqlDialect, quoteIdentifier, vldTableName } from '../spec/ddl';
+import { SpecTable } from '../spec/spec-table';
+import { knexDialect } from './target-tables';
+
+/** The DBI context of a validity: which detector and data kind it describes. */
+export interface ValidityContext {
+  sitemask: number;
+  simmask: number;
+  subsite: number;
+  task: number;
+  aggregateno: number;
+}
+
+/** One DBI write: a validity range `[timestart, timeend)` (UTC text), its context and payload rows. */
+export interface Propagation {
+  timestart: string;
+  /** UTC text `YYYY-MM-DD HH:MM:SS`. */
+  timeend: string;
+  context: ValidityContext;
+  /** Payload attribute values by spec attribute name; ROW_COUNTER is assigned 1..N in order. */
+  rows: Record<string, unknown>[];
+}
+
+/** Stages of a write a probe can watch (crash-safety tests, progress). */
+export type WriteStage = 'allocated' | 'inserted';
+
+/** Options of a DbiWriter. */
+export interface DbiWriterOptions {
+  /** Source of INSERTDATE (real UTC now); injected by tests. */
+  clock?: Clock;
+  /**
+   * Called inside the open transaction after the SEQNOs are allocated and after the rows are
+   * inserted (before commit). Lets crash tests kill a writer mid-transaction; may be async.
+   */
+  probe?: (stage: WriteStage, seqnos: number[]) => void | Promise<void>;
+  /** Attempts for a write that hit a deadlock or lock timeout (whole transaction retried). Default 5. */
+  attempts?: number;
+}
+
+/** Seconds DBI adds to the VERSIONDATE of the validity a new one overlays. */
+const OVERLAY_STEP_MS = 60_000;
+/** Bound-parameter limits: SQLite's SQLITE_MAX_VARIABLE_NUMBER and MySQL's prepared-statement limit. */
+const PLACEHOLDER_LIMIT: Record<SqlDialect, number> = { sqlite: 32766, mysql: 65535 };
+/** Rows per multi-row INSERT (below the placeholder limit; larger statements gain nothing). */
+const MAX_ROWS_PER_INSERT: Record<SqlDialect, number> = { sqlite: 500, mysql: 4000 };
+const TIME_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+
+interface PreparedStatementLike {
+  run(params: unknown[]): unknown;
+}
+
+/** Prepared better-sqlite3 statements per native connection (a connection lives as long as the pool keeps it). */
+const sqliteStatements = new WeakMap<object, Map<string, PreparedStatementLike>>();
+
+/** One pending Vld row, in DBI column order. */
+type VldValues = [number, string, string, number, number, number, number, number, string, string];
+
+/**
+ * Writes DBI validities and their payload for one `.spec` table. One `write` call is one
+ * transaction: SEQNOs are allocated from LOCALSEQNO under its row lock, then the Vld rows and the
+ * payload rows go in with multi-row INSERTs; all or nothing. VERSIONDATE follows the DBI overlay
+ * rule, INSERTDATE is the real UTC time of the write.
+ */
+export class DbiWriter {
+  private readonly dialect: SqlDialect;
+  private readonly clock: Clock;
+  private readonly vldInsertHead: string;
+  private readonly payloadInsertHead: string;
+  private readonly columns: string[];
+  private counterEnsured = false;
+
+  constructor(
+    /** The target database (readers of the same target use it too). */
+    readonly db: Knex,
+    /** The `.spec` table written. */
+    readonly spec: SpecTable,
+    private readonly options: DbiWriterOptions = {},
+  ) {
+    this.dialect = knexDialect(db);
+    this.clock = options.clock ?? systemClock;
+    const q = (name: string) => quoteIdentifier(name, this.dialect);
+    this.columns = spec.columns.map((c) => c.name);
+    this.vldInsertHead =
+      `INSERT INTO ${q(vldTableName(spec))} (${['SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'VERSIONDATE', 'INSERTDATE'].map(q).join(', ')}) VALUES `;
+    this.payloadInsertHead = `INSERT INTO ${q(spec.table)} (${['SEQNO', 'ROW_COUNTER', ...this.columns].map(q).join(', ')}) VALUES `;
+  }
+
+  /**
+   * Writes the propagations in one transaction and resolves to their SEQNOs (in order). On any
+   * error nothing of the batch stays; deadlocks and lock timeouts are retried as a whole.
+   */
+  async write(props: Propagation[]): Promise<number[]> {
+    if (props.length === 0) return [];
+    const checked = props.map((p, i) => checkPropagation(p, i));
+    const payloadValues = this.payloadValues(checked);
+    if (!this.counterEnsured) {
+      await this.db.raw(this.ensureCounterSql(), [this.spec.table]);
+      this.counterEnsured = true;
+    }
+    const attempts = Math.max(1, this.options.attempts ?? 5);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction((trx) => this.writeIn(trx, checked, payloadValues));
+      } catch (err) {
+        if (attempt >= attempts || !isLockConflict(err)) {
+          if (err instanceof ScrapeError) throw err;
+          throw new ScrapeError('DBI_WRITE', `writing ${props.length} validities to ${this.spec.table} failed: ${(err as Error).message}`, { cause: err });
+        }
+        await this.clock.sleep(50 * attempt);
+      }
+    }
+  }
+
+  private async writeIn(trx: Knex.Transaction, props: Propagation[], payloadValues: unknown[][]): Promise<number[]> {
+    const seqnos = await this.allocate(trx, props.length);
+    if (this.options.probe) await this.options.probe('allocated', seqnos);
+    const versions = await this.versionDates(trx, props);
+    const insertDate = utcNowText(this.clock.now());
+    const vldRows: VldValues[] = props.map((p, i) => [
+      seqnos[i],
+      p.timestart,
+      p.timeend,
+      p.context.sitemask,
+      p.context.simmask,
+      p.context.subsite,
+      p.context.task,
+      p.context.aggregateno,
+      versions[i],
+      insertDate,
+    ]);
+    const connection = await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection();
+    await this.insertRows(connection, this.vldInsertHead, 10, vldRows.length, (i) => vldRows[i]);
+    const width = this.columns.length + 2;
+    // payload rows: prefix SEQNO and ROW_COUNTER without copying into one more array per row
+    const payloadRows: unknown[][] = [];
+    for (let i = 0; i < props.length; i++) {
+      const values = payloadValues[i];
+      const count = props[i].rows.length;
+      const attrs = this.columns.length;
+      for (let r = 0; r < count; r++) {
+        const row = new Array(width);
+        row[0] = seqnos[i];
+        row[1] = r + 1;
+        for (let c = 0; c < attrs; c++) row[c + 2] = values[r * attrs + c];
+        payloadRows.push(row);
+      }
+    }
+    await this.insertRows(connection, this.payloadInsertHead, width, payloadRows.length, (i) => payloadRows[i]);
+    if (this.options.probe) await this.options.probe('inserted', seqnos);
+    return seqnos;
+  }
+
+  /** Reserves `count` consecutive SEQNOs for this table under LOCALSEQNO's row lock. */
+  private async allocate(trx: Knex.Transaction, count: number): Promise<number[]> {
+    const table = this.spec.table;
+    // UPDATE first: SQLite takes the write lock at once, InnoDB locks the row until commit
+    let changed = await trx(LOCALSEQNO).where('TABLENAME', table).increment('LASTUSEDSEQNO', count);
+    if (Number(changed) === 0) {
+      await trx.raw(this.ensureCounterSql(), [table]);
+      changed = await trx(LOCALSEQNO).where('TABLENAME', table).increment('LASTUSEDSEQNO', count);
+      if (Number(changed) === 0) throw new ScrapeError('DBI_SEQNO', `cannot allocate SEQNOs for ${table} in ${LOCALSEQNO}`);
+    }
+    const row = await trx(LOCALSEQNO).where('TABLENAME', table).first('LASTUSEDSEQNO');
+    const last = Number(row?.LASTUSEDSEQNO);
+    if (!Number.isInteger(last) || last < count) throw new ScrapeError('DBI_SEQNO', `${LOCALSEQNO} holds a bad LASTUSEDSEQNO for ${table}: ${row?.LASTUSEDSEQNO}`);
+    const seqnos = new Array<number>(count);
+    for (let i = 0; i < count; i++) seqnos[i] = last - count + 1 + i;
+    return seqnos;
+  }
+
+  /** Inserts the per-table LOCALSEQNO row if missing, continuing from the Vld table's largest SEQNO. */
+  private ensureCounterSql(): string {
+    const q = (name: string) => quoteIdentifier(name, this.dialect);
+    const verb = this.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    return `${verb} INTO ${q(LOCALSEQNO)} (${q('TABLENAME')}, ${q('LASTUSEDSEQNO')}) SELECT ?, COALESCE(MAX(${q('SEQNO')}), 0) FROM ${q(vldTableName(this.spec))}`;
+  }
+
+  /**
+   * VERSIONDATE of each propagation: its TIMESTART, unless a validity of the same context
+   * (already stored, or earlier in this batch) covers TIMESTART (`TIMESTART <= t < TIMEEND`);
+   * then the newest such VERSIONDATE + 60 s. One query for the whole batch.
+   */
+  private async versionDates(trx: Knex.Transaction, props: Propagation[]): Promise<string[]> {
+    type Known = { start: string; end: string; version: string };
+    type Group = { known: Known[]; maxEnd: string; minStart: string; maxStart: string; ctx: ValidityContext };
+    const groups = new Map<string, Group>();
+    const keyOf = (c: { sitemask: number; simmask: number; subsite: number; task: number }) => `${c.sitemask}/${c.simmask}/${c.subsite}/${c.task}`;
+    for (const p of props) {
+      const key = keyOf(p.context);
+      const group = groups.get(key);
+      if (!group) groups.set(key, { known: [], maxEnd: '', minStart: p.timestart, maxStart: p.timestart, ctx: p.context });
+      else {
+        if (p.timestart < group.minStart) group.minStart = p.timestart;
+        if (p.timestart > group.maxStart) group.maxStart = p.timestart;
+      }
+    }
+    // stored validities that may cover any TIMESTART of the batch, per context
+    const all = [...groups.values()];
+    for (let from = 0; from < all.length; from += 200) {
+      const slice = all.slice(from, from + 200);
+      const query = trx(vldTableName(this.spec)).select('SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'TIMESTART', 'TIMEEND', 'VERSIONDATE');
+      query.where((outer) => {
+        for (const g of slice) {
+          outer.orWhere((w) =>
+            w
+              .where('SITEMASK', g.ctx.sitemask)
+              .andWhere('SUBSITE', g.ctx.subsite)
+              .andWhere('SIMMASK', g.ctx.simmask)
+              .andWhere('TASK', g.ctx.task)
+              .andWhere('TIMEEND', '>', g.minStart)
+              .andWhere('TIMESTART', '<=', g.maxStart),
+          );
+        }
+      });
+      for (const row of await query) {
+        const group = groups.get(keyOf({ sitemask: Number(row.SITEMASK), simmask: Number(row.SIMMASK), subsite: Number(row.SUBSITE), task: Number(row.TASK) }));
+        if (!group) continue;
+        const known = { start: String(row.TIMESTART), end: String(row.TIMEEND), version: String(row.VERSIONDATE) };
+        group.known.push(known);
+        if (known.end > group.maxEnd) group.maxEnd = known.end;
+      }
+    }
+    return props.map((p) => {
+      const group = groups.get(keyOf(p.context))!;
+      const t = p.timestart;
+      let best: string | undefined;
+      if (t < group.maxEnd) {
+        for (const k of group.known) if (k.start <= t && t < k.end && (best === undefined || k.version > best)) best = k.version;
+      }
+      const version = best === undefined ? t : addMs(best, OVERLAY_STEP_MS);
+      group.known.push({ start: t, end: p.timeend, version });
+      if (p.timeend > group.maxEnd) group.maxEnd = p.timeend;
+      return version;
+    });
+  }
+
+  /** Flat attribute values per propagation (row-major), checked and converted once, before the transaction. */
+  private payloadValues(props: Propagation[]): unknown[][] {
+    const columns = this.columns;
+    return props.map((p, i) => {
+      const out = new Array<unknown>(p.rows.length * columns.length);
+      let k = 0;
+      for (let r = 0; r < p.rows.length; r++) {
+        const row = p.rows[r];
+        if (row === null || typeof row !== 'object') throw new ScrapeError('DBI_VALUE', `propagation ${i}: payload row ${r + 1} is not an object`);
+        for (let c = 0; c < columns.length; c++) out[k++] = sqlValue(row[columns[c]], columns[c], i, r);
+      }
+      return out;
+    });
+  }
+
+  /** Multi-row INSERTs in chunks, on the transaction's own native connection (prepared and cached on SQLite). */
+  private async insertRows(connection: unknown, head: string, width: number, count: number, rowAt: (i: number) => unknown[]): Promise<void> {
+    if (count === 0) return;
+    const perInsert = Math.max(1, Math.min(MAX_ROWS_PER_INSERT[this.dialect], Math.floor(PLACEHOLDER_LIMIT[this.dialect] / width)));
+    const tuple = `(${new Array(width).fill('?').join(', ')})`;
+    const sqlFor = (rows: number) => head + new Array(rows).fill(tuple).join(', ');
+    if (this.dialect === 'sqlite') {
+      const conn = connection as { prepare(sql: string): PreparedStatementLike };
+      let cache = sqliteStatements.get(conn);
+      if (!cache) sqliteStatements.set(conn, (cache = new Map()));
+      const statement = (rows: number) => {
+        const sql = sqlFor(rows);
+        let st = cache!.get(sql);
+        if (!st) {
+          if (cache!.size > 64) cache!.clear();
+          cache!.set(sql, (st = conn.prepare(sql)));
+        }
+        return st;
+      };
+      let i = 0;
+      if (count >= perInsert) {
+        const big = statement(perInsert);
+        const params = new Array<unknown>(perInsert * width);
+        for (; i + perInsert <= count; i += perInsert) {
+          let k = 0;
+          for (let r = i; r < i + perInsert; r++) {
+            const row = rowAt(r);
+            for (let c = 0; c < width; c++) params[k++] = row[c];
+          }
+          big.run(params);
+        }
+      }
+      if (i < count) {
+        const single = statement(1);
+        for (; i < count; i++) single.run(rowAt(i));
+      }
+      return;
+    }
+    const conn = connection as { query(sql: string, values: unknown[], cb: (err: Error | null) => void): void };
+    for (let i = 0; i < count; i += perInsert) {
+      const rows = Math.min(perInsert, count - i);
+      const params = new Array<unknown>(rows * width);
+      let k = 0;
+      for (let r = i; r < i + rows; r++) {
+        const row = rowAt(r);
+        for (let c = 0; c < width; c++) params[k++] = row[c];
+      }
+      await new Promise<void>((resolve, reject) => conn.query(sqlFor(rows), params, (err) => (err ? reject(err) : resolve())));
+    }
+  }
+}
+
+/** Checks and normalises one propagation (times to `YYYY-MM-DD HH:MM:SS`, integer context). */
+function checkPropagation(p: Propagation, index: number): Propagation {
+  const time = (value: unknown, what: string): string => {
+    if (typeof value === 'string' && TIME_TEXT.test(value)) return value;
+    if (typeof value !== 'string') throw new ScrapeError('DBI_VALUE', `propagation ${index}: ${what} must be UTC time text, got ${String(value)}`);
+    return normalizeTimeText(value);
+  };
+  const timestart = time(p.timestart, 'timestart');
+  const timeend = time(p.timeend, 'timeend');
+  if (timeend < timestart) throw new ScrapeError('DBI_RANGE', `propagation ${index}: timeend ${timeend} is before timestart ${timestart}`);
+  const c = p.context ?? ({} as ValidityContext);
+  for (const key of ['sitemask', 'simmask', 'subsite', 'task', 'aggregateno'] as const) {
+    if (!Number.isInteger(c[key])) throw new ScrapeError('DBI_VALUE', `propagation ${index}: context.${key} must be an integer, got ${String(c[key])}`);
+  }
+  if (!Array.isArray(p.rows)) throw new ScrapeError('DBI_VALUE', `propagation ${index}: rows must be an array`);
+  return { timestart, timeend, context: c, rows: p.rows };
+}
+
+/** A payload value as the database takes it: numbers (non-finite → NULL), strings, NULL. */
+function sqlValue(value: unknown, column: string, prop: number, row: number): unknown {
+  switch (typeof value) {
+    case 'number':
+      return Number.isFinite(value) ? value : null;
+    case 'string':
+      return value;
+    case 'undefined':
+      return null;
+    case 'boolean':
+      return value ? 1 : 0;
+    case 'bigint':
+      return value;
+    default:
+      if (value === null) return null;
+      throw new ScrapeError('DBI_VALUE', `propagation ${prop}: payload row ${row + 1} column ${column}: cannot store ${Object.prototype.toString.call(value)}`);
+  }
+}
+
+/** Deadlock, lock wait timeout or a busy SQLite file: the transaction may succeed when retried. */
+function isLockConflict(err: unknown): boolean {
+  const e = err as { errno?: number; code?: string } | undefined;
+  return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'SQLITE_BUSY' || e?.code === 'SQLITE_BUSY_SNAPSHOT';
+}

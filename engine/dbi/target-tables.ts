@@ -1,0 +1,90 @@
+import { Knex } from 'knex';
+import { DatabaseLocation } from '../config/dbconf';
+import { describeLocation } from '../config/database';
+import { ScrapeError } from '../config/errors';
+import { SpecTable } from '../spec/spec-table';
+import { LOCALSEQNO, SqlDialect, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
+
+/** What the operator allowed for the target tables. */
+export interface PrepareTargetOptions {
+  /** `--allow-drop-create-table`: missing tables may be created. */
+  create: boolean;
+  /** `--drop-target-tables`: drop and recreate the tables (needs `create`). */
+  drop: boolean;
+  /** Where the target lives: production targets are never created or dropped. */
+  location: DatabaseLocation;
+}
+
+/** What `prepareTargetTables` did. */
+export interface PrepareTargetReport {
+  created: string[];
+  dropped: string[];
+}
+
+/** Dialect of a knex handle (`better-sqlite3` → sqlite, `mysql2` → mysql). */
+export function knexDialect(db: Knex): SqlDialect {
+  const client = String((db.client as { config?: { client?: unknown } }).config?.client ?? '');
+  return /sqlite/i.test(client) ? 'sqlite' : 'mysql';
+}
+
+/**
+ * Makes sure the DBI tables of `specs` (payload, Vld, and the shared LOCALSEQNO) exist before a
+ * scraper writes. Tables are created only when the operator allowed it (`create`) or the target
+ * is an embedded SQLite file; `drop` drops and recreates them. Production targets are never
+ * created or dropped. A missing table without permission is an error naming the flag. Existing
+ * payload tables must hold every spec attribute. Running it twice changes nothing.
+ */
+export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: PrepareTargetOptions): Promise<PrepareTargetReport> {
+  const dialect = knexDialect(db);
+  const where = `${opts.location.name} (${describeLocation(opts.location)})`;
+  if (opts.drop && !opts.create) {
+    throw new ScrapeError('TARGET_DROP_NEEDS_CREATE', '--drop-target-tables requires --allow-drop-create-table');
+  }
+  if (opts.location.production && (opts.create || opts.drop)) {
+    throw new ScrapeError(
+      'TARGET_PRODUCTION',
+      `refusing to ${opts.drop ? 'drop and recreate' : 'create'} tables in production target ${where}: tables there are made by the DBI administrators`,
+    );
+  }
+  const mayCreate = !opts.location.production && (opts.create || dialect === 'sqlite');
+  const report: PrepareTargetReport = { created: [], dropped: [] };
+
+  if (opts.drop) {
+    for (const spec of specs) {
+      for (const statement of dropTableStatements(spec, dialect)) await db.raw(statement);
+      report.dropped.push(spec.table, vldTableName(spec));
+      if (await db.schema.hasTable(LOCALSEQNO)) await db(LOCALSEQNO).where('TABLENAME', spec.table).delete();
+    }
+  }
+
+  const missingMessage = (name: string) =>
+    opts.location.production
+      ? `target ${where} has no table ${name}; production tables are never created by scrape`
+      : `target ${where} has no table ${name}; rerun with --allow-drop-create-table to create it`;
+
+  if (!(await db.schema.hasTable(LOCALSEQNO))) {
+    if (!mayCreate) throw new ScrapeError('TARGET_TABLE_MISSING', missingMessage(LOCALSEQNO));
+    for (const statement of localSeqnoStatements(dialect)) await db.raw(statement);
+    report.created.push(LOCALSEQNO);
+  }
+  for (const spec of specs) {
+    const names = [spec.table, vldTableName(spec)];
+    const missing: string[] = [];
+    for (const name of names) if (!(await db.schema.hasTable(name))) missing.push(name);
+    if (missing.length > 0) {
+      if (!mayCreate) throw new ScrapeError('TARGET_TABLE_MISSING', missingMessage(missing.join(' and ')));
+      for (const statement of createTableStatements(spec, dialect)) await db.raw(statement);
+      report.created.push(...missing);
+    }
+    const present = new Set(Object.keys(await db(spec.table).columnInfo()).map((c) => c.toLowerCase()));
+    const absent = ['SEQNO', 'ROW_COUNTER', ...spec.columns.map((c) => c.name)].filter((c) => !present.has(c.toLowerCase()));
+    if (absent.length > 0) {
+      throw new ScrapeError(
+        'TARGET_SCHEMA',
+        `table ${spec.table} in ${where} lacks column(s) ${absent.join(', ')} of ${spec.file}; ` +
+          'alter it, or recreate it with --allow-drop-create-table --drop-target-tables (this deletes its rows)',
+      );
+    }
+  }
+  return report;
+}

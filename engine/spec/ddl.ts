@@ -1,0 +1,142 @@
+import { ScrapeError } from '../config/errors';
+import { SPEC_DBTYPE, SpecColumn, SpecTable } from './spec-table';
+
+/** SQL dialects the DBI target can live in. */
+export type SqlDialect = 'sqlite' | 'mysql';
+
+/** Name of the shared SEQNO allocation table of a DBI database. */
+export const LOCALSEQNO = 'LOCALSEQNO';
+
+/** The context and bookkeeping columns of every `<Table>Vld`, in DBI order. */
+export const VLD_COLUMNS = [
+  'SEQNO',
+  'TIMESTART',
+  'TIMEEND',
+  'SITEMASK',
+  'SIMMASK',
+  'SUBSITE',
+  'TASK',
+  'AGGREGATENO',
+  'VERSIONDATE',
+  'INSERTDATE',
+] as const;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** MySQL's limit on table, column and index names. */
+const MAX_IDENTIFIER = 64;
+
+/**
+ * Checks that `name` is a plain SQL identifier (letters, digits, `_`, at most 64 characters)
+ * and quotes it for `dialect`. Every name that reaches SQL text goes through here: identifiers
+ * come from `.spec` files and command lines, never trusted as they are.
+ */
+export function quoteIdentifier(name: string, dialect: SqlDialect): string {
+  if (typeof name !== 'string' || !IDENTIFIER.test(name) || name.length > MAX_IDENTIFIER) {
+    throw new ScrapeError('SQL_IDENTIFIER', `not a usable SQL identifier: '${String(name)}' (letters, digits and _, at most ${MAX_IDENTIFIER} characters)`);
+  }
+  return dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
+}
+
+/** Name of the validity table of a spec (`DcsAdTemp` → `DcsAdTempVld`). */
+export function vldTableName(spec: Pick<SpecTable, 'table'>): string {
+  return `${spec.table}Vld`;
+}
+
+/** SQL type of a spec attribute in `dialect`; SQLite keeps times as `YYYY-MM-DD HH:MM:SS` TEXT. */
+export function columnSqlType(column: Pick<SpecColumn, 'name' | 'dbtype'>, dialect: SqlDialect): string {
+  const dbtype = column.dbtype.toLowerCase().trim();
+  if (!SPEC_DBTYPE.test(dbtype)) throw new ScrapeError('SPEC_DBTYPE', `column ${column.name}: unsupported dbtype '${column.dbtype}'`);
+  if (dialect === 'mysql') return dbtype;
+  const base = dbtype.replace(/ unsigned$/, '');
+  if (/^(tinyint|smallint|int|integer|bigint)$/.test(base)) return 'INTEGER';
+  if (/^(float|double)$/.test(base)) return 'REAL';
+  if (/^decimal/.test(base)) return 'NUMERIC';
+  return 'TEXT';
+}
+
+/** Kind of JS value a column holds once read back (used to normalise driver output). */
+export function columnValueKind(dbtype: string): 'integer' | 'float' | 'double' | 'decimal' | 'text' {
+  const base = dbtype.toLowerCase().trim().replace(/ unsigned$/, '');
+  if (/^(tinyint|smallint|int|integer|bigint)$/.test(base)) return 'integer';
+  if (base === 'float') return 'float';
+  if (base === 'double') return 'double';
+  if (/^decimal/.test(base)) return 'decimal';
+  return 'text';
+}
+
+/**
+ * DDL of a DBI target table pair plus `LOCALSEQNO`: the payload table `<Table>` (SEQNO,
+ * ROW_COUNTER, attributes; primary key (SEQNO, ROW_COUNTER)), its validity table `<Table>Vld`
+ * with indexes for resume (context + TIMEEND) and reads (context + TIMESTART), and the shared
+ * `LOCALSEQNO` with its `('*', 0)` row. Every statement is idempotent (`IF NOT EXISTS`,
+ * insert-or-ignore), so running them twice changes nothing. MySQL tables are InnoDB/utf8mb4.
+ */
+export function createTableStatements(spec: SpecTable, dialect: SqlDialect): string[] {
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  const table = spec.table;
+  const vld = vldTableName(spec);
+  // index names are per database in SQLite: prefix them with the table
+  for (const suffix of ['_ctx_end', '_site_end', '_site_start']) quoteIdentifier(`${vld}${suffix}`, dialect);
+  const mysql = dialect === 'mysql';
+  const tail = mysql ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4' : '';
+  const int = mysql ? 'int' : 'INTEGER';
+  const tinyint = mysql ? 'tinyint' : 'INTEGER';
+  const datetime = mysql ? 'datetime' : 'TEXT';
+
+  const attributes = spec.columns.map((c) => `${q(c.name)} ${columnSqlType(c, dialect)}`);
+  const payload =
+    `CREATE TABLE IF NOT EXISTS ${q(table)} (${q('SEQNO')} ${int} NOT NULL, ${q('ROW_COUNTER')} ${int} NOT NULL, ` +
+    `${attributes.join(', ')}, PRIMARY KEY (${q('SEQNO')}, ${q('ROW_COUNTER')}))${tail}`;
+
+  const vldColumns = [
+    `${q('SEQNO')} ${int} NOT NULL PRIMARY KEY`,
+    `${q('TIMESTART')} ${datetime} NOT NULL`,
+    `${q('TIMEEND')} ${datetime} NOT NULL`,
+    `${q('SITEMASK')} ${tinyint}`,
+    `${q('SIMMASK')} ${tinyint}`,
+    `${q('SUBSITE')} ${int}`,
+    `${q('TASK')} ${int}`,
+    `${q('AGGREGATENO')} ${int}`,
+    `${q('VERSIONDATE')} ${datetime} NOT NULL`,
+    `${q('INSERTDATE')} ${datetime} NOT NULL`,
+  ];
+  const indexes: [string, string[]][] = [
+    [`${vld}_ctx_end`, ['SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'TIMEEND']],
+    [`${vld}_site_end`, ['SITEMASK', 'SUBSITE', 'TIMEEND']],
+    [`${vld}_site_start`, ['SITEMASK', 'SUBSITE', 'TIMESTART']],
+  ];
+  const statements: string[] = [payload];
+  if (mysql) {
+    const keys = indexes.map(([name, cols]) => `KEY ${q(name)} (${cols.map(q).join(', ')})`);
+    statements.push(`CREATE TABLE IF NOT EXISTS ${q(vld)} (${[...vldColumns, ...keys].join(', ')})${tail}`);
+  } else {
+    statements.push(`CREATE TABLE IF NOT EXISTS ${q(vld)} (${vldColumns.join(', ')})`);
+    for (const [name, cols] of indexes) statements.push(`CREATE INDEX IF NOT EXISTS ${q(name)} ON ${q(vld)} (${cols.map(q).join(', ')})`);
+  }
+  statements.push(...localSeqnoStatements(dialect));
+  return statements;
+}
+
+/** DDL of the shared `LOCALSEQNO` table and its `('*', 0)` row (idempotent). */
+export function localSeqnoStatements(dialect: SqlDialect): string[] {
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  if (dialect === 'mysql') {
+    return [
+      `CREATE TABLE IF NOT EXISTS ${q(LOCALSEQNO)} (${q('TABLENAME')} char(64) NOT NULL DEFAULT '' PRIMARY KEY, ${q('LASTUSEDSEQNO')} int) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      `INSERT IGNORE INTO ${q(LOCALSEQNO)} (${q('TABLENAME')}, ${q('LASTUSEDSEQNO')}) VALUES ('*', 0)`,
+    ];
+  }
+  return [
+    `CREATE TABLE IF NOT EXISTS ${q(LOCALSEQNO)} (${q('TABLENAME')} TEXT NOT NULL DEFAULT '' PRIMARY KEY, ${q('LASTUSEDSEQNO')} INTEGER)`,
+    `INSERT OR IGNORE INTO ${q(LOCALSEQNO)} (${q('TABLENAME')}, ${q('LASTUSEDSEQNO')}) VALUES ('*', 0)`,
+  ];
+}
+
+/**
+ * Statements that drop a spec's payload and validity tables and forget its SEQNO counter
+ * (`--drop-target-tables`); `LOCALSEQNO` itself stays, other tables share it.
+ */
+export function dropTableStatements(spec: SpecTable, dialect: SqlDialect): string[] {
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  return [`DROP TABLE IF EXISTS ${q(spec.table)}`, `DROP TABLE IF EXISTS ${q(vldTableName(spec))}`];
+}

@@ -1,0 +1,117 @@
+import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
+import { prepareTargetTables } from '../../engine/dbi/target-tables';
+import { DbiWriter, ValidityContext } from '../../engine/dbi/dbi-writer';
+import { dumpTarget, lastValidity, readAt } from '../../engine/dbi/dbi-reader';
+import { ManualClock } from '../../engine/config/clock';
+import { testSpec } from './dbi-support';
+
+const SAB_AD1: ValidityContext = { sitemask: 32, simmask: 1, subsite: 1, task: 0, aggregateno: -1 };
+const spec = testSpec();
+const day = (hms: string) => `2011-02-01 ${hms}`;
+
+describe.each(DIALECTS)('DBI overlay and readers on %s', (dialect) => {
+  let t: TestDatabase;
+  let clock: ManualClock;
+  let writer: DbiWriter;
+  beforeEach(async () => {
+    t = await createTestDatabase(dialect, 'dbi_reader');
+    await prepareTargetTables(t.db, [spec], { create: true, drop: false, location: t.location });
+    clock = new ManualClock(Date.UTC(2011, 1, 2, 10, 0, 0)); // INSERTDATEs from 2011-02-02 10:00:00
+    writer = new DbiWriter(t.db, spec, { clock });
+  });
+  afterEach(async () => {
+    await t.drop();
+  });
+
+  const write = (start: string, end: string, value: number, context: ValidityContext = SAB_AD1) =>
+    writer.write([{ timestart: day(start), timeend: day(end), context, rows: [{ value, label: 'a' }, { value: value + 0.5, label: 'b' }] }]);
+
+  it('gives an overlapping validity the overlaid VERSIONDATE + 60 s; readAt picks the newest, rollback the older', async () => {
+    expect(await write('00:00:00', '01:00:00', 1)).toEqual([1]); // A, inserted 10:00
+    clock.advance(3_600_000);
+    expect(await write('00:30:00', '01:30:00', 2)).toEqual([2]); // B overlays A at 00:30, inserted 11:00
+    clock.advance(3_600_000);
+    expect(await write('00:40:00', '00:50:00', 3)).toEqual([3]); // C inside A and B, inserted 12:00
+    expect(await write('01:30:00', '02:00:00', 4)).toEqual([4]); // D starts where B ends: no overlap
+    expect(await write('00:30:00', '01:00:00', 5, { ...SAB_AD1, subsite: 2 })).toEqual([5]); // other detector
+    expect(await write('00:30:00', '01:00:00', 6, { ...SAB_AD1, simmask: 2 })).toEqual([6]); // other SIMMASK
+
+    const vld = (await dumpTarget(t.db, spec)).vld.map((v) => [v.SEQNO, v.VERSIONDATE, v.INSERTDATE]);
+    expect(vld).toEqual([
+      [1, day('00:00:00'), '2011-02-02 10:00:00'], // = TIMESTART
+      [2, day('00:01:00'), '2011-02-02 11:00:00'], // A's 00:00:00 + 60 s
+      [3, day('00:02:00'), '2011-02-02 12:00:00'], // newest of A (00:00) and B (00:01), + 60 s
+      [4, day('01:30:00'), '2011-02-02 12:00:00'], // TIMESTART = B's TIMEEND is not covered by B
+      [5, day('00:30:00'), '2011-02-02 12:00:00'],
+      [6, day('00:30:00'), '2011-02-02 12:00:00'],
+    ]);
+
+    const at = async (hms: string, rollback?: string, simmask = 1) =>
+      (await readAt(t.db, spec, { at: day(hms), sitemask: 32, subsite: 1, simmask, rollback }))?.vld.SEQNO;
+    expect(await at('00:15:00')).toBe(1);
+    expect(await at('00:30:00')).toBe(2);
+    expect(await at('00:45:00')).toBe(3);
+    expect(await at('00:50:00')).toBe(2);
+    expect(await at('01:15:00')).toBe(2);
+    expect(await at('01:30:00')).toBe(4);
+    expect(await at('02:00:00')).toBeUndefined();
+    expect(await at('00:45:00', undefined, 2)).toBe(6);
+    // rollback: the database as it was before B (11:00) and before C (12:00)
+    expect(await at('00:45:00', '2011-02-02 10:30:00')).toBe(1);
+    expect(await at('00:45:00', '2011-02-02 11:00:00')).toBe(1); // INSERTDATE < rollback, strictly
+    expect(await at('00:45:00', '2011-02-02 11:00:01')).toBe(2);
+    expect(await at('01:15:00', '2011-02-02 10:30:00')).toBeUndefined();
+    expect(await at('00:45:00', '2011-02-02 10:00:00')).toBeUndefined();
+
+    const found = await readAt(t.db, spec, { at: day('00:45:00'), sitemask: 32, subsite: 1, simmask: 1 });
+    expect(found?.rows).toEqual([
+      { SEQNO: 3, ROW_COUNTER: 1, value: 3, label: 'a' },
+      { SEQNO: 3, ROW_COUNTER: 2, value: 3.5, label: 'b' },
+    ]);
+  });
+
+  it('applies the overlay rule to earlier validities of the same batch, with one write', async () => {
+    const seqnos = await writer.write([
+      { timestart: day('02:00:00'), timeend: day('03:00:00'), context: SAB_AD1, rows: [{ value: 1 }] },
+      { timestart: day('02:30:00'), timeend: day('02:45:00'), context: SAB_AD1, rows: [{ value: 2 }] },
+      { timestart: day('02:40:00'), timeend: day('02:50:00'), context: SAB_AD1, rows: [{ value: 3 }] },
+      { timestart: day('02:30:00'), timeend: day('02:45:00'), context: { ...SAB_AD1, sitemask: 1 }, rows: [{ value: 4 }] },
+      { timestart: day('03:00:00'), timeend: day('04:00:00'), context: SAB_AD1, rows: [{ value: 5 }] },
+    ]);
+    expect(seqnos).toEqual([1, 2, 3, 4, 5]);
+    const versions = (await dumpTarget(t.db, spec)).vld.map((v) => v.VERSIONDATE);
+    expect(versions).toEqual([day('02:00:00'), day('02:01:00'), day('02:02:00'), day('02:30:00'), day('03:00:00')]);
+    // and against what is stored: a later batch overlaying 02:41 sees the 02:02 version
+    await writer.write([{ timestart: day('02:41:00'), timeend: day('02:42:00'), context: SAB_AD1, rows: [] }]);
+    expect((await lastWritten()).VERSIONDATE).toBe(day('02:03:00'));
+    expect((await readAt(t.db, spec, { at: day('02:41:30'), sitemask: 32, subsite: 1 }))).toEqual({ vld: await lastWritten(), rows: [] });
+  });
+
+  async function lastWritten() {
+    const { vld } = await dumpTarget(t.db, spec);
+    return vld[vld.length - 1];
+  }
+
+  it('lastValidity: largest TIMEEND, ties to the larger SEQNO, per context', async () => {
+    expect(await lastValidity(t.db, spec, { sitemask: 32, subsite: 1 })).toBeUndefined();
+    await write('00:00:00', '01:00:00', 1); // 1
+    await write('00:30:00', '01:00:00', 2); // 2: same TIMEEND as 1
+    await write('00:00:00', '00:30:00', 3); // 3: written later, ends earlier
+    await write('05:00:00', '06:00:00', 4, { ...SAB_AD1, subsite: 2 }); // 4: other detector
+    await write('05:00:00', '06:00:00', 5, { ...SAB_AD1, sitemask: 1 }); // 5: other site
+    await write('07:00:00', '08:00:00', 6, { ...SAB_AD1, simmask: 2 }); // 6: other SIMMASK
+    await write('07:00:00', '08:00:00', 7, { ...SAB_AD1, task: 3 }); // 7: other TASK
+    const last = (ctx: { sitemask: number; subsite: number; simmask?: number; task?: number }) => lastValidity(t.db, spec, ctx).then((v) => v?.SEQNO);
+    expect(await last({ sitemask: 32, subsite: 1, simmask: 1, task: 0 })).toBe(2);
+    expect(await last({ sitemask: 32, subsite: 2 })).toBe(4);
+    expect(await last({ sitemask: 1, subsite: 1 })).toBe(5);
+    expect(await last({ sitemask: 32, subsite: 1, simmask: 2 })).toBe(6);
+    expect(await last({ sitemask: 32, subsite: 1, task: 3 })).toBe(7);
+    expect(await last({ sitemask: 32, subsite: 3 })).toBeUndefined();
+    const row = await lastValidity(t.db, spec, { sitemask: 32, subsite: 1, simmask: 1, task: 0 });
+    expect(row).toEqual({
+      SEQNO: 2, TIMESTART: day('00:30:00'), TIMEEND: day('01:00:00'), SITEMASK: 32, SIMMASK: 1, SUBSITE: 1, TASK: 0, AGGREGATENO: -1,
+      VERSIONDATE: day('00:01:00'), INSERTDATE: '2011-02-02 10:00:00',
+    });
+  });
+});

@@ -1,0 +1,162 @@
+import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
+import { prepareTargetTables } from '../../engine/dbi/target-tables';
+import { DbiWriter, Propagation, ValidityContext } from '../../engine/dbi/dbi-writer';
+import { dumpTarget } from '../../engine/dbi/dbi-reader';
+import { ManualClock } from '../../engine/config/clock';
+import { isScrapeError } from '../../engine/config/errors';
+import { parseSpec } from '../../engine/spec/spec-table';
+import { testSpec } from './dbi-support';
+
+const typesSpec = parseSpec(
+  [
+    'table | meta | legacy | CanL2Cache | class',
+    'DcsTypes | 1 | DcsTypes | kFALSE | GDcsTypes',
+    ';',
+    'name | dbtype | codetype | description',
+    'n | int | int | an int',
+    'f | float | double | a single-precision float',
+    'd | double | double | a double',
+    'dec | decimal(10,3) | double | a decimal',
+    's | varchar(16) | string | a string',
+    't | datetime | TimeStamp | a time',
+    'u | tinyint unsigned | int | a small unsigned',
+  ].join('\n'),
+  'DcsTypes.spec',
+);
+
+const SAB_AD1: ValidityContext = { sitemask: 32, simmask: 1, subsite: 1, task: 0, aggregateno: -1 };
+
+async function rowCount(t: TestDatabase, table: string): Promise<number> {
+  const [{ n }] = await t.db(table).count({ n: '*' });
+  return Number(n);
+}
+
+describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
+  let t: TestDatabase;
+  beforeEach(async () => {
+    t = await createTestDatabase(dialect, 'dbi_writer');
+    await prepareTargetTables(t.db, [typesSpec, testSpec()], { create: true, drop: false, location: t.location });
+  });
+  afterEach(async () => {
+    await t.drop();
+  });
+
+  it('writes Vld and payload rows with SEQNO, ROW_COUNTER, context, VERSIONDATE and INSERTDATE; values normalised per dbtype', async () => {
+    const clock = new ManualClock(Date.UTC(2011, 2, 1, 12, 0, 0) + 999);
+    const writer = new DbiWriter(t.db, typesSpec, { clock });
+    const seqnos = await writer.write([
+      {
+        timestart: '2011-02-01 00:00:00',
+        timeend: '2011-02-01 00:01:00',
+        context: SAB_AD1,
+        rows: [
+          { n: 7, f: 23.456789, d: 23.456789, dec: 1.5, s: 'abc', t: '2011-02-01 00:00:05', u: 200 },
+          { n: undefined, f: null, d: NaN, dec: -3.25, s: '', t: null, u: 0 },
+        ],
+      },
+      { timestart: '2011-02-01 00:01:00', timeend: '2011-02-01 00:02:00', context: { ...SAB_AD1, subsite: 2 }, rows: [{ n: -1, f: 0.1, d: 1e300, dec: 2, s: 'x', t: '2011-02-01 00:01:05', u: 1 }] },
+    ]);
+    expect(seqnos).toEqual([1, 2]);
+    const dump = await dumpTarget(t.db, typesSpec);
+    expect(dump.vld).toEqual([
+      { SEQNO: 1, TIMESTART: '2011-02-01 00:00:00', TIMEEND: '2011-02-01 00:01:00', SITEMASK: 32, SIMMASK: 1, SUBSITE: 1, TASK: 0, AGGREGATENO: -1, VERSIONDATE: '2011-02-01 00:00:00', INSERTDATE: '2011-03-01 12:00:00' },
+      { SEQNO: 2, TIMESTART: '2011-02-01 00:01:00', TIMEEND: '2011-02-01 00:02:00', SITEMASK: 32, SIMMASK: 1, SUBSITE: 2, TASK: 0, AGGREGATENO: -1, VERSIONDATE: '2011-02-01 00:01:00', INSERTDATE: '2011-03-01 12:00:00' },
+    ]);
+    // FLOAT as MySQL shows it: 6 significant digits of the single-precision value
+    expect(dump.payload).toEqual([
+      { SEQNO: 1, ROW_COUNTER: 1, n: 7, f: 23.4568, d: 23.456789, dec: 1.5, s: 'abc', t: '2011-02-01 00:00:05', u: 200 },
+      { SEQNO: 1, ROW_COUNTER: 2, n: null, f: null, d: null, dec: -3.25, s: '', t: null, u: 0 },
+      { SEQNO: 2, ROW_COUNTER: 1, n: -1, f: 0.1, d: 1e300, dec: 2, s: 'x', t: '2011-02-01 00:01:05', u: 1 },
+    ]);
+    expect(await t.db('LOCALSEQNO').where('TABLENAME', 'DcsTypes').first('LASTUSEDSEQNO')).toEqual({ LASTUSEDSEQNO: 2 });
+    // the '*' row is untouched
+    expect(await t.db('LOCALSEQNO').where('TABLENAME', '*').first('LASTUSEDSEQNO')).toEqual({ LASTUSEDSEQNO: 0 });
+  });
+
+  it('continues SEQNOs across writers and tables independently, and from the Vld table when LOCALSEQNO lacks its row', async () => {
+    const probe = testSpec();
+    const one = (i: number): Propagation => ({ timestart: `2011-02-01 0${i}:00:00`, timeend: `2011-02-01 0${i}:30:00`, context: SAB_AD1, rows: [{ value: i }] });
+    expect(await new DbiWriter(t.db, probe).write([one(0), one(1)])).toEqual([1, 2]);
+    expect(await new DbiWriter(t.db, probe).write([one(2)])).toEqual([3]);
+    expect(await new DbiWriter(t.db, typesSpec).write([{ ...one(0), rows: [] }])).toEqual([1]);
+    // a Vld written by someone else up to SEQNO 41, and no LOCALSEQNO row for the table
+    await t.db('DcsProbeVld').insert({ SEQNO: 41, TIMESTART: '2011-01-01 00:00:00', TIMEEND: '2011-01-01 00:01:00', SITEMASK: 1, SIMMASK: 1, SUBSITE: 1, TASK: 0, AGGREGATENO: -1, VERSIONDATE: '2011-01-01 00:00:00', INSERTDATE: '2011-01-01 00:00:00' });
+    await t.db('LOCALSEQNO').where('TABLENAME', 'DcsProbe').delete();
+    expect(await new DbiWriter(t.db, probe).write([one(3), one(4)])).toEqual([42, 43]);
+    expect(await rowCount(t, 'DcsTypes')).toBe(0);
+    expect(await rowCount(t, 'DcsTypesVld')).toBe(1);
+  });
+
+  it('writes big batches in chunks: every row, ROW_COUNTER 1..N in order', async () => {
+    const probe = testSpec();
+    const writer = new DbiWriter(t.db, probe);
+    // 3 validities of 1234 rows, then 1501 validities of one row
+    const big: Propagation[] = [0, 1, 2].map((i) => ({
+      timestart: `2011-02-01 0${i}:00:00`,
+      timeend: `2011-02-01 0${i + 1}:00:00`,
+      context: SAB_AD1,
+      rows: Array.from({ length: 1234 }, (_, r) => ({ value: r + 1, label: `v${i}` })),
+    }));
+    expect(await writer.write(big)).toEqual([1, 2, 3]);
+    const many: Propagation[] = Array.from({ length: 1501 }, (_, i) => ({
+      timestart: new Date(Date.UTC(2011, 2, 1) + i * 1000).toISOString().slice(0, 19).replace('T', ' '),
+      timeend: new Date(Date.UTC(2011, 2, 1) + (i + 1) * 1000).toISOString().slice(0, 19).replace('T', ' '),
+      context: SAB_AD1,
+      rows: [{ value: i }],
+    }));
+    const seqnos = await writer.write(many);
+    expect(seqnos).toEqual(Array.from({ length: 1501 }, (_, i) => i + 4));
+    expect(await rowCount(t, 'DcsProbeVld')).toBe(1504);
+    expect(await rowCount(t, 'DcsProbe')).toBe(3 * 1234 + 1501);
+    // within each big SEQNO, ROW_COUNTER = value = 1..1234 (sum by hand: 1234*1235/2 = 761995)
+    const sums: Record<string, unknown>[] = await t.db('DcsProbe').where('SEQNO', '<=', 3).groupBy('SEQNO').orderBy('SEQNO')
+      .select('SEQNO').sum({ rc: 'ROW_COUNTER' }).count({ n: '*' }).min({ lo: 'ROW_COUNTER' }).max({ hi: 'ROW_COUNTER' });
+    expect(sums.map((r) => [Number(r.SEQNO), Number(r.rc), Number(r.n), Number(r.lo), Number(r.hi)])).toEqual([1, 2, 3].map((s) => [s, 761995, 1234, 1, 1234]));
+    const mismatched = await t.db('DcsProbe').where('SEQNO', '<=', 3).whereRaw('?? <> ??', ['ROW_COUNTER', 'value']).count({ n: '*' });
+    expect(Number(mismatched[0].n)).toBe(0);
+    // the single-row validities: SEQNO s holds value s - 4
+    const off = await t.db('DcsProbe').where('SEQNO', '>', 3).whereRaw('?? - 4 <> ??', ['SEQNO', 'value']).count({ n: '*' });
+    expect(Number(off[0].n)).toBe(0);
+  });
+
+  it('is all or nothing: a failure inside the transaction leaves no rows and the counter as it was', async () => {
+    const probe = testSpec();
+    const ok = new DbiWriter(t.db, probe);
+    await ok.write([{ timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:01:00', context: SAB_AD1, rows: [{ value: 1 }] }]);
+    const failing = new DbiWriter(t.db, probe, {
+      probe: (stage) => {
+        if (stage === 'inserted') throw new Error('disk on fire');
+      },
+    });
+    const batch: Propagation[] = [1, 2, 3].map((i) => ({ timestart: `2011-02-01 00:0${i}:00`, timeend: `2011-02-01 00:0${i + 1}:00`, context: SAB_AD1, rows: [{ value: i }, { value: -i }] }));
+    await expect(failing.write(batch)).rejects.toThrow(/disk on fire/);
+    expect(await rowCount(t, 'DcsProbeVld')).toBe(1);
+    expect(await rowCount(t, 'DcsProbe')).toBe(1);
+    expect(await t.db('LOCALSEQNO').where('TABLENAME', 'DcsProbe').first('LASTUSEDSEQNO')).toEqual({ LASTUSEDSEQNO: 1 });
+    expect(await ok.write(batch)).toEqual([2, 3, 4]);
+  });
+
+  it('refuses bad input before touching the database', async () => {
+    const writer = new DbiWriter(t.db, testSpec());
+    const base: Propagation = { timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:01:00', context: SAB_AD1, rows: [{ value: 1 }] };
+    const cases: [Propagation, string][] = [
+      [{ ...base, rows: [{ value: { x: 1 } }] }, 'DBI_VALUE'],
+      [{ ...base, timestart: 'yesterday' }, 'BAD_TIME'],
+      [{ ...base, timeend: '2011-01-31 00:00:00' }, 'DBI_RANGE'],
+      [{ ...base, context: { ...SAB_AD1, subsite: 1.5 } }, 'DBI_VALUE'],
+    ];
+    for (const [prop, code] of cases) {
+      let error: unknown;
+      try {
+        await writer.write([base, prop]);
+      } catch (err) {
+        error = err;
+      }
+      expect(isScrapeError(error, code)).toBe(true);
+    }
+    expect(await rowCount(t, 'DcsProbeVld')).toBe(0);
+    // ISO 'T' times are accepted and stored as DBI text
+    expect(await writer.write([{ ...base, timestart: '2011-02-01T00:00:00', timeend: '2011-02-01T00:01' }])).toEqual([1]);
+    expect((await dumpTarget(t.db, testSpec())).vld[0]).toMatchObject({ TIMESTART: '2011-02-01 00:00:00', TIMEEND: '2011-02-01 00:01:00' });
+  });
+});
