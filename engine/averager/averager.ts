@@ -12,6 +12,7 @@ import { SourceReader } from '../source/source-reader';
 import { discoverStreams } from '../source/source-stream';
 import { SpecTable } from '../spec/spec-table';
 import { compileMapping } from '../transform/mapping';
+import { compileUnpivotPlan } from '../transform/unpivot-plan';
 import { StreamAverager, StreamAveragerSettings } from './stream-averager';
 import { TimeBins } from './time-bins';
 
@@ -81,8 +82,9 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
       writer: writers[i],
       mapping: compileMapping(t.map, targetSpecs[i].columns.map((c) => c.name), `targets[${i}].map`),
     }));
+    const plan = regime.unpivot ? compileUnpivotPlan(stream.columns.map((c) => c.name), regime.unpivot) : undefined;
     const reader = new SourceReader(source, stream, pageSize);
-    return new StreamAverager(stream, reader, targets, settings, new Aggregator(columns, unfiltered), filter, logger);
+    return new StreamAverager(stream, reader, targets, settings, new Aggregator(columns, unfiltered), filter, logger, plan);
   });
 }
 

@@ -7,6 +7,7 @@ import { SpecTable } from '../spec/spec-table';
 import { SourceKey, SourcePage, SourceReader, SourceRow } from '../source/source-reader';
 import { SourceStream } from '../source/source-stream';
 import { Mapping } from '../transform/mapping';
+import { UnpivotPlan } from '../transform/unpivot-plan';
 import { TimeBins, chunkLine } from './time-bins';
 
 /** A target table of an averaged stream. */
@@ -123,6 +124,8 @@ export class StreamAverager {
     private readonly aggregator: Aggregator,
     private readonly filter: RowFilter,
     private readonly logger: Logger,
+    /** Unpivot plan of the stream: one payload row per cell, as the scraper writes them. */
+    private readonly plan?: UnpivotPlan,
   ) {}
 
   /** Context fields bound as `ctx` in mappings: captures, context columns, table name. */
@@ -287,7 +290,7 @@ export class StreamAverager {
     const ctx = this.ctx;
     for (const [k, target] of this.targets.entries()) {
       if (bin.start < this.targetResume[k]) continue;
-      const rows = await target.mapping.evaluate({ first: bin.first, last: bin.last, agg, ctx });
+      const rows = await target.mapping.evaluate({ first: bin.first, last: bin.last, agg, ctx }, this.plan);
       pending[k].push({ timestart, timeend, context: this.stream.context, rows });
     }
   }
