@@ -111,14 +111,14 @@ export const registerRun: RegisterCommand = (program, io, setExit) => {
     .option('--drop-target-tables', 'drop and recreate the target tables first (with --allow-drop-create-table)');
   addCommonOptions(cmd);
   cmd.action(async (name: string | undefined, opts: RunOptions) => {
+    const sets = [...(opts.set ?? [])];
+    if (opts.maxiter !== undefined) sets.push(`maxiter=${opts.maxiter}`);
     if (opts.help || !name) {
       io.stdout.write(cmd.helpInformation());
-      if (name) io.stdout.write('\n' + effectiveSettingsText(loadRegimeForCli(name, opts, io, 'scraper'), 'scraper'));
+      if (name) io.stdout.write('\n' + effectiveSettingsText(loadRegimeForCli(name, { ...opts, set: sets }, io, 'scraper'), 'scraper'));
       if (!name && !opts.help) setExit(1);
       return;
     }
-    const sets = [...(opts.set ?? [])];
-    if (opts.maxiter !== undefined) sets.push(`maxiter=${opts.maxiter}`);
     const loaded = loadRegimeForCli(name, { ...opts, set: sets }, io, 'scraper');
     const logger = streamLogger(io, opts.logLevel, opts.logFormat);
     const dbconf = { dbconf: opts.dbconf, env: io.env };

@@ -9,7 +9,7 @@ import { DbiWriter } from '../dbi/dbi-writer';
 import { prepareTargetTables } from '../dbi/target-tables';
 import { SpecTable } from '../spec/spec-table';
 import { SourceReader } from '../source/source-reader';
-import { discoverStreams } from '../source/source-stream';
+import { discoverStreams, SourceStream } from '../source/source-stream';
 import { compileMapping } from '../transform/mapping';
 import { compileUnpivotPlan } from '../transform/unpivot-plan';
 import { Aggregator, aggregateColumns } from './aggregator';
@@ -73,12 +73,19 @@ export async function buildStreamRunners(options: ScraperOptions): Promise<Strea
     if (!spec) throw new ScrapeError('REGIME_SPEC', `regime ${regime.name}: spec ${t.spec} not loaded`);
     return spec;
   });
-  await prepareTargetTables(target, targetSpecs, { create: options.allowCreate ?? false, drop: options.dropTargets ?? false, location: options.targetLocation });
+  // Everything that can be checked against the source (columns named by rules and mappings) is
+  // checked before the target is touched: a regime error writes nothing, not even a table.
   const writers = targetSpecs.map((spec) => new DbiWriter(target, spec, { clock }));
   const streams = await discoverStreams(source, regime, options.tables);
   const settings = streamSettings(regime, seed);
   const runners: StreamRunner[] = [];
   for (const stream of streams) {
+    runners.push(withStreamContext(regime, stream.table, () => buildRunner(stream)));
+  }
+  await prepareTargetTables(target, targetSpecs, { create: options.allowCreate ?? false, drop: options.dropTargets ?? false, location: options.targetLocation });
+  return runners;
+
+  function buildRunner(stream: SourceStream): StreamRunner {
     const columnNames = stream.columns.map((c) => c.name);
     const plan = regime.unpivot ? compileUnpivotPlan(columnNames, regime.unpivot) : undefined;
     const changes = compileChangeRules(regime.changes, columnNames, regime.scraper.threshold);
@@ -92,9 +99,20 @@ export async function buildStreamRunners(options: ScraperOptions): Promise<Strea
       return { spec: targetSpecs[i], writer: writers[i], mapping };
     });
     const reader = new SourceReader(source, stream, settings.pageSize);
-    runners.push(new StreamRunner(stream, regime, reader, targets, settings, changes, makeAggregator, plan, logger, clock, target));
+    return new StreamRunner(stream, regime, reader, targets, settings, changes, makeAggregator, plan, logger, clock, target);
   }
-  return runners;
+}
+
+/** Runs `build`, prefixing regime errors about columns with the regime and source table they concern. */
+function withStreamContext<T>(regime: Regime, table: string, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof ScrapeError && err.code.startsWith('REGIME_')) {
+      throw new ScrapeError(err.code, `regime ${regime.name}, source table ${table}: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /**

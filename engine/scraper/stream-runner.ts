@@ -69,6 +69,8 @@ export class StreamRunner {
   private targetResume: (string | undefined)[] = [];
   private pending: Propagation[][] = [];
   private joinWaitSince?: number;
+  /** The last page stopped at an entry whose joined row has not arrived yet. */
+  private waitingForJoin = false;
   private lastSample?: Sample;
 
   constructor(
@@ -191,11 +193,17 @@ export class StreamRunner {
     this.totals.rowsRead += result.rowsRead;
     this.totals.samples += result.samples;
     this.totals.propagations += result.propagations;
+    this.waitingForJoin = page.waitingForJoin;
     if (page.waitingForJoin) {
       const now = this.clock.now();
-      this.joinWaitSince ??= now;
-      if (now - this.joinWaitSince >= this.settings.joinWaitMs) {
-        this.logger.log('warn', `${this.stream.table}: waiting for joined table(s) ${this.stream.joins.map((j) => j.table).join(', ')} to catch up`, { stream: this.stream.table });
+      const at = page.waitingAt;
+      const what = at ? `id ${at.key.id} at ${at.key.date_time} has no row in ${at.tables.join(', ')} yet` : 'a joined row is missing';
+      if (this.joinWaitSince === undefined) {
+        // Said once per wait: nothing at or after this entry is scraped until its joined row arrives.
+        this.joinWaitSince = now;
+        this.logger.log('info', `${this.stream.table}: ${what}; waiting for it (no partial row is written)`, { stream: this.stream.table });
+      } else if (now - this.joinWaitSince >= this.settings.joinWaitMs) {
+        this.logger.log('warn', `${this.stream.table}: still waiting: ${what}; joined table(s) lag behind by more than ${this.regime.scraper.join_wait}`, { stream: this.stream.table });
         this.joinWaitSince = now;
       }
     } else {
@@ -205,11 +213,20 @@ export class StreamRunner {
     return result;
   }
 
-  /** Lag of the stream in DB time: latest source date_time minus the time cursor. */
+  /**
+   * Lag of the stream in DB time, for sleep tuning: latest source date_time minus the read cursor
+   * (the last entry consumed). Measured from the entries read, not from sv[0] + interval: an open
+   * range only ages while the scraper waits for the next change, and counting that age as lag
+   * would tune the sleep to 0 and spin on empty pages. A stream waiting for a joined table is not
+   * behind either (reading sooner cannot help): lag 0.
+   */
   async lagMs(): Promise<number> {
+    if (this.waitingForJoin) return 0;
     const latest = await this.reader.latestTime();
-    if (!latest || !this.lastSample) return 0;
-    return Math.max(0, naiveMs(latest) - naiveMs(this.lastSample.tcursor));
+    if (!latest) return 0;
+    const cursor = this.lastKey?.date_time ?? this.rangeStart;
+    if (!cursor) return 0;
+    return Math.max(0, naiveMs(latest) - naiveMs(cursor));
   }
 
   private async propagate(sample: Sample): Promise<void> {

@@ -18,6 +18,8 @@ export interface SourcePage {
   skipped: SourceRow[];
   /** True when the page stopped at a row whose joined row has not arrived yet. */
   waitingForJoin: boolean;
+  /** With `waitingForJoin`: the row waited on and the joined tables that lack its id. */
+  waitingAt?: { key: SourceKey; tables: string[] };
   /** Key of the last row read (consumed or skipped); undefined when nothing was read. */
   lastKey?: SourceKey;
   /** True when the page was full (more rows may follow at once). */
@@ -73,6 +75,7 @@ export class SourceReader {
     const rows: SourceRow[] = [];
     const skipped: SourceRow[] = [];
     let waitingForJoin = false;
+    let waitingAt: SourcePage['waitingAt'];
     let lastKey: SourceKey | undefined;
     let maxJoinIds: number[] | undefined;
     for (const r of raw) {
@@ -86,6 +89,8 @@ export class SourceReader {
         const joinedPast = this.stream.joins.every((_, i) => r[this.joinAliases[i]] != null || maxJoinIds![i] > r.id);
         if (!joinedPast) {
           waitingForJoin = true;
+          const tables = this.stream.joins.filter((_, i) => r[this.joinAliases[i]] == null).map((j) => j.table);
+          waitingAt = { key: { date_time: r.date_time, id: r.id }, tables };
           break;
         }
         for (const alias of this.joinAliases) delete r[alias];
@@ -97,7 +102,7 @@ export class SourceReader {
       rows.push(r);
       lastKey = { date_time: r.date_time, id: r.id };
     }
-    return { rows, skipped, waitingForJoin, lastKey, full: !waitingForJoin && raw.length >= limit };
+    return { rows, skipped, waitingForJoin, waitingAt, lastKey, full: !waitingForJoin && raw.length >= limit };
   }
 
   /** Latest `date_time` in the main table (for lag), or undefined when empty. */
