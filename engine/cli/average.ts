@@ -4,7 +4,8 @@ import { resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../config/errors';
 import { streamLogger } from './io';
 import { RegisterCommand } from './main';
-import { CommonOptions, addCommonOptions, effectiveSettingsText, loadRegimeForCli, shutdownSignal } from './run';
+import { RegimeLock } from '../dbi/regime-lock';
+import { CommonOptions, acquireRegimeLock, addCommonOptions, effectiveSettingsText, loadRegimeForCli, shutdownSignal, watchLock } from './run';
 
 interface AverageOptions extends CommonOptions {
   source?: string;
@@ -14,6 +15,7 @@ interface AverageOptions extends CommonOptions {
   allowDropCreateTable?: boolean;
   dropTargetTables?: boolean;
   help?: boolean;
+  standby?: boolean;
 }
 
 /**
@@ -34,7 +36,8 @@ export const registerAverage: RegisterCommand = (program, io, setExit) => {
     .option('--until-caught-up', 'exit 0 once every complete bin present is written (default: keep waiting for new bins)')
     .option('--tables <names>', 'only these source tables (comma separated)')
     .option('--allow-drop-create-table', 'create missing target tables (the manual\'s --ALLOW_DROP_CREATE_TABLE)')
-    .option('--drop-target-tables', 'drop and recreate the target tables first, for a rerunnable full average (with --allow-drop-create-table)');
+    .option('--drop-target-tables', 'drop and recreate the target tables first, for a rerunnable full average (with --allow-drop-create-table)')
+    .option('--standby', 'when another averager holds the regime lock on the target, wait and take over when it dies');
   addCommonOptions(cmd);
   cmd.action(async (name: string | undefined, opts: AverageOptions) => {
     if (opts.help || !name) {
@@ -55,9 +58,19 @@ export const registerAverage: RegisterCommand = (program, io, setExit) => {
     const a = loaded.regime.averager;
     logger.log('info', `averager ${loaded.regime.name}: ${describeLocation(sourceLoc)} -> ${describeLocation(targetLoc)} bin ${a.bin} chunk ${a.chunk}`);
     // DECIMAL readings as numbers: the rows only feed accumulators and float payloads.
+    const shutdown = shutdownSignal();
+    let lock: RegimeLock | undefined;
+    try {
+      lock = await acquireRegimeLock('average', loaded.regime.name, targetLoc, logger, shutdown.signal, opts.standby, io.env);
+    } finally {
+      if (!lock) shutdown.dispose();
+    }
+    if (!lock) return; // stopped while standing by
     const source = openDatabase(sourceLoc, { readOnly: true, decimalNumbers: true });
     const target = openDatabase(targetLoc);
-    const shutdown = shutdownSignal();
+    const lockLost = new AbortController();
+    const watch = watchLock(lock, logger, () => lockLost.abort(), io.env);
+    const signal = AbortSignal.any([shutdown.signal, lockLost.signal]);
     try {
       const report = await runAverager({
         regime: loaded.regime,
@@ -66,19 +79,24 @@ export const registerAverage: RegisterCommand = (program, io, setExit) => {
         target,
         targetLocation: targetLoc,
         logger,
-        signal: shutdown.signal,
+        signal,
         untilCaughtUp: opts.untilCaughtUp,
         tables: opts.tables?.split(',').map((t) => t.trim()).filter(Boolean),
         allowCreate: opts.allowDropCreateTable,
         dropTargets: opts.dropTargetTables,
       });
+      if (watch.lost()) {
+        throw new ScrapeError('LOCK_LOST', `lost the averager lock of regime ${loaded.regime.name} on ${describeLocation(targetLoc)}: stopped writing`, { transient: true });
+      }
       for (const s of report.streams) {
         logger.log('info', `done ${s.table}: resumed at ${s.resumedAt}, ${s.rowsRead} rows read, ${s.chunks} chunks, ${s.validities} validities`);
       }
     } finally {
+      watch.stop();
       shutdown.dispose();
       await source.destroy();
       await target.destroy();
+      await lock.release();
     }
   });
 };

@@ -5,7 +5,12 @@ import { openDatabase, describeLocation } from '../config/database';
 import { projectRoot, resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../config/errors';
 import { LOG_LEVELS, LogLevel } from '../config/logger';
-import { applySettingOverrides, loadRegime, LoadedRegime } from '../config/load-regime';
+import { applySettingOverrides, checkRegimeFile, loadRegime, LoadedRegime, renderDiagnostics } from '../config/load-regime';
+import { DatabaseLocation } from '../config/dbconf';
+import { Logger } from '../config/logger';
+import { Regime } from '../config/regime';
+import { RegimeLock, LockRole } from '../dbi/regime-lock';
+import { SpecTable } from '../spec/spec-table';
 import { runScraper } from '../scraper/scraper';
 import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
@@ -53,6 +58,64 @@ export function shutdownSignal(): { signal: AbortSignal; dispose(): void } {
   };
 }
 
+/**
+ * Takes the single-writer lock of `role` for a regime on a target before any write: held by
+ * another process, throws LOCK_HELD naming it, or with `standby` waits (polling every
+ * `SCRAPE_LOCK_POLL_MS`, default 1 s) and takes over when the holder dies. Undefined when the
+ * signal stopped the wait.
+ */
+export async function acquireRegimeLock(
+  role: LockRole,
+  regime: string,
+  targetLoc: DatabaseLocation,
+  logger: Logger,
+  signal: AbortSignal,
+  standby?: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RegimeLock | undefined> {
+  const lock = RegimeLock.for(targetLoc, role, regime);
+  const what = `regime ${regime} on ${describeLocation(targetLoc)}`;
+  try {
+    await lock.acquire(what, {
+      standby,
+      signal,
+      pollMs: Number(env.SCRAPE_LOCK_POLL_MS) || 1000,
+      onStandby: (holder) => logger.log('info', `standing by: ${holder} holds the lock of ${what}`),
+    });
+  } catch (err) {
+    await lock.release();
+    if (standby && signal.aborted) return undefined;
+    throw err;
+  }
+  if (standby) logger.log('info', `took the lock of ${what}`);
+  return lock;
+}
+
+/**
+ * Checks every few seconds (`SCRAPE_LOCK_CHECK_MS`, default 3 s) that the lock is still ours;
+ * when lost, logs it and calls `onLost` (which stops the run between pages).
+ */
+export function watchLock(lock: RegimeLock, logger: Logger, onLost: () => void, env: NodeJS.ProcessEnv = process.env): { lost(): boolean; stop(): void } {
+  let lost = false;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy || lost) return;
+    busy = true;
+    lock
+      .stillHeld()
+      .then((ok) => {
+        if (!ok && !lost) {
+          lost = true;
+          logger.log('error', `lost the writer lock ${lock.name}: stopping`);
+          onLost();
+        }
+      })
+      .finally(() => (busy = false));
+  }, Number(env.SCRAPE_LOCK_CHECK_MS) || 3000);
+  timer.unref();
+  return { lost: () => lost, stop: () => clearInterval(timer) };
+}
+
 /** The schema's defaults of a settings section, for help output. */
 function schemaDefaults(section: string): Record<string, unknown> {
   const schema = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'schemas', 'regime.schema.json'), 'utf8'));
@@ -91,6 +154,7 @@ interface RunOptions extends CommonOptions {
   allowDropCreateTable?: boolean;
   dropTargetTables?: boolean;
   help?: boolean;
+  standby?: boolean;
 }
 
 /** `scrape run <regime>`: the scraper. */
@@ -108,7 +172,8 @@ export const registerRun: RegisterCommand = (program, io, setExit) => {
     .option('--seed', 'write a seed validity into empty targets (never on production targets)')
     .option('--tables <names>', 'only these source tables (comma separated)')
     .option('--allow-drop-create-table', 'create missing target tables')
-    .option('--drop-target-tables', 'drop and recreate the target tables first (with --allow-drop-create-table)');
+    .option('--drop-target-tables', 'drop and recreate the target tables first (with --allow-drop-create-table)')
+    .option('--standby', 'when another scraper holds the regime lock on the target, wait and take over when it dies');
   addCommonOptions(cmd);
   cmd.action(async (name: string | undefined, opts: RunOptions) => {
     const sets = [...(opts.set ?? [])];
@@ -129,31 +194,82 @@ export const registerRun: RegisterCommand = (program, io, setExit) => {
       throw new ScrapeError('USAGE', '--drop-target-tables needs --allow-drop-create-table too');
     }
     logger.log('info', `regime ${loaded.regime.name}: ${describeLocation(sourceLoc)} -> ${describeLocation(targetLoc)}`);
+    const shutdown = shutdownSignal();
+    let lock: RegimeLock | undefined;
+    try {
+      lock = await acquireRegimeLock('scrape', loaded.regime.name, targetLoc, logger, shutdown.signal, opts.standby, io.env);
+    } finally {
+      if (!lock) shutdown.dispose();
+    }
+    if (!lock) {
+      return; // stopped while standing by
+    }
     const source = openDatabase(sourceLoc, { readOnly: true });
     const target = openDatabase(targetLoc);
-    const shutdown = shutdownSignal();
+    let regime = loaded.regime;
+    let specs = loaded.specs;
+    let pending: { regime: Regime; specs: Map<string, SpecTable> } | undefined;
+    let runAbort: AbortController | undefined;
+    // SIGHUP: re-read the regime file; a valid edit restarts the run loop between pages (it
+    // resumes from the target), an invalid one is logged and ignored.
+    const onHup = (): void => {
+      const lookup = { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env };
+      const checked = checkRegimeFile(loaded.file, lookup);
+      if (!checked.regime || checked.diagnostics.some((d) => d.severity === 'error')) {
+        logger.log('warn', `SIGHUP: regime file ${loaded.file} is invalid, keeping the running regime:\n${renderDiagnostics(checked.diagnostics, io.cwd)}`);
+        return;
+      }
+      pending = { regime: sets.length ? applySettingOverrides(checked.regime, sets, 'scraper') : checked.regime, specs: checked.specs };
+      runAbort?.abort();
+    };
+    process.on('SIGHUP', onHup);
+    const watch = watchLock(lock, logger, () => runAbort?.abort(), io.env);
     try {
-      const report = await runScraper({
-        regime: loaded.regime,
-        specs: loaded.specs,
-        source,
-        target,
-        targetLocation: targetLoc,
-        logger,
-        signal: shutdown.signal,
-        untilCaughtUp: opts.untilCaughtUp,
-        seed: opts.seed || loaded.regime.scraper.seed_target_tables,
-        tables: opts.tables?.split(',').map((t) => t.trim()).filter(Boolean),
-        allowCreate: opts.allowDropCreateTable,
-        dropTargets: opts.dropTargetTables,
-      });
-      for (const s of report.streams) {
-        logger.log('info', `done ${s.table}: ${s.rowsRead} rows read, ${s.samples} samples, ${s.propagations} propagations${s.rowsSkipped ? `, ${s.rowsSkipped} skipped` : ''}`);
+      for (;;) {
+        runAbort = new AbortController();
+        const stop = (): void => runAbort?.abort();
+        shutdown.signal.addEventListener('abort', stop, { once: true });
+        if (shutdown.signal.aborted) runAbort.abort();
+        let report;
+        try {
+          report = await runScraper({
+            regime,
+            specs,
+            source,
+            target,
+            targetLocation: targetLoc,
+            logger,
+            signal: runAbort.signal,
+            untilCaughtUp: opts.untilCaughtUp,
+            seed: opts.seed || regime.scraper.seed_target_tables,
+            tables: opts.tables?.split(',').map((t) => t.trim()).filter(Boolean),
+            allowCreate: opts.allowDropCreateTable,
+            dropTargets: opts.dropTargetTables && regime === loaded.regime,
+          });
+        } finally {
+          shutdown.signal.removeEventListener('abort', stop);
+        }
+        if (watch.lost()) {
+          throw new ScrapeError('LOCK_LOST', `lost the lock of regime ${regime.name} on ${describeLocation(targetLoc)}: stopped writing`, { transient: true });
+        }
+        if (pending && !shutdown.signal.aborted) {
+          ({ regime, specs } = pending);
+          pending = undefined;
+          logger.log('info', `reloaded regime ${regime.name} from ${loaded.file}`);
+          continue;
+        }
+        for (const s of report.streams) {
+          logger.log('info', `done ${s.table}: ${s.rowsRead} rows read, ${s.samples} samples, ${s.propagations} propagations${s.rowsSkipped ? `, ${s.rowsSkipped} skipped` : ''}`);
+        }
+        break;
       }
     } finally {
+      watch.stop();
+      process.removeListener('SIGHUP', onHup);
       shutdown.dispose();
       await source.destroy();
       await target.destroy();
+      await lock.release();
     }
   });
 };

@@ -7,6 +7,7 @@ import { SourceStream, StreamContext, discoverStreams } from '../source/source-s
 import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { lastValidity } from './dbi-reader';
+import { lockStatus } from './regime-lock';
 
 /** Who holds a regime's writer lock on a target. */
 export interface LockHolder {
@@ -16,16 +17,18 @@ export interface LockHolder {
 }
 
 /**
- * Whether a scraper holds the writer lock of `regime` on `target` for `stream`; undefined means
- * unknown. The regime lock (`engine/dbi/regime-lock.ts`) does not exist yet: until it does this
- * answers unknown, and the lock work fills it in without touching the status command.
+ * Whether a scraper holds the writer lock of `regime` on `target` (the lock covers every stream
+ * of the regime on that target, see `engine/dbi/regime-lock.ts`); undefined means unknown (the
+ * probe failed).
  */
 export async function lockHolder(target: Knex, regime: Regime, spec: SpecTable, stream: SourceStream): Promise<LockHolder | undefined> {
-  void target;
-  void regime;
   void spec;
   void stream;
-  return undefined;
+  try {
+    return await lockStatus(target, 'scrape', regime.name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A time both as stored (UTC) and in the regime's source-local zone. */

@@ -1,0 +1,241 @@
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Knex } from 'knex';
+import { projectRoot } from '../../engine/config/dbconf';
+import { isScrapeError } from '../../engine/config/errors';
+import { loadRegime } from '../../engine/config/load-regime';
+import { dumpTarget } from '../../engine/dbi/dbi-reader';
+import { RegimeLock, lockStatus, regimeLockName } from '../../engine/dbi/regime-lock';
+import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
+import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
+
+const ROOT = projectRoot();
+const PT = [1, 2, 3, 4, 5].map((i) => `DBNS_SAB_Temp_PT${i}`);
+const SPEC = loadRegime(path.join(ROOT, 'regimes.d', 'adtemp.yaml')).specs.get('GDcsAdTemp')!;
+
+/** Recompiles dist/ when an engine source is newer than its compiled file (children run dist). */
+function ensureDist(): void {
+  const stale = (dir: string): boolean =>
+    fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).some((e) => {
+      const rel = path.join(dir, e.name);
+      if (e.isDirectory()) return stale(rel);
+      if (!e.name.endsWith('.ts')) return false;
+      const js = path.join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
+      return !fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(path.join(ROOT, rel)).mtimeMs;
+    });
+  if (stale('engine')) {
+    try {
+      execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: ROOT, stdio: 'pipe' });
+    } catch {
+      // Type errors elsewhere still emit JS; the children's behaviour is what the test checks.
+    }
+  }
+}
+
+interface Child {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children: Child[] = [];
+
+/** `node bin/scrape <args>` from the project root. */
+function spawnScrape(args: string[]): Child {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'scrape'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', SCRAPE_LOCK_CHECK_MS: '500' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const chunks: string[] = [];
+  child.stdout!.on('data', (c) => chunks.push(String(c)));
+  child.stderr!.on('data', (c) => chunks.push(String(c)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const c = { child, output: () => chunks.join(''), exited };
+  children.push(c);
+  return c;
+}
+
+/** Polls `check` every 100 ms until true; fails after `ms`. */
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Resolves with the exit, or rejects after `ms`. */
+function exitWithin(c: Child, ms: number) {
+  return Promise.race([
+    c.exited,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`child did not exit within ${ms} ms:\n${c.output()}`)), ms).unref()),
+  ]);
+}
+
+async function validities(db: Knex) {
+  if (!(await db.schema.hasTable('DcsAdTempVld'))) return [];
+  return (await dumpTarget(db, SPEC)).vld;
+}
+
+afterAll(() => {
+  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+});
+
+describe('lock names', () => {
+  it('role, regime and target database; hashed beyond 64 characters', () => {
+    expect(regimeLockName('scrape', 'adtemp', 'tmp_offline_db')).toBe('scrape:adtemp:tmp_offline_db');
+    const long = regimeLockName('scrape', 'adtemp', 'x'.repeat(80));
+    expect(long.length).toBeLessThanOrEqual(64);
+    expect(long).not.toBe(regimeLockName('scrape', 'adtemp', 'x'.repeat(81)));
+    expect(long.startsWith('scrape:adtemp:xxx')).toBe(true);
+  });
+});
+
+describe.each(DIALECTS)('RegimeLock on %s', (dialect) => {
+  let target: TestDatabase;
+  beforeAll(async () => {
+    target = await createTestDatabase(dialect, 'lock_unit_tgt');
+  });
+  afterAll(async () => {
+    await target.drop();
+  });
+
+  it('one holder at a time; the other is told who holds it; released locks can be taken', async () => {
+    const a = RegimeLock.for(target.location, 'scrape', 'adtemp');
+    const b = RegimeLock.for(target.location, 'scrape', 'adtemp');
+    const other = RegimeLock.for(target.location, 'average', 'adtemp');
+    try {
+      expect(await lockStatus(target.db, 'scrape', 'adtemp')).toEqual({ held: false });
+      expect(await a.tryAcquire()).toBe(true);
+      expect(await a.stillHeld()).toBe(true);
+      expect(await b.tryAcquire()).toBe(false);
+      // Another role is a different lock.
+      expect(await other.tryAcquire()).toBe(true);
+      const err = await b.acquire('regime adtemp on T').catch((e) => e);
+      expect(isScrapeError(err, 'LOCK_HELD')).toBe(true);
+      expect(err.message).toMatch(new RegExp(`^regime adtemp on T is locked by .* pid ${process.pid}`));
+      const st = await lockStatus(target.db, 'scrape', 'adtemp');
+      expect(st.held).toBe(true);
+      expect(st.holder).toContain(`pid ${process.pid}`);
+
+      // Standby: waits while held, takes over once released.
+      const b2 = RegimeLock.for(target.location, 'scrape', 'adtemp');
+      let announced = '';
+      const waiting = b2.acquire('x', { standby: true, pollMs: 50, onStandby: (h) => (announced = h) });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(announced).toContain(`pid ${process.pid}`);
+      await a.release();
+      await waiting;
+      expect(await b2.stillHeld()).toBe(true);
+      expect(await a.tryAcquire()).toBe(false);
+      await b2.release();
+      expect(await lockStatus(target.db, 'scrape', 'adtemp')).toEqual({ held: false });
+    } finally {
+      await a.release();
+      await b.release();
+      await other.release();
+    }
+  });
+});
+
+describe.each(DIALECTS)('two scrape run processes on %s', (dialect) => {
+  let source: TestDatabase;
+  let target: TestDatabase;
+  let feeder: NodeJS.Timeout | undefined;
+  let nextId = 1;
+  const rnd = prng(7);
+  const values = PT.map((_, i) => 20 + i);
+
+  /** Appends `n` rows, 10 s apart in DB time, values random-walking so changes propagate. */
+  async function feed(n: number): Promise<void> {
+    const rows: Record<string, unknown>[] = [];
+    for (let k = 0; k < n; k++, nextId++) {
+      const row: Record<string, unknown> = { id: nextId, date_time: localPlus('2011-02-01 00:00:00', 10 * nextId) };
+      PT.forEach((c, i) => {
+        values[i] = Math.round((values[i] + (rnd() - 0.5) * 1.5) * 100) / 100;
+        row[c] = values[i];
+      });
+      rows.push(row);
+    }
+    await insertRows(source.db, 'DBNS_SAB_Temp', rows);
+  }
+
+  beforeAll(async () => {
+    ensureDist();
+    source = await createTestDatabase(dialect, 'fake_lock_src');
+    target = await createTestDatabase(dialect, 'lock_tgt');
+    await createSourceTable(source.db, 'DBNS_SAB_Temp', Object.fromEntries(PT.map((c) => [c, 'decimal(6,2)'])));
+    await feed(100);
+  }, 120_000);
+  afterAll(async () => {
+    if (feeder) clearInterval(feeder);
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await Promise.all(children.map((c) => exitWithin(c, 5000).catch(() => undefined)));
+    await source.drop();
+    await target.drop();
+  });
+
+  const args = () => ['run', 'adtemp', '--source', source.url, '--target', target.url, '--allow-drop-create-table', '--set', 'maxage=1m', '--set', 'sleep=1s', '--set', 'heartbeat=1s'];
+
+  it('exactly one writes; the other exits 1 naming the holder; a standby takes over within 10 s; nothing is written twice', async () => {
+    // Live source: a few rows every 200 ms.
+    feeder = setInterval(() => void feed(3).catch(() => undefined), 200);
+
+    // Started together: one wins, the other exits 1 with LOCK_HELD naming the winner.
+    const x = spawnScrape(args());
+    const y = spawnScrape(args());
+    const first = await Promise.race([x.exited.then(() => x), y.exited.then(() => y), new Promise<never>((_, r) => setTimeout(() => r(new Error(`neither exited:\n${x.output()}\n${y.output()}`)), 30_000).unref())]);
+    const loser = first;
+    const winner = first === x ? y : x;
+    expect(loser.child.exitCode).toBe(1);
+    expect(loser.output()).toMatch(new RegExp(`^error LOCK_HELD: regime adtemp on \\S+ is locked by \\S+ pid ${winner.child.pid}\\b`, 'm'));
+    // The winner writes.
+    await waitFor('the winner to write validities', async () => (await validities(target.db)).length >= 3, 30_000);
+    expect(winner.child.exitCode).toBeNull();
+
+    // A standby waits while the winner runs.
+    const standby = spawnScrape([...args(), '--standby']);
+    await waitFor('the standby to announce itself', () => /standing by: .*pid \d+/.test(standby.output()), 20_000);
+    expect(standby.output()).toContain(`pid ${winner.child.pid}`);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(standby.child.exitCode).toBeNull();
+    expect(standby.output()).not.toMatch(/took the lock/);
+
+    // SIGKILL the holder: the standby takes over within 10 s and writes continue.
+    const killedAt = Date.now();
+    winner.child.kill('SIGKILL');
+    await winner.exited;
+    const before = (await validities(target.db)).length;
+    await waitFor('the standby to take over', () => /took the lock/.test(standby.output()), 10_000);
+    const takeoverMs = Date.now() - killedAt;
+    expect(takeoverMs).toBeLessThan(10_000);
+    process.stdout.write(`${dialect}: standby took over ${takeoverMs} ms after SIGKILL\n`);
+    await waitFor('writes after the takeover', async () => (await validities(target.db)).length >= before + 3, 30_000);
+    clearInterval(feeder);
+    feeder = undefined;
+
+    standby.child.kill('SIGTERM');
+    const end = await exitWithin(standby, 10_000);
+    expect(end.code).toBe(0);
+    expect(standby.output()).not.toMatch(/ERROR|internal error/);
+
+    // Nothing written twice: unique SEQNO, unique TIMESTART per context, contiguous ranges.
+    const vld = await validities(target.db);
+    const seqnos = vld.map((v) => v.SEQNO);
+    expect(new Set(seqnos).size).toBe(seqnos.length);
+    expect([...seqnos].sort((p, q) => p - q)).toEqual(seqnos);
+    const byContext = new Map<string, typeof vld>();
+    for (const v of vld) {
+      const key = `${v.SITEMASK}/${v.SUBSITE}/${v.SIMMASK}/${v.TASK}`;
+      byContext.set(key, [...(byContext.get(key) ?? []), v]);
+    }
+    for (const list of byContext.values()) {
+      const starts = list.map((v) => v.TIMESTART);
+      expect(new Set(starts).size).toBe(starts.length);
+      for (let i = 1; i < list.length; i++) expect(list[i].TIMESTART).toBe(list[i - 1].TIMEEND);
+    }
+  }, 180_000);
+});
