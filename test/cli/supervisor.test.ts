@@ -61,6 +61,9 @@ print(json.dumps(out))
   return JSON.parse(r.stdout);
 }
 
+// A real supervisord with startsecs and restart back-off: slow on a loaded 2-core machine.
+jest.setTimeout(240_000);
+
 describe('scrape supervisor: generated program files', () => {
   let out: string;
   let logs: string;
@@ -306,7 +309,7 @@ describe('scrape supervisor: the generated program under a real supervisord', ()
     // kill -9: an unexpected exit, restarted with a new pid and RUNNING again within ~10 s
     process.kill(first.pid!, 'SIGKILL');
     const killedAt = Date.now();
-    const second = await waitFor('RUNNING with a new pid', 15_000, () => {
+    const second = await waitFor('RUNNING with a new pid', 30_000, () => {
       const s = state();
       return s.state === 'RUNNING' && s.pid !== first.pid ? s : undefined;
     });
@@ -330,7 +333,7 @@ describe('scrape supervisor: the generated program under a real supervisord', ()
     expect(supervisordLog).toMatch(/exited: adtemp_scraper \(terminated by SIGKILL[^)]*; not expected\)/);
 
     // the config error was retried startretries (3) times, then given up: 4 spawns, FATAL, no loop
-    await waitFor('nodb FATAL', 20_000, () => (/nodb_scraper\s+FATAL/.test(ctl('status', 'nodb_scraper').stdout) ? true : undefined));
+    await waitFor('nodb FATAL', 60_000, () => (/nodb_scraper\s+FATAL/.test(ctl('status', 'nodb_scraper').stdout) ? true : undefined));
     const final = fs.readFileSync(path.join(dir, 'supervisord.log'), 'utf8');
     expect(final.match(/spawned: 'nodb_scraper'/g)?.length).toBe(4);
     expect(final.match(/exited: nodb_scraper \(exit status 1; not expected\)/g)?.length).toBe(4);
