@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { ScrapeError } from '../config/errors';
 import { SourceRow } from './source-row';
 import { SourceStream } from './source-stream';
 
@@ -28,7 +29,7 @@ export interface SourcePage {
 
 /** Quotes an identifier for the dialect; identifiers come from the live schema and are checked too. */
 export function quoteIdentifier(db: Knex, name: string): string {
-  if (!/^[A-Za-z0-9_$]+$/.test(name)) throw new Error(`refusing unsafe identifier ${JSON.stringify(name)}`);
+  if (!/^[A-Za-z0-9_$]+$/.test(name)) throw new ScrapeError('SOURCE_IDENTIFIER', `refusing source identifier ${JSON.stringify(name)}: only letters, digits, _ and $ are read (rename it or exclude it with the table pattern)`);
   return db.client.config.client === 'better-sqlite3' ? `"${name}"` : `\`${name}\``;
 }
 
