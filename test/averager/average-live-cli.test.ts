@@ -1,16 +1,14 @@
 import * as path from 'path';
-import { PassThrough } from 'stream';
 import { Clock } from '../../engine/config/clock';
 import { MemoryLogger } from '../../engine/config/logger';
 import { loadRegime, LoadedRegime } from '../../engine/config/load-regime';
 import { runAverager } from '../../engine/averager/averager';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';
-import { main } from '../../engine/cli/main';
-import { CliIo } from '../../engine/cli/io';
 import { projectRoot } from '../../engine/config/dbconf';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { localPlus } from '../support/source-fixture';
 import { LidRow, createLidTable, insertLidRows, lidRows, timeOf } from './lid-fixture';
+import { runCli } from '../support/cli';
 
 const ROOT = projectRoot();
 const REGIME_FILE = path.join(ROOT, 'regimes.d', 'adlid.yaml');
@@ -26,17 +24,7 @@ function secondBatch(): LidRow[] {
     .map((r) => [r[0] + 100_000, ...r.slice(1)] as LidRow);
 }
 
-async function scrape(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on('data', (c) => out.push(String(c)));
-  stderr.on('data', (c) => err.push(String(c)));
-  const io: CliIo = { stdout, stderr, env: {}, cwd: ROOT };
-  const code = await main(['node', 'scrape', ...args], io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+const scrape = (args: string[]) => runCli(args);
 
 async function vldWithoutInsertDate(loaded: LoadedRegime, target: TestDatabase) {
   const { vld, payload } = await dumpTarget(target.db, loaded.specs.get(SPEC)!);

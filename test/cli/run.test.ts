@@ -1,28 +1,15 @@
 import * as path from 'path';
-import { PassThrough } from 'stream';
-import { main } from '../../engine/cli/main';
-import { CliIo } from '../../engine/cli/io';
 import { projectRoot } from '../../engine/config/dbconf';
 import { loadRegime } from '../../engine/config/load-regime';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
+import { runCli } from '../support/cli';
 
 const ROOT = projectRoot();
 const PT = [1, 2, 3, 4, 5].map((i) => `DBNS_SAB_Temp_PT${i}`);
 
-/** Runs `scrape <args>` in-process from the project root with captured output. */
-async function scrape(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on('data', (c) => out.push(String(c)));
-  stderr.on('data', (c) => err.push(String(c)));
-  const io: CliIo = { stdout, stderr, env: {}, cwd: ROOT };
-  const code = await main(['node', 'scrape', ...args], io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+const scrape = (args: string[]) => runCli(args);
 
 /** A row of the effective settings table: [effective, default, marked as differing]. */
 function settingRow(text: string, key: string): [string, string, boolean] | undefined {

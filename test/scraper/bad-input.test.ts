@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PassThrough } from 'stream';
 import { MemoryLogger } from '../../engine/config/logger';
 import { ManualClock } from '../../engine/config/clock';
 import { loadRegime, applySettingOverrides, LoadedRegime } from '../../engine/config/load-regime';
@@ -10,11 +9,10 @@ import { ScrapeError } from '../../engine/config/errors';
 import { runScraper, ScraperReport } from '../../engine/scraper/scraper';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';
 import { listTables } from '../../engine/source/source-stream';
-import { main } from '../../engine/cli/main';
-import { CliIo } from '../../engine/cli/io';
 import { projectRoot } from '../../engine/config/dbconf';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
+import { runCli } from '../support/cli';
 
 const ROOT = projectRoot();
 const REGIMES = path.join(ROOT, 'regimes.d');
@@ -48,18 +46,7 @@ async function targetRows(target: TestDatabase, loaded: LoadedRegime, spec: stri
   return { vld: vld.map(({ INSERTDATE, ...rest }) => rest), payload };
 }
 
-/** Captured `scrape …` run in-process. */
-async function cli(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on('data', (c) => out.push(String(c)));
-  stderr.on('data', (c) => err.push(String(c)));
-  const io: CliIo = { stdout, stderr, env: {}, cwd: ROOT };
-  const code = await main(['node', 'scrape', ...args], io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+const cli = (args: string[]) => runCli(args);
 
 function tempRow(id: number, date_time: string, values: (number | null)[]): Record<string, unknown> {
   return { id, date_time, ...Object.fromEntries(PT.map((c, k) => [c, values[k] === null ? null : (values[k] as number).toFixed(2)])) };
