@@ -14,8 +14,9 @@ import { compileMapping } from '../transform/mapping';
 import { compileUnpivotPlan } from '../transform/unpivot-plan';
 import { Aggregator, aggregateColumns } from './aggregator';
 import { compileChangeRules } from './change-rules';
+import { BackoffOptions, isTransientError, RetryGuard } from './retry';
 import { tuneSleep } from './sleep-tuner';
-import { StreamRunner, StreamSettings } from './stream-runner';
+import { StepResult, StreamRunner, StreamSettings } from './stream-runner';
 
 /** Everything a scraper run needs; connections are opened and closed by the caller. */
 export interface ScraperOptions {
@@ -37,6 +38,18 @@ export interface ScraperOptions {
   /** Table creation policy (`--allow-drop-create-table`, `--drop-target-tables`). */
   allowCreate?: boolean;
   dropTargets?: boolean;
+  /** Backoff of retries after transient errors (lost connections): default 0.5 s doubling to 30 s. */
+  backoff?: BackoffOptions;
+  /** Told of every step, write and retry (progress lines, metrics). */
+  observer?: ScraperObserver;
+}
+
+/** Hooks for progress reporting and metrics; all optional, all synchronous. */
+export interface ScraperObserver {
+  /** After each successful step of a stream, with the stream's lag (DB time) when known. */
+  step?(runner: StreamRunner, step: StepResult, lagMs: number | undefined): void;
+  /** After each transient failure (one retry). */
+  retry?(err: unknown): void;
 }
 
 /** Per-stream counters of a run. */
@@ -123,34 +136,82 @@ function withStreamContext<T>(regime: Regime, table: string, build: () => T): T 
  */
 export async function runScraper(options: ScraperOptions): Promise<ScraperReport> {
   const clock = options.clock ?? systemClock;
-  const { logger, regime } = options;
-  const runners = await buildStreamRunners(options);
+  const { logger, regime, signal, observer } = options;
+  const guard = new RetryGuard(logger, clock, options.backoff);
+  /**
+   * Runs `fn` until it succeeds: transient errors (lost connections, timeouts, deadlocks) are
+   * retried with backoff, calling `recover` first; others propagate. Undefined once aborted.
+   */
+  async function retrying<T>(fn: () => Promise<T>, recover?: () => void): Promise<T | undefined> {
+    for (;;) {
+      try {
+        const value = await fn();
+        guard.ok();
+        return value;
+      } catch (err) {
+        if (!isTransientError(err)) throw err;
+        recover?.();
+        observer?.retry?.(err);
+        if (signal?.aborted) return undefined;
+        await guard.failed(err, signal);
+        if (signal?.aborted) return undefined;
+      }
+    }
+  }
+  const runners = await retrying(() => buildStreamRunners(options));
+  if (!runners) return { streams: [] };
   const heartbeatMs = parseDuration(regime.scraper.heartbeat);
   let sleepMs = parseDuration(regime.scraper.sleep);
   let propagationsSinceTune = 0;
-  for (const runner of runners) await runner.resume();
+  // A stream whose step failed resumes from the target again: work not yet written is redone,
+  // work written is skipped (the target says where it is), so nothing is lost or written twice.
+  const stale = new Set<StreamRunner>(runners);
+  for (const runner of runners) {
+    await retrying(async () => {
+      await runner.resume();
+      stale.delete(runner);
+    });
+  }
   const finished = new Set<StreamRunner>();
-  while (!options.signal?.aborted) {
+  const stepOf = async (runner: StreamRunner): Promise<StepResult> => {
+    if (stale.has(runner)) {
+      await runner.resume();
+      stale.delete(runner);
+    }
+    return runner.step();
+  };
+  while (!signal?.aborted) {
     let allCaughtUp = true;
     for (const runner of runners) {
-      if (finished.has(runner) || options.signal?.aborted) continue;
-      const step = await runner.step();
+      if (finished.has(runner) || signal?.aborted) continue;
+      const step = await retrying(() => stepOf(runner), () => stale.add(runner));
+      if (!step) break;
       propagationsSinceTune += step.propagations;
       if (step.finished) finished.add(runner);
       if (!step.caughtUp) allCaughtUp = false;
+      if (observer?.step) observer.step(runner, step, await retrying(() => runner.lagMs()));
     }
+    if (signal?.aborted) break;
     if (finished.size === runners.length) break;
     if (!allCaughtUp) continue;
     if (options.untilCaughtUp) break;
     if (propagationsSinceTune >= regime.scraper.tunesleepmod || propagationsSinceTune === 0) {
       let maxLag = 0;
-      for (const runner of runners) maxLag = Math.max(maxLag, await runner.lagMs());
+      for (const runner of runners) maxLag = Math.max(maxLag, (await retrying(() => runner.lagMs())) ?? 0);
       sleepMs = tuneSleep({ lagMs: maxLag, heartbeatMs, offset: regime.scraper.offset, currentMs: sleepMs });
       propagationsSinceTune = 0;
     }
-    await clock.sleep(sleepMs, options.signal);
+    await clock.sleep(sleepMs, signal);
   }
-  for (const runner of runners) await runner.flush();
+  for (const runner of runners) {
+    if (stale.has(runner)) continue;
+    try {
+      await runner.flush();
+    } catch (err) {
+      // Shutting down: what is not written is redone by the next run, from the target.
+      if (!(signal?.aborted && isTransientError(err))) throw err;
+    }
+  }
   return {
     streams: runners.map((r) => ({ table: r.stream.table, resumedAt: r.resumeTime, ...r.totals })),
   };

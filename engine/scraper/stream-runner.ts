@@ -132,6 +132,7 @@ export class StreamRunner {
     if (start < timefloor) start = timefloor;
     this.rangeStart = start;
     this.lastKey = undefined;
+    this.pending = this.targets.map(() => []);
     this.vector = new SourceVector({
       intervalMs: this.settings.intervalMs,
       offset: this.settings.offset,

@@ -1,0 +1,47 @@
+import * as path from 'path';
+import { ChildProcess, spawn } from 'child_process';
+import { Knex } from 'knex';
+import { projectRoot } from '../../engine/config/dbconf';
+import { dumpTarget } from '../../engine/dbi/dbi-reader';
+import { SpecTable } from '../../engine/spec/spec-table';
+import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
+
+export const ROOT = projectRoot();
+export const ADTEMP_YAML = path.join(ROOT, 'regimes.d', 'adtemp.yaml');
+export const PT = [1, 2, 3, 4, 5].map((i) => `DBNS_SAB_Temp_PT${i}`);
+
+/**
+ * Creates `DBNS_SAB_Temp` with `count` rows, one every 10 s from `start` (local), each PT column a
+ * random walk (steps of ±0.25, so the 1.0 threshold fires every few minutes and maxage sometimes).
+ */
+export async function fillAdTempSource(db: Knex, count: number, seed: number, start = '2011-02-01 00:00:00', create = true, firstId = 1): Promise<void> {
+  if (create) await createSourceTable(db, 'DBNS_SAB_Temp', Object.fromEntries(PT.map((c) => [c, 'decimal(6,2)'])));
+  const rnd = prng(seed);
+  const values = PT.map((_, i) => 20 + i);
+  const rows: Record<string, unknown>[] = [];
+  for (let n = 0; n < count; n++) {
+    const row: Record<string, unknown> = { id: firstId + n, date_time: localPlus(start, 10 * n) };
+    PT.forEach((c, i) => {
+      values[i] = Math.round((values[i] + (rnd() - 0.5) * 0.5) * 100) / 100;
+      row[c] = values[i];
+    });
+    rows.push(row);
+  }
+  await insertRows(db, 'DBNS_SAB_Temp', rows);
+}
+
+/** A target's content without INSERTDATE (which records when, not what). */
+export async function targetContent(db: Knex, spec: SpecTable) {
+  const { vld, payload } = await dumpTarget(db, spec);
+  return { vld: vld.map(({ INSERTDATE: _i, ...rest }) => rest), payload };
+}
+
+/** Spawns `node bin/scrape <args>` from the project root (the compiled CLI in dist/). */
+export function spawnScrape(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'scrape'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: string[] = [];
+  child.stdout!.on('data', (c) => chunks.push(String(c)));
+  child.stderr!.on('data', (c) => chunks.push(String(c)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => chunks.join(''), exited };
+}
