@@ -1,5 +1,6 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Knex } from 'knex';
 import { projectRoot } from '../../engine/config/dbconf';
@@ -216,6 +217,10 @@ describe.each(DIALECTS)('two scrape run processes on %s', (dialect) => {
     await waitFor('writes after the takeover', async () => (await validities(target.db)).length >= before + 3, 30_000);
     clearInterval(feeder);
     feeder = undefined;
+    // `scrape status` reads who holds the lock from the target.
+    const held = await lockStatus(target.db, 'scrape', 'adtemp');
+    expect(held.held).toBe(true);
+    expect(held.holder).toMatch(new RegExp(`pid ${standby.child.pid}\\b`));
 
     standby.child.kill('SIGTERM');
     const end = await exitWithin(standby, 10_000);
@@ -238,4 +243,63 @@ describe.each(DIALECTS)('two scrape run processes on %s', (dialect) => {
       for (let i = 1; i < list.length; i++) expect(list[i].TIMESTART).toBe(list[i - 1].TIMEEND);
     }
   }, 180_000);
+});
+
+describe.each(DIALECTS)('SIGHUP to scrape run on %s', (dialect) => {
+  let source: TestDatabase;
+  let target: TestDatabase;
+  let dir: string;
+  const ADTEMP = fs.readFileSync(path.join(ROOT, 'regimes.d', 'adtemp.yaml'), 'utf8');
+
+  /** Rows `from..to`, 10 s apart, constant readings: only maxage propagates. */
+  async function rows(from: number, to: number): Promise<void> {
+    const list = [];
+    for (let id = from; id <= to; id++) list.push({ id, date_time: localPlus('2011-02-01 00:00:00', id * 10), ...Object.fromEntries(PT.map((c) => [c, 18.5])) });
+    await insertRows(source.db, 'DBNS_SAB_Temp', list);
+  }
+
+  beforeAll(async () => {
+    ensureDist();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scrape-hup-'));
+    source = await createTestDatabase(dialect, 'fake_hup_src');
+    target = await createTestDatabase(dialect, 'hup_tgt');
+    await createSourceTable(source.db, 'DBNS_SAB_Temp', Object.fromEntries(PT.map((c) => [c, 'decimal(6,2)'])));
+    await rows(1, 100);
+  }, 120_000);
+  afterAll(async () => {
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await source.drop();
+    await target.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an invalid edit is logged and ignored; a valid one is applied, resuming from the target', async () => {
+    const file = path.join(dir, 'adtemp.yaml');
+    const withMaxage = (m: string) => ADTEMP.replace('  maxage: 10m', () => `  maxage: ${m}`).replace('  sleep: 3s', () => '  sleep: 1s').replace('  heartbeat: 3s', () => '  heartbeat: 1s');
+    fs.writeFileSync(file, withMaxage('1m'));
+    const run = spawnScrape(['run', file, '--source', source.url, '--target', target.url, '--allow-drop-create-table']);
+    // Rows 1..100 every 10 s, maxage 1m (propagate once more than 60 s apart): [1,8), [8,15) ... [92,99): 14.
+    await waitFor('14 validities', async () => (await validities(target.db)).length === 14, 30_000);
+
+    fs.writeFileSync(file, withMaxage('soon'));
+    run.child.kill('SIGHUP');
+    await waitFor('the invalid edit to be reported', () => /WARN .*SIGHUP: regime file .* is invalid/.test(run.output()), 10_000);
+    expect(run.output()).toMatch(/maxage/);
+    expect(run.child.exitCode).toBeNull();
+    expect(run.output()).not.toMatch(/reloaded regime/);
+
+    fs.writeFileSync(file, withMaxage('2m'));
+    run.child.kill('SIGHUP');
+    await waitFor('the reload', () => /INFO  reloaded regime adtemp/.test(run.output()), 10_000);
+    await rows(101, 200);
+    // Resumed at row 99 with maxage 2m (more than 120 s apart): [99,112), [112,125) ... [177,190): 7 more.
+    await waitFor('21 validities', async () => (await validities(target.db)).length === 21, 30_000);
+    run.child.kill('SIGTERM');
+    expect((await exitWithin(run, 10_000)).code).toBe(0);
+    const vld = await validities(target.db);
+    expect(vld).toHaveLength(21);
+    const seconds = vld.map((v) => (Date.parse(v.TIMEEND.replace(' ', 'T') + 'Z') - Date.parse(v.TIMESTART.replace(' ', 'T') + 'Z')) / 1000);
+    expect(seconds).toEqual([...Array(14).fill(70), ...Array(7).fill(130)]);
+    for (let i = 1; i < vld.length; i++) expect(vld[i].TIMESTART).toBe(vld[i - 1].TIMEEND);
+  }, 120_000);
 });
