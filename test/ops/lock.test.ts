@@ -2,7 +2,9 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { PassThrough } from 'stream';
 import { Knex } from 'knex';
+import { main } from '../../engine/cli/main';
 import { projectRoot } from '../../engine/config/dbconf';
 import { isScrapeError } from '../../engine/config/errors';
 import { loadRegime } from '../../engine/config/load-regime';
@@ -302,4 +304,63 @@ describe.each(DIALECTS)('SIGHUP to scrape run on %s', (dialect) => {
     expect(seconds).toEqual([...Array(14).fill(70), ...Array(7).fill(130)]);
     for (let i = 1; i < vld.length; i++) expect(vld[i].TIMESTART).toBe(vld[i - 1].TIMEEND);
   }, 120_000);
+});
+
+describe.each(DIALECTS)('the averager lock on %s', (dialect) => {
+  let target: TestDatabase;
+  beforeAll(async () => {
+    target = await createTestDatabase(dialect, 'avg_lock_tgt');
+  });
+  afterAll(async () => {
+    await target.drop();
+  });
+
+  it('scrape average exits 1 with LOCK_HELD while another averager holds the regime on the target', async () => {
+    const holder = RegimeLock.for(target.location, 'average', 'adtemp');
+    expect(await holder.tryAcquire()).toBe(true);
+    try {
+      const err: string[] = [];
+      const stderr = new PassThrough();
+      stderr.on('data', (c) => err.push(String(c)));
+      const code = await main(['node', 'scrape', 'average', 'adtemp', '--source', target.url, '--target', target.url, '--until-caught-up'], { stdout: new PassThrough(), stderr, env: {}, cwd: ROOT });
+      expect(code).toBe(1);
+      expect(err.join('')).toMatch(new RegExp(`^error LOCK_HELD: regime adtemp on \\S+ is locked by .*pid ${process.pid}\\b`, 'm'));
+      // Nothing was written.
+      expect(await target.db.schema.hasTable('DcsAdTempVld')).toBe(false);
+    } finally {
+      await holder.release();
+    }
+  });
+});
+
+// MariaDB only: a SQLite lock is a file lock of this very process, which no server can take away.
+describe('losing the lock on mariadb', () => {
+  let source: TestDatabase;
+  let target: TestDatabase;
+  beforeAll(async () => {
+    ensureDist();
+    source = await createTestDatabase('mariadb', 'fake_lost_src');
+    target = await createTestDatabase('mariadb', 'lost_tgt');
+    await createSourceTable(source.db, 'DBNS_SAB_Temp', Object.fromEntries(PT.map((c) => [c, 'decimal(6,2)'])));
+    const list = [];
+    for (let id = 1; id <= 50; id++) list.push({ id, date_time: localPlus('2011-02-01 00:00:00', id * 10), ...Object.fromEntries(PT.map((c) => [c, 18.5])) });
+    await insertRows(source.db, 'DBNS_SAB_Temp', list);
+  }, 120_000);
+  afterAll(async () => {
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await source.drop();
+    await target.drop();
+  });
+
+  it('the lock connection killed by the server: the scraper stops writing and exits 1 with LOCK_LOST', async () => {
+    const run = spawnScrape(['run', 'adtemp', '--source', source.url, '--target', target.url, '--allow-drop-create-table', '--set', 'maxage=1m', '--set', 'sleep=1s', '--set', 'heartbeat=1s']);
+    await waitFor('validities', async () => (await validities(target.db)).length >= 3, 30_000);
+    const name = regimeLockName('scrape', 'adtemp', target.location.database!);
+    const [[row]] = await target.db.raw('SELECT IS_USED_LOCK(?) AS id', [name]);
+    expect(row.id).not.toBeNull();
+    await target.db.raw(`KILL ${Number(row.id)}`);
+    const end = await exitWithin(run, 10_000);
+    expect(end.code).toBe(1);
+    expect(run.output()).toMatch(/^error LOCK_LOST: /m);
+  }, 60_000);
 });
