@@ -62,6 +62,9 @@ export function openDatabase(location: DatabaseLocation, options: OpenOptions = 
       timezone: 'Z',
       charset: 'utf8mb4',
     },
+    // Knex prints connection warnings straight to the console on every failed acquire; the errors
+    // reach the caller anyway (the scraper logs one line per outage), so they are not printed twice.
+    log: { warn: () => undefined },
     pool: {
       min: 0,
       max: options.poolMax ?? 4,

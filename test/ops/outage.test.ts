@@ -1,0 +1,154 @@
+import * as net from 'net';
+import { Knex } from 'knex';
+import { openDatabase } from '../../engine/config/database';
+import { parseDatabaseUrl } from '../../engine/config/dbconf';
+import { loadRegime } from '../../engine/config/load-regime';
+import { MemoryLogger, silentLogger } from '../../engine/config/logger';
+import { Regime } from '../../engine/config/regime';
+import { runScraper } from '../../engine/scraper/scraper';
+import { createTestDatabase, MARIADB_URL, TestDatabase } from '../support/databases';
+import { localPlus } from '../support/source-fixture';
+import { ADTEMP_YAML, fillAdTempSource, ROOT, spawnScrape, targetContent } from './ops-support';
+
+/** A TCP proxy to MariaDB that can cut every connection and refuse new ones for a while. */
+class OutageProxy {
+  private server = net.createServer((client) => this.accept(client));
+  private sockets = new Set<net.Socket>();
+  port = 0;
+  constructor(private readonly upstream: { host: string; port: number }) {}
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  private accept(client: net.Socket): void {
+    const server = net.connect(this.upstream.port, this.upstream.host);
+    for (const s of [client, server]) {
+      this.sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        this.sockets.delete(s);
+        client.destroy();
+        server.destroy();
+      });
+    }
+    client.pipe(server);
+    server.pipe(client);
+  }
+
+  /** Drops every connection and refuses new ones (the port is closed) for `ms`. */
+  async outage(ms: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    await new Promise((r) => setTimeout(r, ms));
+    this.server = net.createServer((client) => this.accept(client));
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const until = async (what: string, test: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+/**
+ * Outage (issue 5): a proxy between the scraper and MariaDB drops every connection and refuses
+ * new ones for 10 s, three times (during catch-up and while live); the scraper never stops, logs
+ * one line per state change, and the target equals that of an uninterrupted run. MariaDB only.
+ */
+describe('outage: connections dropped for 10 s (mariadb)', () => {
+  const upstream = new URL(MARIADB_URL);
+  const proxy = new OutageProxy({ host: upstream.hostname, port: Number(upstream.port || 3306) });
+  let source: TestDatabase;
+  let target: TestDatabase;
+  let reference: TestDatabase;
+  const loaded = loadRegime(ADTEMP_YAML, { cwd: ROOT, env: {} });
+  const spec = loaded.specs.get('GDcsAdTemp')!;
+  const proxied = (url: string) => url.replace(`${upstream.hostname}:${upstream.port || 3306}`, `127.0.0.1:${proxy.port}`);
+  const INITIAL = 40_000;
+  const START = '2011-02-01 00:00:00';
+
+  beforeAll(async () => {
+    await proxy.start();
+    source = await createTestDatabase('mariadb', 'fake_outage_src');
+    target = await createTestDatabase('mariadb', 'outage_t');
+    reference = await createTestDatabase('mariadb', 'outage_ref');
+    await fillAdTempSource(source.db, INITIAL, 5);
+  }, 60_000);
+
+  afterAll(async () => {
+    await proxy.stop();
+    for (const d of [source, target, reference]) await d?.drop();
+  });
+
+  it('retries through three outages, never exits, loses and duplicates nothing', async () => {
+    // Small pages: the catch-up lasts long enough to be cut.
+    const regime: Regime = { ...loaded.regime, scraper: { ...loaded.regime.scraper, page_size: 200 } };
+    const src = openDatabase(parseDatabaseUrl(proxied(source.url)), { readOnly: true });
+    const tgt = openDatabase(parseDatabaseUrl(proxied(target.url)));
+    const logger = new MemoryLogger();
+    const abort = new AbortController();
+    let caughtUp = false;
+    let exited: string | undefined;
+    const run = runScraper({
+      regime, specs: loaded.specs, source: src, target: tgt, targetLocation: parseDatabaseUrl(proxied(target.url)), logger,
+      signal: abort.signal, allowCreate: true, seed: false, backoff: { initialMs: 250, maxMs: 2000 },
+      observer: { step: (_r, step) => (caughtUp = step.caughtUp) },
+    }).then(
+      () => (exited = 'returned'),
+      (err) => (exited = `threw ${err}`),
+    );
+    const count = async (db: Knex) => Number((await db('DcsAdTempVld').count({ n: '*' }))[0].n);
+    const lost = () => logger.messages().filter((m) => /connection lost/.test(m));
+    const back = () => logger.messages().filter((m) => /connection back after/.test(m));
+    try {
+      // 1: during catch-up.
+      await until('first writes', async () => (await target.db.schema.hasTable('DcsAdTempVld')) && (await count(target.db)) > 0);
+      expect(caughtUp).toBe(false);
+      const atCut = await count(target.db);
+      await proxy.outage(10_000);
+      await until('recovery 1', () => back().length === 1);
+      await until('catch-up', () => caughtUp);
+      expect(await count(target.db)).toBeGreaterThan(atCut);
+      // 2: live, with new source rows arriving during the outage.
+      const cut2 = proxy.outage(10_000);
+      await fillAdTempSource(source.db, 3000, 6, localPlus(START, 10 * INITIAL), false, INITIAL + 1);
+      await cut2;
+      await until('recovery 2', () => back().length === 2);
+      // 3: live again, rows first, cut while they are being read.
+      await fillAdTempSource(source.db, 3000, 7, localPlus(START, 10 * (INITIAL + 3000)), false, INITIAL + 3001);
+      await proxy.outage(10_000);
+      await until('recovery 3', () => back().length === 3);
+      await until('caught up at the end', () => caughtUp);
+      expect(exited).toBeUndefined();
+    } finally {
+      abort.abort();
+      await run;
+      await src.destroy();
+      await tgt.destroy();
+    }
+    expect(exited).toBe('returned');
+    // One line per state change, not per retry.
+    expect(lost()).toHaveLength(3);
+    expect(back()).toHaveLength(3);
+    for (const line of back()) expect(line).toMatch(/^database connection back after (\d+\.\d) s, (\d+) retries$/);
+    const seconds = back().map((l) => Number(/after (\S+) s/.exec(l)![1]));
+    // The outage is noticed at once while catching up, after the current sleep (≤ 3 s) while live.
+    expect(seconds[0]).toBeGreaterThanOrEqual(9.5);
+    for (const s of seconds) expect(s).toBeGreaterThanOrEqual(6);
+
+    await runScraper({ regime: loaded.regime, specs: loaded.specs, source: source.db, target: reference.db, targetLocation: reference.location, logger: silentLogger, untilCaughtUp: true, allowCreate: true, seed: false });
+    const expected = await targetContent(reference.db, spec);
+    expect(await targetContent(target.db, spec)).toEqual(expected);
+  }, 120_000);
+});
