@@ -53,6 +53,8 @@ class OutageProxy {
   }
 }
 
+const count = async (db: Knex) => Number((await db('DcsAdTempVld').count({ n: '*' }))[0].n);
+
 const until = async (what: string, test: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
   const end = Date.now() + ms;
   while (!(await test())) {
@@ -108,7 +110,6 @@ describe('outage: connections dropped for 10 s (mariadb)', () => {
       () => (exited = 'returned'),
       (err) => (exited = `threw ${err}`),
     );
-    const count = async (db: Knex) => Number((await db('DcsAdTempVld').count({ n: '*' }))[0].n);
     const lost = () => logger.messages().filter((m) => /connection lost/.test(m));
     const back = () => logger.messages().filter((m) => /connection back after/.test(m));
     try {
@@ -151,4 +152,32 @@ describe('outage: connections dropped for 10 s (mariadb)', () => {
     const expected = await targetContent(reference.db, spec);
     expect(await targetContent(target.db, spec)).toEqual(expected);
   }, 120_000);
+
+  it('scrape run: SIGTERM while running and during an outage exits 0 within 5 s (compiled CLI)', async () => {
+    const t = await createTestDatabase('mariadb', 'outage_sigterm');
+    try {
+      for (const duringOutage of [false, true]) {
+        const run = spawnScrape(['run', ADTEMP_YAML, '--source', proxied(source.url), '--target', proxied(t.url), '--allow-drop-create-table']);
+        let code: number | null | undefined;
+        void run.exited.then((r) => (code = r.code));
+        await until('caught up', () => code !== undefined || /done|timecursor/.test(run.output()), 30_000);
+        await until('first writes', async () => code !== undefined || ((await t.db.schema.hasTable('DcsAdTempVld')) && (await count(t.db)) > 0), 30_000);
+        let outage: Promise<void> | undefined;
+        if (duringOutage) {
+          outage = proxy.outage(10_000);
+          await until('outage noticed', () => code !== undefined || /connection lost/.test(run.output()), 9_000);
+        }
+        expect(code).toBeUndefined(); // still running
+        const t0 = Date.now();
+        run.child.kill('SIGTERM');
+        const r = await run.exited;
+        const ms = Date.now() - t0;
+        expect({ code: r.code, out: r.code === 0 ? '' : run.output() }).toEqual({ code: 0, out: '' });
+        expect(ms).toBeLessThan(5000);
+        await outage;
+      }
+    } finally {
+      await t.drop();
+    }
+  }, 90_000);
 });
