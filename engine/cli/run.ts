@@ -12,6 +12,9 @@ import { Regime } from '../config/regime';
 import { RegimeLock, LockRole } from '../dbi/regime-lock';
 import { SpecTable } from '../spec/spec-table';
 import { runScraper } from '../scraper/scraper';
+import { systemClock } from '../config/clock';
+import { parseDuration } from '../config/time';
+import { CatchUpProgress } from './progress';
 import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
 
@@ -245,6 +248,7 @@ export const registerRun: RegisterCommand = (program, io, setExit) => {
             tables: opts.tables?.split(',').map((t) => t.trim()).filter(Boolean),
             allowCreate: opts.allowDropCreateTable,
             dropTargets: opts.dropTargetTables && regime === loaded.regime,
+            observer: new CatchUpProgress(logger, systemClock, parseDuration(regime.scraper.heartbeat)),
           });
         } finally {
           shutdown.signal.removeEventListener('abort', stop);

@@ -99,6 +99,11 @@ export class StreamRunner {
     return this.rangeStart;
   }
 
+  /** Source-local `date_time` of the last entry consumed (the resume time before any): progress lines. */
+  get cursor(): string {
+    return this.lastKey?.date_time ?? this.rangeStart;
+  }
+
   /** Latest sample, for lag and status. */
   get latestSample(): Sample | undefined {
     return this.lastSample;
