@@ -15,6 +15,8 @@ import { runScraper } from '../scraper/scraper';
 import { systemClock } from '../config/clock';
 import { parseDuration } from '../config/time';
 import { CatchUpProgress } from './progress';
+import { ScrapeMetrics, startMetricsServer } from './metrics-server';
+import { combineObservers } from '../scraper/scraper';
 import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
 
@@ -158,6 +160,7 @@ interface RunOptions extends CommonOptions {
   dropTargetTables?: boolean;
   help?: boolean;
   standby?: boolean;
+  metricsPort?: string;
 }
 
 /** `scrape run <regime>`: the scraper. */
@@ -176,7 +179,8 @@ export const registerRun: RegisterCommand = (program, io, setExit) => {
     .option('--tables <names>', 'only these source tables (comma separated)')
     .option('--allow-drop-create-table', 'create missing target tables')
     .option('--drop-target-tables', 'drop and recreate the target tables first (with --allow-drop-create-table)')
-    .option('--standby', 'when another scraper holds the regime lock on the target, wait and take over when it dies');
+    .option('--standby', 'when another scraper holds the regime lock on the target, wait and take over when it dies')
+    .option('--metrics-port <n>', 'serve Prometheus metrics at http://<host>:<n>/metrics while running');
   addCommonOptions(cmd);
   cmd.action(async (name: string | undefined, opts: RunOptions) => {
     const sets = [...(opts.set ?? [])];
@@ -227,7 +231,16 @@ export const registerRun: RegisterCommand = (program, io, setExit) => {
     };
     process.on('SIGHUP', onHup);
     const watch = watchLock(lock, logger, () => runAbort?.abort(), io.env);
+    const metrics = opts.metricsPort !== undefined ? new ScrapeMetrics(loaded.regime.name) : undefined;
+    const observer = combineObservers(new CatchUpProgress(logger, systemClock, parseDuration(loaded.regime.scraper.heartbeat)), metrics);
+    let metricsServer: { port: number; close(): Promise<void> } | undefined;
     try {
+      if (metrics) {
+        const port = Number(opts.metricsPort);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScrapeError('USAGE', `--metrics-port ${opts.metricsPort}: not a port number`);
+        metricsServer = await startMetricsServer(metrics, port);
+        logger.log('info', `metrics at http://0.0.0.0:${metricsServer.port}/metrics`);
+      }
       for (;;) {
         runAbort = new AbortController();
         const stop = (): void => runAbort?.abort();
@@ -248,7 +261,7 @@ export const registerRun: RegisterCommand = (program, io, setExit) => {
             tables: opts.tables?.split(',').map((t) => t.trim()).filter(Boolean),
             allowCreate: opts.allowDropCreateTable,
             dropTargets: opts.dropTargetTables && regime === loaded.regime,
-            observer: new CatchUpProgress(logger, systemClock, parseDuration(regime.scraper.heartbeat)),
+            observer,
           });
         } finally {
           shutdown.signal.removeEventListener('abort', stop);
@@ -269,6 +282,7 @@ export const registerRun: RegisterCommand = (program, io, setExit) => {
       }
     } finally {
       watch.stop();
+      await metricsServer?.close();
       process.removeListener('SIGHUP', onHup);
       shutdown.dispose();
       await source.destroy();

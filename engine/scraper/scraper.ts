@@ -50,6 +50,21 @@ export interface ScraperObserver {
   step?(runner: StreamRunner, step: StepResult, lagMs: number | undefined): void;
   /** After each transient failure (one retry). */
   retry?(err: unknown): void;
+  /** After each PROCEED sample, with its decision (`changed`, `overage`). */
+  propagation?(runner: StreamRunner, reason: string): void;
+  /** After each write (one transaction of a target), with its duration. */
+  write?(runner: StreamRunner, seconds: number): void;
+}
+
+/** One observer telling all of `observers` (undefined ones skipped). */
+export function combineObservers(...observers: (ScraperObserver | undefined)[]): ScraperObserver {
+  const all = observers.filter((o): o is ScraperObserver => o !== undefined);
+  return {
+    step: (runner, step, lagMs) => all.forEach((o) => o.step?.(runner, step, lagMs)),
+    retry: (err) => all.forEach((o) => o.retry?.(err)),
+    propagation: (runner, reason) => all.forEach((o) => o.propagation?.(runner, reason)),
+    write: (runner, seconds) => all.forEach((o) => o.write?.(runner, seconds)),
+  };
 }
 
 /** Per-stream counters of a run. */
@@ -160,6 +175,10 @@ export async function runScraper(options: ScraperOptions): Promise<ScraperReport
   }
   const runners = await retrying(() => buildStreamRunners(options));
   if (!runners) return { streams: [] };
+  for (const runner of runners) {
+    if (observer?.propagation) runner.onPropagation = (reason) => observer.propagation!(runner, reason);
+    if (observer?.write) runner.onWrite = (ms) => observer.write!(runner, ms / 1000);
+  }
   const heartbeatMs = parseDuration(regime.scraper.heartbeat);
   let sleepMs = parseDuration(regime.scraper.sleep);
   let propagationsSinceTune = 0;

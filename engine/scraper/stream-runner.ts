@@ -72,6 +72,9 @@ export class StreamRunner {
   /** The last page stopped at an entry whose joined row has not arrived yet. */
   private waitingForJoin = false;
   private lastSample?: Sample;
+  /** Told of each PROCEED sample (its decision) and each write's duration in ms: metrics. */
+  onPropagation?: (reason: string) => void;
+  onWrite?: (ms: number) => void;
 
   constructor(
     readonly stream: SourceStream,
@@ -183,6 +186,7 @@ export class StreamRunner {
         this.logger.log('info', line, { stream: this.stream.table });
         await this.propagate(sample);
         result.propagations++;
+        this.onPropagation?.(sample.decision);
       } else {
         this.logger.log('debug', line, { stream: this.stream.table });
       }
@@ -255,7 +259,9 @@ export class StreamRunner {
       const batch = this.pending[i];
       if (batch.length === 0) continue;
       this.pending[i] = [];
+      const t0 = this.clock.now();
       await target.writer.write(batch);
+      this.onWrite?.(this.clock.now() - t0);
       this.totals.writes += batch.length;
     }
   }

@@ -1,0 +1,84 @@
+import * as http from 'http';
+import { AddressInfo } from 'net';
+import { ScraperObserver } from '../scraper/scraper';
+import { StepResult, StreamRunner } from '../scraper/stream-runner';
+
+/** A Prometheus label value, escaped. */
+function label(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/**
+ * Scraper counters for Prometheus (`--metrics-port`): lag per stream, rows read, propagations by
+ * reason, write latency (sum/count), retries after transient errors. Fed as a ScraperObserver.
+ */
+export class ScrapeMetrics implements ScraperObserver {
+  private readonly lag = new Map<string, number>();
+  private readonly rows = new Map<string, number>();
+  private readonly propagations = new Map<string, number>();
+  private writeSum = 0;
+  private writeCount = 0;
+  private retries = 0;
+
+  constructor(private readonly regime: string) {}
+
+  step(runner: StreamRunner, step: StepResult, lagMs: number | undefined): void {
+    const stream = runner.stream.table;
+    this.rows.set(stream, (this.rows.get(stream) ?? 0) + step.rowsRead);
+    if (lagMs !== undefined) this.lag.set(stream, lagMs / 1000);
+  }
+
+  retry(): void {
+    this.retries++;
+  }
+
+  propagation(_runner: StreamRunner, reason: string): void {
+    this.propagations.set(reason, (this.propagations.get(reason) ?? 0) + 1);
+  }
+
+  write(_runner: StreamRunner, seconds: number): void {
+    this.writeSum += seconds;
+    this.writeCount++;
+  }
+
+  /** The metrics in Prometheus text exposition format 0.0.4. */
+  render(): string {
+    const r = `regime="${label(this.regime)}"`;
+    const out: string[] = [];
+    out.push('# HELP scrape_lag_seconds Source time between the latest source entry and the last entry read.', '# TYPE scrape_lag_seconds gauge');
+    for (const [s, v] of this.lag) out.push(`scrape_lag_seconds{${r},stream="${label(s)}"} ${v}`);
+    out.push('# HELP scrape_rows_read_total Source rows read.', '# TYPE scrape_rows_read_total counter');
+    for (const [s, v] of this.rows) out.push(`scrape_rows_read_total{${r},stream="${label(s)}"} ${v}`);
+    out.push('# HELP scrape_propagations_total Validities propagated, by reason.', '# TYPE scrape_propagations_total counter');
+    for (const [k, v] of this.propagations) out.push(`scrape_propagations_total{${r},reason="${label(k)}"} ${v}`);
+    out.push('# HELP scrape_write_seconds Duration of target writes (one transaction each).', '# TYPE scrape_write_seconds summary');
+    out.push(`scrape_write_seconds_sum{${r}} ${this.writeSum}`, `scrape_write_seconds_count{${r}} ${this.writeCount}`);
+    out.push('# HELP scrape_retries_total Retries after transient errors (lost connections, timeouts, deadlocks).', '# TYPE scrape_retries_total counter');
+    out.push(`scrape_retries_total{${r}} ${this.retries}`);
+    return out.join('\n') + '\n';
+  }
+}
+
+/**
+ * Serves `metrics.render()` at `GET /metrics` on `port` (0 = any free port) with Node's own http
+ * module; resolves once listening, with the port and a `close`.
+ */
+export async function startMetricsServer(metrics: ScrapeMetrics, port: number, host = '0.0.0.0'): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(metrics.render());
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found: try /metrics\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
