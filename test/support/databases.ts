@@ -63,3 +63,22 @@ export async function createTestDatabase(dialect: TestDialect, label: string): P
     },
   };
 }
+
+/**
+ * Expects `promise` to reject with a message matching `pattern`. Use this rather than
+ * `rejects.toThrow()` for driver errors: better-sqlite3 registers its error class once per process,
+ * so in later jest test files (each its own realm) a SqliteError is not an `Error` of that realm
+ * and `toThrow` reports "did not throw" although the promise rejected.
+ */
+export async function expectRejection(promise: Promise<unknown>, pattern: RegExp = /./): Promise<void> {
+  let rejected = false;
+  let error: unknown;
+  try {
+    await promise;
+  } catch (err) {
+    rejected = true;
+    error = err;
+  }
+  expect(rejected).toBe(true);
+  expect(String((error as { message?: unknown })?.message ?? error)).toMatch(pattern);
+}
