@@ -9,6 +9,7 @@ import { normalizeTimeText } from '../config/time';
 import { FakerResult, assertFakeDatabase, runBatchFaker, runLiveFaker } from '../faker/faker';
 import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
+import { shutdownSignal } from './run';
 
 /**
  * Progress on stderr: a redrawn bar on a terminal, otherwise a plain line every ~5 s, so logs of
@@ -38,21 +39,6 @@ export function progressReporter(io: CliIo, label: string, unit: (n: number) => 
     },
     finish() {
       if (drawn) io.stderr.write('\n');
-    },
-  };
-}
-
-/** An AbortSignal fired by SIGINT/SIGTERM: a run finishes the write in flight and reports. */
-function interruptSignal(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
     },
   };
 }
@@ -123,7 +109,7 @@ export const registerFake: RegisterCommand = (program, io) => {
     for (const w of location.warnings) logger.log('warn', w);
     assertFakeDatabase(location); // before anything is opened or created
     const db = openDatabase(location);
-    const interrupt = interruptSignal();
+    const interrupt = shutdownSignal();
     try {
       const common = {
         db,

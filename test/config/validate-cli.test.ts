@@ -1,25 +1,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PassThrough } from 'stream';
-import { main } from '../../engine/cli/main';
-import { CliIo } from '../../engine/cli/io';
 import { projectRoot } from '../../engine/config/dbconf';
+import { runCli } from '../support/cli';
 
 const root = projectRoot();
 
-/** Runs `scrape <args>` in-process with captured output. */
-async function scrape(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on('data', (c) => out.push(String(c)));
-  stderr.on('data', (c) => err.push(String(c)));
-  const io: CliIo = { stdout, stderr, env: options.env ?? {}, cwd: options.cwd ?? root };
-  const code = await main(['node', 'scrape', ...args], io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+const scrape = (args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => runCli(args, { cwd: options.cwd ?? root, env: options.env });
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'scrape-validate-'));

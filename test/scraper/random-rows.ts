@@ -1,17 +1,8 @@
 import { naiveMs, naiveText } from '../../engine/config/time';
 import type { SourceRow } from '../../engine/source/source-row';
 
-/** A small seeded PRNG (mulberry32) so failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../support/source-fixture';
+import { prng } from '../support/source-fixture';
 
 /**
  * Random source rows in (date_time, id) order: steps of 0 (duplicate date_time) to ~2 heartbeats,
