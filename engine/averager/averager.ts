@@ -84,7 +84,8 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
     }));
     const plan = regime.unpivot ? compileUnpivotPlan(stream.columns.map((c) => c.name), regime.unpivot) : undefined;
     const reader = new SourceReader(source, stream, pageSize);
-    return new StreamAverager(stream, reader, targets, settings, new Aggregator(columns, unfiltered), filter, logger, plan);
+    const streaming = source.client.config.client === 'mysql2' ? { source, filter: decl.filter ?? [] } : undefined;
+    return new StreamAverager(stream, reader, targets, settings, new Aggregator(columns, unfiltered), filter, logger, plan, streaming);
   });
 }
 

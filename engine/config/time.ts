@@ -33,8 +33,41 @@ export function isValidTimeText(text: unknown): text is string {
   return m !== null && m[1] !== '0000' && m[2] !== '00' && m[3] !== '00';
 }
 
-/** Naive wall-clock text to naive milliseconds (the text read as if it were UTC). NaN when unusable. */
+/** The day part of the last text `naiveMs` read, and its milliseconds (rows of a day share it). */
+let lastDayText = '';
+let lastDayMs = NaN;
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function two(text: string, i: number): number {
+  const a = text.charCodeAt(i) - 48;
+  const b = text.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * Naive wall-clock text to naive milliseconds (the text read as if it were UTC). NaN when unusable.
+ * Runs for every sampled source row: the day part is parsed once per day, the time of day by hand
+ * (`Date.UTC(y, m, d, h, mi, s)` is exactly `Date.UTC(y, m, d) + h·3600000 + mi·60000 + s·1000`).
+ */
 export function naiveMs(text: string): number {
+  if (typeof text === 'string' && text.length >= 19 && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58) {
+    const sep = text.charCodeAt(10);
+    const h = two(text, 11);
+    const mi = two(text, 14);
+    const sec = two(text, 17);
+    if ((sep === 32 || sep === 84) && h >= 0 && mi >= 0 && sec >= 0) {
+      let day: number;
+      if (lastDayText.length === 10 && text.startsWith(lastDayText)) day = lastDayMs;
+      else {
+        const m = TEXT.exec(text);
+        if (!m) return NaN;
+        day = Date.UTC(+m[1], +m[2] - 1, +m[3]);
+        lastDayText = text.slice(0, 10);
+        lastDayMs = day;
+      }
+      return day + h * 3_600_000 + mi * 60_000 + sec * 1000;
+    }
+  }
   const m = TEXT.exec(text);
   if (!m) return NaN;
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
@@ -61,21 +94,34 @@ export function checkTimeZone(zone: string): string | undefined {
   return probe.isValid ? undefined : `unknown time zone '${zone}' (use an IANA name such as Asia/Shanghai or UTC)`;
 }
 
-const offsetCache = new Map<string, Map<number, number>>();
+/** Per zone and naive local day: the day's offset when it is the same at both ends of the day, else NaN. */
+const dayOffsetCache = new Map<string, Map<number, number>>();
 
-/** Offset in ms of `zone` at a naive local time (cached per hour: conversions run per write). */
+/** Offset in ms of `zone` at naive local time `naive`, from luxon (`keepLocalTime`). */
+function exactOffset(zone: string, naive: number): number {
+  const dt = DateTime.fromMillis(naive, { zone: 'UTC' }).setZone(zone, { keepLocalTime: true });
+  if (!dt.isValid) throw new ScrapeError('BAD_TIMEZONE', `unknown time zone '${zone}'`);
+  return dt.offset * 60_000;
+}
+
+/**
+ * Offset in ms of `zone` at a naive local time. Conversions run per write (an hourly averager
+ * writes every hour), so a day whose start and the next day's start have the same offset, i.e.
+ * a day without a transition (zones change at most once a day), is answered from one cached
+ * value; the few days with a transition ask luxon for each time.
+ */
 function offsetAt(zone: string, naive: number): number {
-  let byHour = offsetCache.get(zone);
-  if (!byHour) offsetCache.set(zone, (byHour = new Map()));
-  const hour = Math.floor(naive / 3_600_000);
-  let offset = byHour.get(hour);
+  let byDay = dayOffsetCache.get(zone);
+  if (!byDay) dayOffsetCache.set(zone, (byDay = new Map()));
+  const day = Math.floor(naive / 86_400_000);
+  let offset = byDay.get(day);
   if (offset === undefined) {
-    const dt = DateTime.fromMillis(naive, { zone: 'UTC' }).setZone(zone, { keepLocalTime: true });
-    if (!dt.isValid) throw new ScrapeError('BAD_TIMEZONE', `unknown time zone '${zone}'`);
-    offset = dt.offset * 60_000;
-    byHour.set(hour, offset);
+    const a = exactOffset(zone, day * 86_400_000);
+    offset = a === exactOffset(zone, (day + 1) * 86_400_000) ? a : NaN;
+    if (byDay.size > 100_000) byDay.clear();
+    byDay.set(day, offset);
   }
-  return offset;
+  return offset === offset ? offset : exactOffset(zone, naive);
 }
 
 /** Source-local time text in `zone` to UTC time text. */

@@ -24,6 +24,7 @@ export class Aggregator {
   private readonly functions: readonly AggregateFunction[];
   private readonly none: number | null;
   private readonly filter: RowFilter;
+  private readonly hasFilter: boolean;
   private readonly timed: boolean;
   private readonly keys: string[][];
   private readonly decl: AggregateDecl;
@@ -51,6 +52,7 @@ export class Aggregator {
     this.countKey = decl.count ?? 'count';
     this.none = decl.none ?? null;
     this.filter = compileFilter(decl.filter ?? []);
+    this.hasFilter = (decl.filter ?? []).length > 0;
     this.timed = this.functions.includes('twavg');
     this.keys = this.columns.map((c) => this.functions.map((f) => `${c}_${f}`));
     const k = this.columns.length;
@@ -105,6 +107,42 @@ export class Aggregator {
     const cols = this.columns;
     for (let i = 0; i < cols.length; i++) {
       const x = toNumber(row[cols[i]]);
+      if (x !== x) continue; // NULL or not numeric
+      const n = this.n[i] + 1;
+      this.n[i] = n;
+      this.sum[i] += x;
+      const d = x - this.mean[i];
+      this.mean[i] += d / n;
+      this.m2[i] += d * (x - this.mean[i]);
+      if (x < this.min[i]) this.min[i] = x;
+      if (x > this.max[i]) this.max[i] = x;
+      if (n === 1) {
+        this.first[i] = x;
+        this.firstT[i] = t;
+      } else {
+        const dt = t - this.lastT[i];
+        this.wsum[i] += this.last[i] * dt;
+        this.wtotal[i] += dt;
+      }
+      this.last[i] = x;
+      this.lastT[i] = t;
+    }
+  }
+
+  /**
+   * As `add` for a row held as an array (mysql2 `rowsAsArray`): column `i` is `values[at[i]]`,
+   * `dateTime` its `date_time`. For bulk readers that have already applied the filter: only on
+   * aggregators without one.
+   */
+  addAt(values: readonly unknown[], at: ArrayLike<number>, dateTime: string): void {
+    if (this.hasFilter) throw new ScrapeError('AGGREGATE_FILTER', 'addAt needs an aggregator without a filter (the caller filters)');
+    this.rows++;
+    let t = 0;
+    if (this.timed) t = this.timeOf(dateTime);
+    const k = this.columns.length;
+    for (let i = 0; i < k; i++) {
+      const v = values[at[i]];
+      const x = typeof v === 'number' ? v : toNumber(v);
       if (x !== x) continue; // NULL or not numeric
       const n = this.n[i] + 1;
       this.n[i] = n;
@@ -246,7 +284,11 @@ export class Aggregator {
 export function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (v === null || v === undefined) return NaN;
-  if (typeof v === 'string') return v.trim() === '' ? NaN : Number(v);
+  if (typeof v === 'string') {
+    // Number() trims white space itself; only an empty (or all-blank) text, which it reads as 0, is NULL-like
+    const x = +v;
+    return x !== 0 ? x : v.trim() === '' ? NaN : x;
+  }
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   return NaN;
@@ -272,28 +314,30 @@ export type RowFilter = (row: SourceRow) => boolean;
 /**
  * Compiles `filter` conditions (all must hold) with SQL semantics: a NULL column fails every
  * comparison (including `!=`, `in`, `not in`) and passes only `is null`. Numbers compare
- * numerically when both sides are numeric, else as text.
+ * numerically when both sides are numeric, else as text. `keyOf` maps a column to where rows
+ * hold it (an array index for rows read as arrays); default the column name.
  */
-export function compileFilter(conditions: readonly FilterCondition[]): RowFilter {
+export function compileFilter(conditions: readonly FilterCondition[], keyOf?: (column: string) => string | number): RowFilter {
   if (conditions.length === 0) return () => true;
-  const tests = conditions.map(compileCondition);
+  const tests = conditions.map((c) => compileCondition(c, keyOf ? keyOf(c.column) : c.column));
   return (row) => {
     for (let i = 0; i < tests.length; i++) if (!tests[i](row)) return false;
     return true;
   };
 }
 
-function compileCondition(cond: FilterCondition): RowFilter {
+function compileCondition(cond: FilterCondition, key: string | number): RowFilter {
   const column = cond.column;
+  const at = key as string;
   const op = cond.op;
-  if (op === 'is null') return (row) => row[column] === null || row[column] === undefined;
-  if (op === 'is not null') return (row) => row[column] !== null && row[column] !== undefined;
+  if (op === 'is null') return (row) => row[at] === null || row[at] === undefined;
+  if (op === 'is not null') return (row) => row[at] !== null && row[at] !== undefined;
   if (op === 'in' || op === 'not in') {
     const list = Array.isArray(cond.value) ? cond.value : cond.value === undefined ? [] : [cond.value];
     const comparers = list.map((v) => comparer(v as number | string | boolean));
     const want = op === 'in';
     return (row) => {
-      const v = row[column];
+      const v = row[at];
       if (v === null || v === undefined) return false;
       for (let i = 0; i < comparers.length; i++) if (comparers[i](v) === 0) return want;
       return !want;
@@ -312,7 +356,7 @@ function compileCondition(cond: FilterCondition): RowFilter {
     : op === '>=' ? (c) => c >= 0
     : badOp(op, column);
   return (row) => {
-    const v = row[column];
+    const v = row[at];
     if (v === null || v === undefined) return false;
     return holds(cmp(v));
   };
