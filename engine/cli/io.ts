@@ -17,6 +17,7 @@ export function processIo(): CliIo {
 export function streamLogger(io: CliIo, minLevel: LogLevel = 'info', format: 'human' | 'json' = 'human'): Logger {
   const min = LOG_LEVELS.indexOf(minLevel);
   return {
+    enabled: (level) => LOG_LEVELS.indexOf(level) >= min,
     log(level, message, fields) {
       if (LOG_LEVELS.indexOf(level) < min) return;
       const time = new Date().toISOString().replace('T', ' ').slice(0, 19);

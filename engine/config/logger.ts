@@ -8,10 +8,20 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  */
 export interface Logger {
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  /**
+   * False when lines of `level` are dropped, so hot loops skip building them (the scraper's
+   * per-sample `SV` line). Absent means every level is kept.
+   */
+  enabled?(level: LogLevel): boolean;
+}
+
+/** True when `logger` keeps lines of `level`. */
+export function logs(logger: Logger, level: LogLevel): boolean {
+  return logger.enabled === undefined || logger.enabled(level);
 }
 
 /** A logger that drops everything. */
-export const silentLogger: Logger = { log: () => undefined };
+export const silentLogger: Logger = { log: () => undefined, enabled: () => false };
 
 /** A logger that keeps every line in memory (tests, reports). */
 export class MemoryLogger implements Logger {

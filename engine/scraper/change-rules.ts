@@ -45,45 +45,55 @@ function isNull(v: unknown): boolean {
   return v === null || v === undefined;
 }
 
-function thresholdRule(cols: string[], threshold: number, nullIsChange: boolean): ChangeTest {
+/** One column of a `threshold` rule: true when the values a → b are a change. */
+function thresholdCell(threshold: number, nullIsChange: boolean): (a: unknown, b: unknown) => boolean {
+  return (a, b) => {
+    if (isNull(a) || isNull(b)) return nullIsChange && isNull(a) !== isNull(b);
+    const x = toNumber(a);
+    const y = toNumber(b);
+    if (x !== x || y !== y) return String(a) !== String(b); // non-numeric text: any difference is a change
+    return Math.abs(y - x) > threshold;
+  };
+}
+
+/** One column of an `equal` rule: true when the values a → b differ. */
+function equalCell(nullIsChange: boolean): (a: unknown, b: unknown) => boolean {
+  return (a, b) => {
+    if (a === b) return false;
+    if (isNull(a) || isNull(b)) return nullIsChange && isNull(a) !== isNull(b);
+    const x = toNumber(a);
+    const y = toNumber(b);
+    if (x === x && y === y) return x !== y;
+    return String(a) !== String(b);
+  };
+}
+
+/** Rules over at least this many columns read them by name written into a generated function. */
+const UNROLL_FROM = 16;
+
+/**
+ * A test that fires when `cell` fires on any of `cols`, in order. Wide rules (192 HV channels)
+ * are unrolled into one function reading each column by a literal name: rows of a stream share
+ * one shape, so each read is a direct field access instead of a lookup by a varying key (5×
+ * faster). Column names go in as JSON string literals, never as code.
+ */
+function anyColumn(cols: string[], cell: (a: unknown, b: unknown) => boolean): ChangeTest {
+  if (cols.length >= UNROLL_FROM) {
+    const body = cols.map((c) => `if (cell(f[${JSON.stringify(c)}], l[${JSON.stringify(c)}])) return true;`).join('\n');
+    return new Function('cell', `return function anyColumn(f, l) {\n${body}\nreturn false;\n};`)(cell) as ChangeTest;
+  }
   return (first, last) => {
-    for (let i = 0; i < cols.length; i++) {
-      const a = first[cols[i]];
-      const b = last[cols[i]];
-      if (isNull(a) || isNull(b)) {
-        if (nullIsChange && isNull(a) !== isNull(b)) return true;
-        continue;
-      }
-      const x = toNumber(a);
-      const y = toNumber(b);
-      if (x !== x || y !== y) {
-        if (String(a) !== String(b)) return true; // non-numeric text: any difference is a change
-        continue;
-      }
-      if (Math.abs(y - x) > threshold) return true;
-    }
+    for (let i = 0; i < cols.length; i++) if (cell(first[cols[i]], last[cols[i]])) return true;
     return false;
   };
 }
 
+function thresholdRule(cols: string[], threshold: number, nullIsChange: boolean): ChangeTest {
+  return anyColumn(cols, thresholdCell(threshold, nullIsChange));
+}
+
 function equalRule(cols: string[], nullIsChange: boolean): ChangeTest {
-  return (first, last) => {
-    for (let i = 0; i < cols.length; i++) {
-      const a = first[cols[i]];
-      const b = last[cols[i]];
-      if (a === b) continue;
-      if (isNull(a) || isNull(b)) {
-        if (nullIsChange && isNull(a) !== isNull(b)) return true;
-        continue;
-      }
-      const x = toNumber(a);
-      const y = toNumber(b);
-      if (x === x && y === y) {
-        if (x !== y) return true;
-      } else if (String(a) !== String(b)) return true;
-    }
-    return false;
-  };
+  return anyColumn(cols, equalCell(nullIsChange));
 }
 
 /**

@@ -1,12 +1,12 @@
 import { Knex } from 'knex';
 import { Clock } from '../config/clock';
-import { Logger } from '../config/logger';
+import { Logger, logs } from '../config/logger';
 import { Regime } from '../config/regime';
 import { localToUtc, naiveMs, utcToLocal } from '../config/time';
 import { DbiWriter, Propagation } from '../dbi/dbi-writer';
 import { lastValidity } from '../dbi/dbi-reader';
 import { SpecTable } from '../spec/spec-table';
-import { SourceKey, SourceReader, SourceRow } from '../source/source-reader';
+import { SourceKey, SourcePage, SourceReader, SourceRow } from '../source/source-reader';
 import { SourceStream } from '../source/source-stream';
 import { Mapping } from '../transform/mapping';
 import { UnpivotPlan } from '../transform/unpivot-plan';
@@ -58,7 +58,8 @@ export interface StreamTotals {
 /**
  * Runs one source stream: resumes from the target's last validity, reads keyset pages, feeds the
  * source vector, turns PROCEED samples into DBI propagations and writes each page's propagations
- * in one transaction per target. Holds O(1) rows besides the current page.
+ * in one transaction per target. Holds O(1) rows besides the current page (and, while catching
+ * up, the next one, read ahead).
  */
 export class StreamRunner {
   readonly totals: StreamTotals = { rowsRead: 0, rowsSkipped: 0, samples: 0, propagations: 0, writes: 0 };
@@ -72,6 +73,8 @@ export class StreamRunner {
   /** The last page stopped at an entry whose joined row has not arrived yet. */
   private waitingForJoin = false;
   private lastSample?: Sample;
+  /** During catch-up: the next page, read while this one is processed (from `after`). */
+  private prefetch?: { after: SourceKey; page: Promise<SourcePage> };
   /** Told of each PROCEED sample (its decision) and each write's duration in ms: metrics. */
   onPropagation?: (reason: string) => void;
   onWrite?: (ms: number) => void;
@@ -118,6 +121,8 @@ export class StreamRunner {
    * the others), the seed validity for an empty target when seeding, else `timefloor`.
    */
   async resume(): Promise<void> {
+    // a page read ahead belongs to the run before: forgotten
+    this.prefetch = undefined;
     const { timezone, timefloor } = this.settings;
     const ctx = this.stream.context;
     const ends: (string | undefined)[] = [];
@@ -168,12 +173,20 @@ export class StreamRunner {
     const { maxiter } = this.settings;
     const result: StepResult = { rowsRead: 0, samples: 0, propagations: 0, caughtUp: false, finished: false };
     if (maxiter > 0 && vector.samples >= maxiter) return { ...result, caughtUp: true, finished: true };
-    const page = await this.reader.readPage(this.rangeStart, this.lastKey);
+    const page = await this.readPage();
+    if (page.full && !page.waitingForJoin && page.lastKey) {
+      // catching up: the database reads the next page while this one is processed
+      const after = page.lastKey;
+      const next = this.reader.readPage(this.rangeStart, after);
+      next.catch(() => undefined); // awaited by the next step, or dropped
+      this.prefetch = { after, page: next };
+    }
     for (const row of page.skipped) {
       this.logger.log('warn', `${this.stream.table} id ${row.id} at ${row.date_time}: joined row missing while the joined table is past it; entry skipped`, { stream: this.stream.table });
     }
     this.totals.rowsSkipped += page.skipped.length;
     let stoppedEarly = false;
+    const debug = logs(this.logger, 'debug');
     for (const row of page.rows) {
       const sample = vector.needsAsync ? await vector.pushAsync(row) : vector.push(row);
       this.lastKey = { date_time: row.date_time, id: row.id };
@@ -181,14 +194,13 @@ export class StreamRunner {
       if (!sample) continue;
       result.samples++;
       this.lastSample = sample;
-      const line = formatSvLine(sample);
       if (sample.proceed) {
-        this.logger.log('info', line, { stream: this.stream.table });
+        this.logger.log('info', formatSvLine(sample), { stream: this.stream.table });
         await this.propagate(sample);
         result.propagations++;
         this.onPropagation?.(sample.decision);
-      } else {
-        this.logger.log('debug', line, { stream: this.stream.table });
+      } else if (debug) {
+        this.logger.log('debug', formatSvLine(sample), { stream: this.stream.table });
       }
       if (maxiter > 0 && vector.samples >= maxiter) {
         stoppedEarly = true;
@@ -264,5 +276,14 @@ export class StreamRunner {
       this.onWrite?.(this.clock.now() - t0);
       this.totals.writes += batch.length;
     }
+  }
+
+  /** The page after `lastKey`: the one read ahead when it starts there, else read now. */
+  private async readPage(): Promise<SourcePage> {
+    const ahead = this.prefetch;
+    this.prefetch = undefined;
+    const key = this.lastKey;
+    if (ahead && key && ahead.after.id === key.id && ahead.after.date_time === key.date_time) return ahead.page;
+    return this.reader.readPage(this.rangeStart, this.lastKey);
   }
 }
