@@ -1,0 +1,108 @@
+import { Knex } from 'knex';
+import { openDatabase } from '../engine/config/database';
+import { DatabaseLocation, parseDatabaseUrl } from '../engine/config/dbconf';
+import { loadRegime } from '../engine/config/load-regime';
+import { Regime } from '../engine/config/regime';
+import { SpecTable } from '../engine/spec/spec-table';
+import { runBatchFaker } from '../engine/faker/faker';
+
+/** MariaDB server the bench uses (`$SCRAPE_TEST_MYSQL`, else root on loopback). */
+export const SERVER_URL = (process.env.SCRAPE_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '');
+
+/** Every database the bench creates starts with this (and is dropped at the end). */
+export const DB_PREFIX = 'bench_';
+
+/** The bench's workloads: which shipped regime, which tables, how the fake data moves. */
+export type Workload = 'adtemp' | 'pmthv' | 'adlid';
+
+/** Location of a bench database; source databases are marked fake so the faker may write them. */
+export function benchLocation(name: string, fake = false): DatabaseLocation {
+  return parseDatabaseUrl(`${SERVER_URL}/${name}${fake ? '?fake=true' : ''}`);
+}
+
+/** Drops and creates an empty bench database. */
+export async function recreateDatabase(name: string): Promise<void> {
+  if (!name.startsWith(DB_PREFIX) || !/^[a-z0-9_]+$/.test(name)) throw new Error(`not a bench database name: ${name}`);
+  const admin = openDatabase(parseDatabaseUrl(SERVER_URL), { poolMax: 1 });
+  try {
+    await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
+    await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** Drops every `bench_*` database (end of run). */
+export async function dropBenchDatabases(): Promise<string[]> {
+  const admin = openDatabase(parseDatabaseUrl(SERVER_URL), { poolMax: 1 });
+  try {
+    const [rows] = await admin.raw(`SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'bench\\_%'`);
+    const names = (rows as { n: string }[]).map((r) => r.n).filter((n) => /^bench_[a-z0-9_]+$/.test(n));
+    for (const n of names) await admin.raw(`DROP DATABASE IF EXISTS \`${n}\``);
+    return names;
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/**
+ * The regime of a workload: the shipped one (`regimes.d/<name>.yaml`) with the bench's fake data
+ * and, where needed, only one table:
+ * - adtemp: PT100 temperatures as a random walk (±0.1 °C per row): validities come from both the
+ *   1 °C threshold and the 10 min maxage, as with real slowly drifting sensors (the shipped
+ *   `modulo_ramp` profile changes by 2 every other row, a test pattern, not a backlog).
+ * - pmthv: one Vmon table joined with its power table; voltages walk ±`pmthvStep` V per row over
+ *   192 channels, so a change somewhere above 1 V happens every few tens of rows.
+ * - adlid: one lid-sensor table (AD1) with the shipped profiles (1 % bad readouts).
+ */
+export function benchRegime(workload: Workload, options: { pmthvStep?: number } = {}): { regime: Regime; specs: Map<string, SpecTable>; file: string; table: string } {
+  const loaded = loadRegime(workload);
+  const regime: Regime = JSON.parse(JSON.stringify(loaded.regime));
+  let table: string;
+  if (workload === 'adtemp') {
+    table = 'DBNS_SAB_Temp';
+    regime.faker = { ...regime.faker!, tables: [table], columns: { '^DBNS_SAB_Temp_PT\\d$': { profile: 'random_walk', value: 22, step: 0.1 } } };
+  } else if (workload === 'pmthv') {
+    table = 'DBNS_AD1_HV_Vmon';
+    const step = options.pmthvStep ?? 0.05;
+    regime.faker = { ...regime.faker!, tables: [table], columns: { '^L\\dC\\dR\\d$': { profile: 'random_walk', value: 1500, step }, '^pw_': { profile: 'constant', value: 1 } } };
+  } else {
+    table = 'AD1_LidSensor';
+    regime.faker = { ...regime.faker!, tables: [table] };
+  }
+  regime.faker!.dropsrc = true;
+  return { regime, specs: loaded.specs, file: loaded.file, table };
+}
+
+/** What a batch-faker setup wrote and how fast. */
+export interface FakerFigures {
+  workload: Workload;
+  database: string;
+  rowsPerTable: number;
+  /** Rows over all tables (main + joined). */
+  rows: number;
+  /** Values written (rows × columns), for comparing tables of different widths. */
+  values: number;
+  seconds: number;
+}
+
+/** Creates `database` and fills the workload's table(s) with `rows` fake rows each (batch faker). */
+export async function fakeSource(workload: Workload, database: string, rows: number, options: { pmthvStep?: number } = {}): Promise<FakerFigures> {
+  await recreateDatabase(database);
+  const location = benchLocation(database, true);
+  const db: Knex = openDatabase(location, { poolMax: 2 });
+  const { regime, file } = benchRegime(workload, options);
+  try {
+    const t0 = process.hrtime.bigint();
+    const result = await runBatchFaker({ db, location, regime, regimeFile: file, count: rows, dropsrc: true });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    let values = 0;
+    for (const t of Object.keys(result.rows)) {
+      const [cols] = await db.raw(`SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`, [t]);
+      values += result.rows[t] * Number(cols[0].n);
+    }
+    return { workload, database, rowsPerTable: rows, rows: result.total, values, seconds };
+  } finally {
+    await db.destroy();
+  }
+}

@@ -1,0 +1,190 @@
+import { fork } from 'child_process';
+import * as os from 'os';
+import * as path from 'path';
+import { openDatabase } from '../engine/config/database';
+import { ChildResult } from './bench-child';
+import { DB_PREFIX, FakerFigures, SERVER_URL, benchLocation, benchRegime, dropBenchDatabases, fakeSource, Workload } from './bench-data';
+import { PhaseSpec } from './bench-phases';
+import { Figure, renderTable } from './bench-report';
+
+/**
+ * `npm run bench`: sets up its own MariaDB databases (`bench_*`) with the batch faker, measures
+ * the scraper, the pmthv scraper and the averager against what MariaDB and the literal
+ * per-sample baseline do on the same data in the same run, and prints one table with each
+ * figure, its target and PASS/MISS (issue 6, DESIGN §9). Not part of `npm test`.
+ *
+ * Flags: `--scale F` (all sizes × F, for development), `--only scraper,pmthv,averager`,
+ * `--reuse` (keep fake sources of the right size from a previous `--keep` run), `--keep` (do not
+ * drop the databases at the end).
+ */
+
+interface Flags {
+  scale: number;
+  only?: Set<string>;
+  keep: boolean;
+  reuse: boolean;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const flags: Flags = { scale: 1, keep: false, reuse: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--scale') flags.scale = Number(argv[++i]);
+    else if (a === '--only') flags.only = new Set(argv[++i].split(','));
+    else if (a === '--keep') flags.keep = true;
+    else if (a === '--reuse') flags.reuse = true;
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write('usage: npm run bench -- [--scale F] [--only scraper,pmthv,averager] [--keep] [--reuse]\n');
+      process.exit(0);
+    } else throw new Error(`unknown flag ${a}`);
+  }
+  if (!(flags.scale > 0)) throw new Error('--scale needs a positive number');
+  return flags;
+}
+
+function log(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+/** Runs one phase in a fresh child process and returns its figures and peak RSS. */
+function inChild(spec: PhaseSpec): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'bench-child.js'), [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result: ChildResult | undefined;
+    let error: string | undefined;
+    child.on('message', (m: ChildResult | { error: string }) => {
+      if ('error' in m) error = m.error;
+      else result = m;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (result) resolve(result);
+      else reject(new Error(`phase ${spec.kind} failed (exit ${code})${error ? `: ${error}` : ''}`));
+    });
+  });
+}
+
+/** The source database of a size, faked (or reused with `--reuse` when it already holds those rows). */
+async function source(workload: Workload, rows: number, flags: Flags, fakers: FakerFigures[]): Promise<string> {
+  const name = `${DB_PREFIX}src_${workload}_${rows}`;
+  if (flags.reuse) {
+    const db = openDatabase(benchLocation(name), { poolMax: 1 });
+    try {
+      const { table } = benchRegime(workload);
+      const [r] = await db.raw(`SELECT COUNT(*) AS n FROM \`${table}\``);
+      if (Number(r[0].n) === rows) {
+        log(`reusing ${name}`);
+        return name;
+      }
+    } catch {
+      // not there: fake it
+    } finally {
+      await db.destroy();
+    }
+  }
+  log(`faking ${rows} rows of ${workload} into ${name}`);
+  const f = await fakeSource(workload, name, rows);
+  log(`  ${f.rows} rows in ${f.seconds.toFixed(1)} s (${Math.round(f.rows / f.seconds)} rows/s)`);
+  fakers.push(f);
+  return name;
+}
+
+async function measure(label: string, spec: PhaseSpec): Promise<ChildResult> {
+  log(`${label}...`);
+  const r = await inChild(spec);
+  log(`  ${r.rows} rows in ${r.seconds.toFixed(2)} s = ${Math.round(r.rows / r.seconds)} rows/s, peak RSS ${r.peakRssMb.toFixed(0)} MB ${JSON.stringify(r.counts)}`);
+  return r;
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const want = (what: string) => !flags.only || flags.only.has(what);
+  const size = (n: number) => Math.max(1000, Math.round(n * flags.scale));
+  const started = Date.now();
+  const figures: Figure[] = [];
+  const fakers: FakerFigures[] = [];
+  log(`MariaDB ${SERVER_URL.replace(/\/\/[^@]*@/, '//')}, scale ${flags.scale}, node ${process.version}, ${os.cpus().length} CPUs`);
+
+  if (want('scraper')) {
+    const big = size(2_000_000);
+    const small = size(200_000);
+    const srcBig = await source('adtemp', big, flags, fakers);
+    const srcSmall = await source('adtemp', small, flags, fakers);
+    const run = await measure(`scraper adtemp, ${big} rows`, { kind: 'scraper', workload: 'adtemp', source: srcBig, target: `${DB_PREFIX}tgt_scraper` });
+    const samples = Math.min(2000, Math.floor(big / 2));
+    const base = await measure(`literal per-sample baseline, ${samples} samples`, { kind: 'baseline', source: srcBig, samples });
+    const runSmall = await measure(`scraper adtemp, ${small} rows (memory)`, { kind: 'scraper', workload: 'adtemp', source: srcSmall, target: `${DB_PREFIX}tgt_scraper_small` });
+    const rate = run.rows / run.seconds;
+    const baseRate = base.rows / base.seconds;
+    figures.push(
+      { name: `scraper catch-up, adtemp + aggregates, ${fmt(run.rows)} rows → ${fmt(run.counts.validities)} validities`, value: `${fmt(rate)} rows/s (${run.seconds.toFixed(1)} s)`, target: '≥ 100,000 rows/s', pass: rate >= 100_000 },
+      { name: `  literal per-sample baseline (${fmt(base.counts.samples)} samples, 2 queries each)`, value: `${fmt(baseRate)} rows/s`, target: '', pass: undefined },
+      { name: '  scraper / baseline', value: `${fmt(rate / baseRate, 1)}×`, target: '≥ 50×', pass: rate / baseRate >= 50 },
+      { name: `  peak RSS, ${fmt(run.rows)} rows`, value: `${fmt(run.peakRssMb)} MB`, target: '', pass: undefined },
+      { name: `  peak RSS, ${fmt(runSmall.rows)} rows (${fmt(runSmall.rows / runSmall.seconds)} rows/s)`, value: `${fmt(runSmall.peakRssMb)} MB`, target: '', pass: undefined },
+      { name: `  peak RSS ratio ${fmt(run.rows / 1000)}k / ${fmt(runSmall.rows / 1000)}k rows`, value: `${fmt(run.peakRssMb / runSmall.peakRssMb, 2)}×`, target: '≤ 1.5×', pass: run.peakRssMb / runSmall.peakRssMb <= 1.5 },
+    );
+  }
+
+  if (want('pmthv')) {
+    const rows = size(100_000);
+    const src = await source('pmthv', rows, flags, fakers);
+    const bare = await measure(`bare read of the joined pmthv rows, ${rows} rows`, { kind: 'bare-read', workload: 'pmthv', source: src });
+    const run = await measure(`scraper pmthv, ${rows} rows`, { kind: 'scraper', workload: 'pmthv', source: src, target: `${DB_PREFIX}tgt_pmthv` });
+    const rate = run.rows / run.seconds;
+    const bareRate = bare.rows / bare.seconds;
+    figures.push(
+      { name: `pmthv catch-up, 192 channels (Vmon ⋈ Pw), ${fmt(run.rows)} rows → ${fmt(run.counts.validities)} validities`, value: `${fmt(rate)} rows/s (${run.seconds.toFixed(1)} s)`, target: '', pass: undefined },
+      { name: `  payload rows written (a validity every ${fmt(run.rows / run.counts.validities)} rows)`, value: `${fmt(run.counts.payload / run.seconds)} rows/s (${fmt(run.counts.payload)})`, target: '', pass: undefined },
+      { name: `  bare streaming read of the same joined rows (faster of objects/arrays)`, value: `${fmt(bareRate)} rows/s (${bare.seconds.toFixed(1)} s)`, target: '', pass: undefined },
+      { name: '  scraper / bare read', value: `${fmt((100 * rate) / bareRate)} %`, target: '≥ 70 %', pass: rate / bareRate >= 0.7 },
+      { name: '  peak RSS', value: `${fmt(run.peakRssMb)} MB (bare read ${fmt(bare.peakRssMb)} MB)`, target: '', pass: undefined },
+    );
+  }
+
+  if (want('averager')) {
+    const rows = size(2_000_000);
+    const src = await source('adlid', rows, flags, fakers);
+    // each side twice, interleaved, the faster run of each counts (the table is larger than
+    // MariaDB's default buffer pool: the first pass over it pays for reading it from disk)
+    const groups: ChildResult[] = [];
+    const runs: ChildResult[] = [];
+    for (let k = 0; k < 2; k++) {
+      groups.push(await measure(`MariaDB GROUP BY hour, ${rows} rows (${k + 1}/2)`, { kind: 'group-by', source: src }));
+      runs.push(await measure(`averager adlid, ${rows} rows (${k + 1}/2)`, { kind: 'averager', source: src, target: `${DB_PREFIX}tgt_averager` }));
+    }
+    const fastest = (list: ChildResult[]) => list.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const group = fastest(groups);
+    const run = fastest(runs);
+    const ratio = run.seconds / group.seconds;
+    figures.push(
+      { name: `averager, hourly avg/min/max/std/count of 18 quantities, ${fmt(run.rows)} rows → ${fmt(run.counts.validities)} validities`, value: `${fmt(run.rows / run.seconds)} rows/s (${run.seconds.toFixed(1)} s)`, target: '', pass: undefined },
+      { name: `  MariaDB alone: one GROUP BY hour (${group.counts.aggregates} aggregates + count), no writing`, value: `${fmt(rows / group.seconds)} rows/s (${group.seconds.toFixed(1)} s)`, target: '', pass: undefined },
+      { name: '  (each: faster of 2 runs; the other)', value: `averager ${fmt(Math.max(...runs.map((r) => r.seconds)), 1)} s, GROUP BY ${fmt(Math.max(...groups.map((r) => r.seconds)), 1)} s`, target: '', pass: undefined },
+      { name: '  averager time / GROUP BY time', value: fmt(ratio, 2), target: '≤ 0.5', pass: ratio <= 0.5 },
+      { name: '  peak RSS', value: `${fmt(run.peakRssMb)} MB`, target: '', pass: undefined },
+    );
+  }
+
+  for (const f of fakers) {
+    const rate = f.rows / f.seconds;
+    figures.push({
+      name: `batch faker, ${f.workload} (${fmt(f.rowsPerTable)} rows${f.rows !== f.rowsPerTable ? ` × ${f.rows / f.rowsPerTable} tables` : ''}, ${fmt(f.values / f.rows)} columns)`,
+      value: `${fmt(rate)} rows/s = ${fmt(rate * 60 / 1e6, 2)} M rows/min (${f.seconds.toFixed(1)} s)`,
+      target: '',
+      pass: undefined,
+    });
+  }
+
+  if (!flags.keep) await dropBenchDatabases();
+  process.stdout.write(renderTable(figures));
+  process.stdout.write(`\n(total bench time ${((Date.now() - started) / 1000).toFixed(0)} s; scale ${flags.scale}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'})\n`);
+  if (figures.some((f) => f.pass === false)) process.exitCode = 0; // a MISS is a figure, not a crash
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+});
