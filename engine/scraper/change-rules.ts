@@ -16,6 +16,11 @@ export interface CompiledChangeRules {
   asyncTest?: AsyncChangeTest;
   /** The columns each column rule watches, resolved against the real columns (for `explain`/logs). */
   watched: string[][];
+  /**
+   * The column rules of `test`, same decisions, over rows whose values sit in an array (wide rows
+   * as read, see `SourceReader.useArrayRows`): `indexOf` gives each watched column's index.
+   */
+  forArrays(indexOf: (column: string) => number): ChangeTest;
 }
 
 /**
@@ -45,20 +50,25 @@ function isNull(v: unknown): boolean {
   return v === null || v === undefined;
 }
 
+/** A per-column change test; `threshold`/`equal` say which rule it is (the unrolled test inlines its common case). */
+type Cell = ((a: unknown, b: unknown) => boolean) & { threshold?: number; equal?: boolean };
+
 /** One column of a `threshold` rule: true when the values a → b are a change. */
-function thresholdCell(threshold: number, nullIsChange: boolean): (a: unknown, b: unknown) => boolean {
-  return (a, b) => {
+function thresholdCell(threshold: number, nullIsChange: boolean): Cell {
+  const cell: Cell = (a, b) => {
     if (isNull(a) || isNull(b)) return nullIsChange && isNull(a) !== isNull(b);
     const x = toNumber(a);
     const y = toNumber(b);
     if (x !== x || y !== y) return String(a) !== String(b); // non-numeric text: any difference is a change
     return Math.abs(y - x) > threshold;
   };
+  cell.threshold = threshold;
+  return cell;
 }
 
 /** One column of an `equal` rule: true when the values a → b differ. */
-function equalCell(nullIsChange: boolean): (a: unknown, b: unknown) => boolean {
-  return (a, b) => {
+function equalCell(nullIsChange: boolean): Cell {
+  const cell: Cell = (a, b) => {
     if (a === b) return false;
     if (isNull(a) || isNull(b)) return nullIsChange && isNull(a) !== isNull(b);
     const x = toNumber(a);
@@ -66,6 +76,8 @@ function equalCell(nullIsChange: boolean): (a: unknown, b: unknown) => boolean {
     if (x === x && y === y) return x !== y;
     return String(a) !== String(b);
   };
+  cell.equal = true;
+  return cell;
 }
 
 /** Rules over at least this many columns read them by name written into a generated function. */
@@ -77,23 +89,30 @@ const UNROLL_FROM = 16;
  * one shape, so each read is a direct field access instead of a lookup by a varying key (5×
  * faster). Column names go in as JSON string literals, never as code.
  */
-function anyColumn(cols: string[], cell: (a: unknown, b: unknown) => boolean): ChangeTest {
+function anyColumn(cols: (string | number)[], cell: Cell): ChangeTest {
   if (cols.length >= UNROLL_FROM) {
-    const body = cols.map((c) => `if (cell(f[${JSON.stringify(c)}], l[${JSON.stringify(c)}])) return true;`).join('\n');
-    return new Function('cell', `return function anyColumn(f, l) {\n${body}\nreturn false;\n};`)(cell) as ChangeTest;
+    // the common cases inline, deciding as `cell` does: two non-NaN numbers (threshold), identical values (equal)
+    const test =
+      cell.threshold !== undefined ? 'typeof a === "number" && typeof b === "number" && a === a && b === b ? Math.abs(b - a) > T : cell(a, b)'
+      : cell.equal ? 'a !== b && cell(a, b)'
+      : 'cell(a, b)';
+    const body = cols.map((c) => `a = f[${JSON.stringify(c)}]; b = l[${JSON.stringify(c)}]; if (${test}) return true;`).join('\n');
+    return new Function('cell', 'T', `return function anyColumn(f, l) {\nlet a, b;\n${body}\nreturn false;\n};`)(cell, cell.threshold) as ChangeTest;
   }
   return (first, last) => {
-    for (let i = 0; i < cols.length; i++) if (cell(first[cols[i]], last[cols[i]])) return true;
+    for (let i = 0; i < cols.length; i++) if (cell((first as any)[cols[i]], (last as any)[cols[i]])) return true;
     return false;
   };
 }
 
-function thresholdRule(cols: string[], threshold: number, nullIsChange: boolean): ChangeTest {
-  return anyColumn(cols, thresholdCell(threshold, nullIsChange));
-}
-
-function equalRule(cols: string[], nullIsChange: boolean): ChangeTest {
-  return anyColumn(cols, equalCell(nullIsChange));
+/** True when any of the tests fires, in order. */
+function anyTest(sync: ChangeTest[]): ChangeTest {
+  if (sync.length === 0) return () => false;
+  if (sync.length === 1) return sync[0];
+  return (first, last) => {
+    for (let i = 0; i < sync.length; i++) if (sync[i](first, last)) return true;
+    return false;
+  };
 }
 
 /**
@@ -105,7 +124,7 @@ function equalRule(cols: string[], nullIsChange: boolean): ChangeTest {
  * separately so a caller evaluates them only when no column rule fired.
  */
 export function compileChangeRules(rules: readonly ChangeRuleDecl[], columns: readonly string[], defaultThreshold: number): CompiledChangeRules {
-  const sync: ChangeTest[] = [];
+  const cells: { cols: string[]; cell: Cell }[] = [];
   const watched: string[][] = [];
   const whens: { evaluate(input: Record<string, unknown>): Promise<unknown> }[] = [];
   rules.forEach((rule, i) => {
@@ -118,17 +137,23 @@ export function compileChangeRules(rules: readonly ChangeRuleDecl[], columns: re
     if (rule.columns === undefined) throw new ScrapeError('REGIME_CHANGE', `${label}: a rule needs columns (with threshold or equal) or when`);
     const cols = resolveColumns(rule.columns, columns, `${label}.columns`);
     watched.push(cols);
-    if (rule.equal) sync.push(equalRule(cols, nullIsChange));
-    else sync.push(thresholdRule(cols, rule.threshold ?? defaultThreshold, nullIsChange));
+    cells.push({ cols, cell: rule.equal ? equalCell(nullIsChange) : thresholdCell(rule.threshold ?? defaultThreshold, nullIsChange) });
   });
-  const test: ChangeTest =
-    sync.length === 0 ? () => false
-    : sync.length === 1 ? sync[0]
-    : (first, last) => {
-        for (let i = 0; i < sync.length; i++) if (sync[i](first, last)) return true;
-        return false;
-      };
-  const out: CompiledChangeRules = { test, watched };
+  const test = anyTest(cells.map(({ cols, cell }) => anyColumn(cols, cell)));
+  const forArrays = (indexOf: (column: string) => number): ChangeTest =>
+    anyTest(
+      cells.map(({ cols, cell }) =>
+        anyColumn(
+          cols.map((c) => {
+            const i = indexOf(c);
+            if (!(Number.isInteger(i) && i >= 0)) throw new ScrapeError('REGIME_COLUMN', `change rule column '${c}' is not in the rows read`);
+            return i;
+          }),
+          cell,
+        ),
+      ),
+    );
+  const out: CompiledChangeRules = { test, watched, forArrays };
   if (whens.length > 0) {
     out.asyncTest = async (first, last, ctx) => {
       const input = { first, last, ctx };

@@ -75,6 +75,8 @@ export class StreamRunner {
   private lastSample?: Sample;
   /** During catch-up: the next page, read while this one is processed (from `after`). */
   private prefetch?: { after: SourceKey; page: Promise<SourcePage> };
+  /** During catch-up: the previous page's write, running while this page is processed. */
+  private inFlight?: Promise<void>;
   /** Told of each PROCEED sample (its decision) and each write's duration in ms: metrics. */
   onPropagation?: (reason: string) => void;
   onWrite?: (ms: number) => void;
@@ -93,7 +95,17 @@ export class StreamRunner {
     private readonly targetDb: Knex,
   ) {
     this.pending = targets.map(() => []);
+    // Wide rows stay the driver's arrays through the source vector when nothing there needs
+    // names (no aggregates, no JSONata rules): objects are made for sv[0] and sv[-1] at PROCEED.
+    if (!makeAggregator && !changes.asyncTest && changes.forArrays && reader.useArrayRows()) {
+      this.changedTest = changes.forArrays((c) => reader.columnIndex(c));
+    } else {
+      this.changedTest = changes.test;
+    }
   }
+
+  /** The synchronous change test the source vector uses (over array rows when the reader gives them). */
+  private readonly changedTest: CompiledChangeRules['test'];
 
   /** Context fields bound as `ctx` in mappings: captures, context columns, table name. */
   get ctx(): Record<string, unknown> {
@@ -121,8 +133,9 @@ export class StreamRunner {
    * the others), the seed validity for an empty target when seeding, else `timefloor`.
    */
   async resume(): Promise<void> {
-    // a page read ahead belongs to the run before: forgotten
+    // a page read ahead belongs to the run before: forgotten; a write in flight is let finish first
     this.prefetch = undefined;
+    await this.settleInFlight();
     const { timezone, timefloor } = this.settings;
     const ctx = this.stream.context;
     const ends: (string | undefined)[] = [];
@@ -150,7 +163,7 @@ export class StreamRunner {
       intervalMs: this.settings.intervalMs,
       offset: this.settings.offset,
       maxageMs: this.settings.maxageMs,
-      changed: this.changes.test,
+      changed: this.changedTest,
       changedAsync: this.changes.asyncTest ? (first, last) => this.changes.asyncTest!(first, last, this.ctx) : undefined,
       aggregator: this.makeAggregator?.(),
       logCursor: start,
@@ -166,8 +179,37 @@ export class StreamRunner {
     });
   }
 
-  /** Reads one page and processes it. */
+  /**
+   * Reads one page and processes it. While catching up (full pages), the page's propagations are
+   * written while the next page is processed (one write in flight; the next step waits for it
+   * before starting its own, so writes stay in order and a failed write fails the next step).
+   * When a step fails, the write in flight is waited for before the error is passed on, so the
+   * resume that follows sees the target as it is.
+   */
   async step(): Promise<StepResult> {
+    try {
+      return await this.stepPage();
+    } catch (err) {
+      await this.settleInFlight();
+      throw err;
+    }
+  }
+
+  /** Waits for the write in flight, if any, ignoring its failure (a resume reads the target after). */
+  private async settleInFlight(): Promise<void> {
+    const w = this.inFlight;
+    this.inFlight = undefined;
+    if (w) await w.catch(() => undefined);
+  }
+
+  /** Waits for the write in flight, if any; its failure is thrown here. */
+  private async awaitInFlight(): Promise<void> {
+    const w = this.inFlight;
+    this.inFlight = undefined;
+    if (w) await w;
+  }
+
+  private async stepPage(): Promise<StepResult> {
     if (!this.vector) await this.resume();
     const vector = this.vector!;
     const { maxiter } = this.settings;
@@ -211,7 +253,15 @@ export class StreamRunner {
     if (!stoppedEarly && page.skipped.length && page.lastKey && (!this.lastKey || page.lastKey.date_time > this.lastKey.date_time || (page.lastKey.date_time === this.lastKey.date_time && page.lastKey.id > this.lastKey.id))) {
       this.lastKey = page.lastKey;
     }
-    await this.flush();
+    if (page.full && !page.waitingForJoin && !stoppedEarly && this.prefetch) {
+      // catching up: this page's propagations are written while the next one is processed
+      await this.awaitInFlight();
+      const w = this.writePending();
+      w.catch(() => undefined); // awaited by the next step, flush or resume
+      this.inFlight = w;
+    } else {
+      await this.flush();
+    }
     this.totals.rowsRead += result.rowsRead;
     this.totals.samples += result.samples;
     this.totals.propagations += result.propagations;
@@ -252,8 +302,8 @@ export class StreamRunner {
   }
 
   private async propagate(sample: Sample): Promise<void> {
-    const first = sample.first;
-    const last = sample.last as SourceRow;
+    const first = this.reader.materialize(sample.first);
+    const last = this.reader.materialize(sample.last as SourceRow);
     const { timezone } = this.settings;
     const timestart = localToUtc(first.date_time, timezone);
     const timeend = localToUtc(last.date_time, timezone);
@@ -265,8 +315,14 @@ export class StreamRunner {
     }
   }
 
-  /** Writes the propagations collected so far, one transaction per target. */
+  /** Writes the propagations collected so far (after the write in flight, if any), one transaction per target. */
   async flush(): Promise<void> {
+    await this.awaitInFlight();
+    await this.writePending();
+  }
+
+  /** Writes the propagations collected so far, one transaction per target. */
+  private async writePending(): Promise<void> {
     for (const [i, target] of this.targets.entries()) {
       const batch = this.pending[i];
       if (batch.length === 0) continue;
