@@ -108,25 +108,30 @@ export class Aggregator {
     for (let i = 0; i < cols.length; i++) {
       const x = toNumber(row[cols[i]]);
       if (x !== x) continue; // NULL or not numeric
-      const n = this.n[i] + 1;
-      this.n[i] = n;
-      this.sum[i] += x;
-      const d = x - this.mean[i];
-      this.mean[i] += d / n;
-      this.m2[i] += d * (x - this.mean[i]);
-      if (x < this.min[i]) this.min[i] = x;
-      if (x > this.max[i]) this.max[i] = x;
-      if (n === 1) {
-        this.first[i] = x;
-        this.firstT[i] = t;
-      } else {
-        const dt = t - this.lastT[i];
-        this.wsum[i] += this.last[i] * dt;
-        this.wtotal[i] += dt;
-      }
-      this.last[i] = x;
-      this.lastT[i] = t;
+      this.fold(i, x, t);
     }
+  }
+
+  /** Folds value `x` of column `i` at DB time `t` into the running figures (Welford, twavg). */
+  private fold(i: number, x: number, t: number): void {
+    const n = this.n[i] + 1;
+    this.n[i] = n;
+    this.sum[i] += x;
+    const d = x - this.mean[i];
+    this.mean[i] += d / n;
+    this.m2[i] += d * (x - this.mean[i]);
+    if (x < this.min[i]) this.min[i] = x;
+    if (x > this.max[i]) this.max[i] = x;
+    if (n === 1) {
+      this.first[i] = x;
+      this.firstT[i] = t;
+    } else {
+      const dt = t - this.lastT[i];
+      this.wsum[i] += this.last[i] * dt;
+      this.wtotal[i] += dt;
+    }
+    this.last[i] = x;
+    this.lastT[i] = t;
   }
 
   /**
@@ -144,24 +149,7 @@ export class Aggregator {
       const v = values[at[i]];
       const x = typeof v === 'number' ? v : toNumber(v);
       if (x !== x) continue; // NULL or not numeric
-      const n = this.n[i] + 1;
-      this.n[i] = n;
-      this.sum[i] += x;
-      const d = x - this.mean[i];
-      this.mean[i] += d / n;
-      this.m2[i] += d * (x - this.mean[i]);
-      if (x < this.min[i]) this.min[i] = x;
-      if (x > this.max[i]) this.max[i] = x;
-      if (n === 1) {
-        this.first[i] = x;
-        this.firstT[i] = t;
-      } else {
-        const dt = t - this.lastT[i];
-        this.wsum[i] += this.last[i] * dt;
-        this.wtotal[i] += dt;
-      }
-      this.last[i] = x;
-      this.lastT[i] = t;
+      this.fold(i, x, t);
     }
   }
 
