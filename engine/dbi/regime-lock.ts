@@ -150,7 +150,7 @@ export class RegimeLock {
     let announced = false;
     for (;;) {
       if (await this.tryAcquire()) return;
-      const holder = await this.currentHolder();
+      const holder = await this.currentHolder(clock);
       if (!options.standby || options.signal?.aborted) {
         await this.release();
         throw new ScrapeError('LOCK_HELD', `${what} is locked by ${holder}`, { transient: true });
@@ -163,13 +163,31 @@ export class RegimeLock {
     }
   }
 
-  /** Who holds the lock now (for messages), as far as can be told. */
-  async currentHolder(): Promise<string> {
-    if (this.location.dialect === 'sqlite') return readHolderFile(this.lockFile) ?? 'another process';
-    if (!this.conn) return 'another connection';
+  /**
+   * Who holds the lock now (for messages), as far as can be told. A holder records itself just
+   * after taking the lock, so a record not there yet is waited for (up to 2 s) before the
+   * message falls back to a bare connection id.
+   */
+  async currentHolder(clock: Clock = systemClock): Promise<string> {
+    const deadline = clock.now() + 2000;
+    for (;;) {
+      const { holder, recorded } = await this.readHolder();
+      if (recorded || clock.now() >= deadline) return holder;
+      await clock.sleep(100);
+    }
+  }
+
+  /** The holder's description and whether it is the holder's own record (not a fallback). */
+  private async readHolder(): Promise<{ holder: string; recorded: boolean }> {
+    if (this.location.dialect === 'sqlite') {
+      const file = readHolderFile(this.lockFile);
+      return { holder: file ?? 'another process', recorded: file !== undefined };
+    }
+    if (!this.conn) return { holder: 'another connection', recorded: true };
     const [rows] = await this.conn.query('SELECT IS_USED_LOCK(?) AS id', [this.name]);
     const id = (rows as Array<{ id: number | null }>)[0]?.id;
-    return describeMysqlHolder(id, await this.recordedHolder(this.conn));
+    const recorded = await this.recordedHolder(this.conn);
+    return { holder: describeMysqlHolder(id, recorded), recorded: id == null || (recorded?.includes(`(connection ${id})`) ?? false) };
   }
 
   private async recordedHolder(conn: mysql.Connection): Promise<string | undefined> {

@@ -156,12 +156,15 @@ export async function runScraper(options: ScraperOptions): Promise<ScraperReport
   /**
    * Runs `fn` until it succeeds: transient errors (lost connections, timeouts, deadlocks) are
    * retried with backoff, calling `recover` first; others propagate. Undefined once aborted.
+   * Only a step (which after a failure resumes from the target, then reads the source and writes)
+   * ends an outage: a lag query answered by the source alone proves nothing of the target, whose
+   * pool may still hand out a connection the outage killed.
    */
-  async function retrying<T>(fn: () => Promise<T>, recover?: () => void): Promise<T | undefined> {
+  async function retrying<T>(fn: () => Promise<T>, recover?: () => void, endsOutage = true): Promise<T | undefined> {
     for (;;) {
       try {
         const value = await fn();
-        guard.ok();
+        if (endsOutage) guard.ok();
         return value;
       } catch (err) {
         if (!isTransientError(err)) throw err;
@@ -208,7 +211,7 @@ export async function runScraper(options: ScraperOptions): Promise<ScraperReport
       propagationsSinceTune += step.propagations;
       if (step.finished) finished.add(runner);
       if (!step.caughtUp) allCaughtUp = false;
-      if (observer?.step) observer.step(runner, step, await retrying(() => runner.lagMs()));
+      if (observer?.step) observer.step(runner, step, await retrying(() => runner.lagMs(), undefined, false));
     }
     if (signal?.aborted) break;
     if (finished.size === runners.length) break;
@@ -216,7 +219,7 @@ export async function runScraper(options: ScraperOptions): Promise<ScraperReport
     if (options.untilCaughtUp) break;
     if (propagationsSinceTune >= regime.scraper.tunesleepmod || propagationsSinceTune === 0) {
       let maxLag = 0;
-      for (const runner of runners) maxLag = Math.max(maxLag, (await retrying(() => runner.lagMs())) ?? 0);
+      for (const runner of runners) maxLag = Math.max(maxLag, (await retrying(() => runner.lagMs(), undefined, false)) ?? 0);
       sleepMs = tuneSleep({ lagMs: maxLag, heartbeatMs, offset: regime.scraper.offset, currentMs: sleepMs });
       propagationsSinceTune = 0;
     }

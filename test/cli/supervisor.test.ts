@@ -232,6 +232,10 @@ describe('scrape supervisor: the generated program under a real supervisord', ()
   };
 
   beforeAll(async () => {
+    // Debian package `supervisor` (.ci/run installs what .ci/packages lists)
+    if (spawnSync('sh', ['-c', 'command -v supervisord && command -v supervisorctl']).status !== 0) {
+      throw new Error('supervisord is not installed: apt-get install supervisor (see .ci/packages)');
+    }
     ensureDist();
     dir = tmpDir('real');
     // a fake source with a few rows and an empty SQLite target: `scrape run adtemp` catches up,
@@ -286,7 +290,8 @@ describe('scrape supervisor: the generated program under a real supervisord', ()
   });
 
   afterAll(async () => {
-    if (supervisord && supervisord.exitCode === null && supervisord.signalCode === null) {
+    // a spawn that failed has no pid yet: killing it would signal process group 0, jest's own
+    if (supervisord?.pid && supervisord.exitCode === null && supervisord.signalCode === null) {
       supervisord.kill('SIGTERM');
       await Promise.race([supervisordExit, sleep(15_000)]);
       if (supervisord.exitCode === null && supervisord.signalCode === null) supervisord.kill('SIGKILL');

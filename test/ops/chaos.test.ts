@@ -50,22 +50,25 @@ describe('chaos: SIGKILL while catching up (mariadb)', () => {
         return 0; // table not created yet
       }
     };
+    const maxDelayMs = Math.min(400, referenceMs / 40);
     let midRunKills = 0;
     const countsAtKill: number[] = [];
     let lastCount = 0;
     for (let k = 0; k < 20; k++) {
       const run = spawnScrape(args);
-      // Random moments: every fifth kill anywhere in the first second (start-up, resume); the
-      // others once this run has written something new, plus a random 0-400 ms (often mid-write).
+      // Random moments: every fifth kill at random within 0.3 s + 1/40 of the uninterrupted run
+      // (start-up, resume); the others once this run has written something new, plus a random
+      // delay of at most 1/40 of the uninterrupted run (at most 400 ms; often mid-write), so that
+      // 20 kills land mid-run however fast the machine catches up.
       let early = false;
       if (k % 5 === 4) {
-        early = await Promise.race([run.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), rnd() * 1000))]);
+        early = await Promise.race([run.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), rnd() * (300 + maxDelayMs)))]);
       } else {
         for (;;) {
           early = await Promise.race([run.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 40))]);
           if (early || (await vldCount()) > lastCount) break;
         }
-        if (!early) early = await Promise.race([run.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), rnd() * 400))]);
+        if (!early) early = await Promise.race([run.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), rnd() * maxDelayMs))]);
       }
       if (early) {
         const r = await run.exited;
