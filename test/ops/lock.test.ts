@@ -127,9 +127,14 @@ describe.each(DIALECTS)('RegimeLock on %s', (dialect) => {
       // Standby: waits while held, takes over once released.
       const b2 = RegimeLock.for(target.location, 'scrape', 'adtemp');
       let announced = '';
-      const waiting = b2.acquire('x', { standby: true, pollMs: 50, onStandby: (h) => (announced = h) });
-      await new Promise((r) => setTimeout(r, 300));
+      let settled = false;
+      const waiting = b2.acquire('x', { standby: true, pollMs: 50, onStandby: (h) => (announced = h) }).finally(() => (settled = true));
+      // Announced once it has seen the lock held (how long that takes depends on the machine);
+      // then still waiting after several polls while `a` holds the lock.
+      await waitFor('the standby announcement', () => announced !== '', 10_000);
       expect(announced).toContain(`pid ${process.pid}`);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled).toBe(false);
       await a.release();
       await waiting;
       expect(await b2.stillHeld()).toBe(true);
