@@ -98,6 +98,11 @@ async function measure(label: string, spec: PhaseSpec): Promise<ChildResult> {
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** The run of a list that took least time. */
+function fastest(list: ChildResult[]): ChildResult {
+  return list.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+}
+
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const want = (what: string) => !flags.only || flags.only.has(what);
@@ -131,14 +136,23 @@ async function main(): Promise<void> {
   if (want('pmthv')) {
     const rows = size(100_000);
     const src = await source('pmthv', rows, flags, fakers);
-    const bare = await measure(`bare read of the joined pmthv rows, ${rows} rows`, { kind: 'bare-read', workload: 'pmthv', source: src });
-    const run = await measure(`scraper pmthv, ${rows} rows`, { kind: 'scraper', workload: 'pmthv', source: src, target: `${DB_PREFIX}tgt_pmthv` });
+    // each side twice, interleaved, the faster run of each counts: right after the faker MariaDB is
+    // still flushing what it wrote, and a first read then takes up to half as long again
+    const bares: ChildResult[] = [];
+    const runs: ChildResult[] = [];
+    for (let k = 0; k < 2; k++) {
+      bares.push(await measure(`bare read of the joined pmthv rows, ${rows} rows (${k + 1}/2)`, { kind: 'bare-read', workload: 'pmthv', source: src }));
+      runs.push(await measure(`scraper pmthv, ${rows} rows (${k + 1}/2)`, { kind: 'scraper', workload: 'pmthv', source: src, target: `${DB_PREFIX}tgt_pmthv` }));
+    }
+    const bare = fastest(bares);
+    const run = fastest(runs);
     const rate = run.rows / run.seconds;
     const bareRate = bare.rows / bare.seconds;
     figures.push(
       { name: `pmthv catch-up, 192 channels (Vmon ⋈ Pw), ${fmt(run.rows)} rows → ${fmt(run.counts.validities)} validities`, value: `${fmt(rate)} rows/s (${run.seconds.toFixed(1)} s)`, target: '', pass: undefined },
       { name: `  payload rows written (a validity every ${fmt(run.rows / run.counts.validities)} rows)`, value: `${fmt(run.counts.payload / run.seconds)} rows/s (${fmt(run.counts.payload)})`, target: '', pass: undefined },
       { name: `  bare streaming read of the same joined rows (faster of objects/arrays)`, value: `${fmt(bareRate)} rows/s (${bare.seconds.toFixed(1)} s)`, target: '', pass: undefined },
+      { name: '  (each: faster of 2 runs; the other)', value: `scraper ${fmt(Math.max(...runs.map((r) => r.seconds)), 1)} s, bare read ${fmt(Math.max(...bares.map((r) => r.seconds)), 1)} s`, target: '', pass: undefined },
       { name: '  scraper / bare read', value: `${fmt((100 * rate) / bareRate)} %`, target: '≥ 70 %', pass: rate / bareRate >= 0.7 },
       { name: '  peak RSS', value: `${fmt(run.peakRssMb)} MB (bare read ${fmt(bare.peakRssMb)} MB)`, target: '', pass: undefined },
     );
@@ -155,7 +169,6 @@ async function main(): Promise<void> {
       groups.push(await measure(`MariaDB GROUP BY hour, ${rows} rows (${k + 1}/2)`, { kind: 'group-by', source: src }));
       runs.push(await measure(`averager adlid, ${rows} rows (${k + 1}/2)`, { kind: 'averager', source: src, target: `${DB_PREFIX}tgt_averager` }));
     }
-    const fastest = (list: ChildResult[]) => list.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const group = fastest(groups);
     const run = fastest(runs);
     const ratio = run.seconds / group.seconds;
