@@ -58,7 +58,7 @@ export const registerAverage: RegisterCommand = (program, io, setExit) => {
     const a = loaded.regime.averager;
     logger.log('info', `averager ${loaded.regime.name}: ${describeLocation(sourceLoc)} -> ${describeLocation(targetLoc)} bin ${a.bin} chunk ${a.chunk}`);
     // DECIMAL readings as numbers: the rows only feed accumulators and float payloads.
-    const shutdown = shutdownSignal();
+    const shutdown = shutdownSignal(logger);
     let lock: RegimeLock | undefined;
     try {
       lock = await acquireRegimeLock('average', loaded.regime.name, targetLoc, logger, shutdown.signal, opts.standby, io.env);

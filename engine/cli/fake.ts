@@ -109,7 +109,7 @@ export const registerFake: RegisterCommand = (program, io) => {
     for (const w of location.warnings) logger.log('warn', w);
     assertFakeDatabase(location); // before anything is opened or created
     const db = openDatabase(location);
-    const interrupt = shutdownSignal();
+    const interrupt = shutdownSignal(logger);
     try {
       const common = {
         db,

@@ -48,10 +48,27 @@ export function loadRegimeForCli(name: string, opts: CommonOptions, io: CliIo, s
   return loaded;
 }
 
-/** An AbortSignal that fires on SIGINT/SIGTERM (the run finishes its write in flight, then exits 0). */
-export function shutdownSignal(): { signal: AbortSignal; dispose(): void } {
+/** Time a command has after SIGINT/SIGTERM to finish before it exits without waiting any longer. */
+export const SHUTDOWN_GRACE_MS = 3500;
+
+/**
+ * An AbortSignal that fires on SIGINT/SIGTERM (the run finishes its write in flight, then exits
+ * 0). A database call that does not return (a network that drops packets silently answers
+ * nothing, not even an error) must not hold the process: `SHUTDOWN_GRACE_MS` after the signal
+ * the process logs what it is doing and exits 0 anyway. Nothing is lost: an open transaction dies
+ * with its connection and is rolled back by the server, and the next run resumes from the target.
+ */
+export function shutdownSignal(logger?: Logger): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
-  const stop = () => controller.abort();
+  let overdue: NodeJS.Timeout | undefined;
+  const stop = () => {
+    controller.abort();
+    overdue ??= setTimeout(() => {
+      logger?.log('warn', `shutdown: still waiting for the database ${SHUTDOWN_GRACE_MS / 1000} s after the signal; exiting without it (an unfinished write is rolled back by the server and redone by the next run)`);
+      process.exit(0);
+    }, SHUTDOWN_GRACE_MS);
+    overdue.unref(); // never what keeps the process alive
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return {
@@ -201,7 +218,7 @@ export const registerRun: RegisterCommand = (program, io, setExit) => {
       throw new ScrapeError('USAGE', '--drop-target-tables needs --allow-drop-create-table too');
     }
     logger.log('info', `regime ${loaded.regime.name}: ${describeLocation(sourceLoc)} -> ${describeLocation(targetLoc)}`);
-    const shutdown = shutdownSignal();
+    const shutdown = shutdownSignal(logger);
     let lock: RegimeLock | undefined;
     try {
       lock = await acquireRegimeLock('scrape', loaded.regime.name, targetLoc, logger, shutdown.signal, opts.standby, io.env);

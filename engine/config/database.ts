@@ -3,6 +3,9 @@ import * as path from 'path';
 import knexFactory, { Knex } from 'knex';
 import { DatabaseLocation } from './dbconf';
 
+/** Silence on a MySQL connection after which TCP keepalive probes start (see `openDatabase`). */
+export const KEEPALIVE_AFTER_MS = 60_000;
+
 /** How a connection is used: sources are read-only, only the faker and DBI writer write. */
 export interface OpenOptions {
   readOnly?: boolean;
@@ -61,6 +64,11 @@ export function openDatabase(location: DatabaseLocation, options: OpenOptions = 
       decimalNumbers: options.decimalNumbers ?? false,
       timezone: 'Z',
       charset: 'utf8mb4',
+      // A network that drops packets silently leaves a query waiting for an answer that never
+      // comes; TCP keepalive probes after a minute of silence (then the OS's interval and count,
+      // about 11 more minutes on Linux) turn that into an error the scraper retries.
+      enableKeepAlive: true,
+      keepAliveInitialDelay: KEEPALIVE_AFTER_MS,
     },
     // Knex prints connection warnings straight to the console on every failed acquire; the errors
     // reach the caller anyway (the scraper logs one line per outage), so they are not printed twice.

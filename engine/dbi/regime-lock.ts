@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import * as mysql from 'mysql2/promise';
 import { Knex } from 'knex';
 import { Clock, systemClock } from '../config/clock';
+import { KEEPALIVE_AFTER_MS } from '../config/database';
 import { DatabaseLocation } from '../config/dbconf';
 import { ScrapeError } from '../config/errors';
 
@@ -102,6 +103,8 @@ export class RegimeLock {
         password: this.location.password,
         database: this.location.database,
         socketPath: this.location.socket,
+        enableKeepAlive: true,
+        keepAliveInitialDelay: KEEPALIVE_AFTER_MS,
       });
       this.conn.on('error', () => (this.lost = true));
       this.conn.on('end', () => (this.lost = true));

@@ -22,7 +22,17 @@ class OutageProxy {
     this.port = (this.server.address() as net.AddressInfo).port;
   }
 
+  private frozen = false;
+
   private accept(client: net.Socket): void {
+    if (this.frozen) {
+      // a silently dropping network: the connection opens, nothing ever comes back
+      this.sockets.add(client);
+      client.on('error', () => undefined);
+      client.on('close', () => this.sockets.delete(client));
+      client.pause();
+      return;
+    }
     const server = net.connect(this.upstream.port, this.upstream.host);
     for (const s of [client, server]) {
       this.sockets.add(s);
@@ -45,6 +55,21 @@ class OutageProxy {
     await new Promise((r) => setTimeout(r, ms));
     this.server = net.createServer((client) => this.accept(client));
     await this.start();
+  }
+
+  /** Stops forwarding anything, both ways, on every connection old and new, without closing one. */
+  freeze(): void {
+    this.frozen = true;
+    for (const s of this.sockets) {
+      s.unpipe();
+      s.pause();
+    }
+  }
+
+  /** Ends a freeze: drops the frozen connections (as the network coming back with resets would). */
+  thaw(): void {
+    this.frozen = false;
+    for (const s of this.sockets) s.destroy();
   }
 
   async stop(): Promise<void> {
@@ -196,6 +221,38 @@ describe('outage: connections dropped for 10 s (mariadb)', () => {
         await outage;
       }
     } finally {
+      await t.drop();
+    }
+  }, 90_000);
+  it('scrape run: SIGTERM while a query waits on a network that answers nothing exits 0 within 5 s, and the target stays whole', async () => {
+    const t = await createTestDatabase('mariadb', 'outage_freeze');
+    try {
+      const run = spawnScrape(['run', ADTEMP_YAML, '--source', proxied(source.url), '--target', proxied(t.url), '--allow-drop-create-table', '--set', 'page_size=200']);
+      let code: number | null | undefined;
+      void run.exited.then((r) => (code = r.code));
+      await until('first writes', async () => code !== undefined || ((await t.db.schema.hasTable('DcsAdTempVld')) && (await count(t.db)) > 0), 30_000);
+      expect(code).toBeUndefined();
+      proxy.freeze(); // mid-catch-up: the page read or write in flight never returns
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(code).toBeUndefined(); // hanging, not failing
+      const t0 = Date.now();
+      run.child.kill('SIGTERM');
+      const r = await run.exited;
+      const ms = Date.now() - t0;
+      expect({ code: r.code, ms: ms < 5000 }).toEqual({ code: 0, ms: true });
+      expect(run.output()).toMatch(/shutdown: still waiting for the database 3\.5 s after the signal; exiting without it/);
+      proxy.thaw();
+      // the write that hung is rolled back once its connection drops: every validity has its payload, none a partial one
+      await until('rollback', async () => {
+        const [[open]] = await t.db.raw("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND <> 'Sleep' AND ID <> CONNECTION_ID()", [t.location.database!]);
+        return Number(open.n) === 0;
+      }, 30_000);
+      const vld = await count(t.db);
+      const [[payload]] = await t.db.raw('SELECT COUNT(DISTINCT SEQNO) AS n, COUNT(*) AS rows_ FROM DcsAdTemp');
+      expect(Number(payload.n)).toBe(vld);
+      expect(Number(payload.rows_)).toBe(vld); // adtemp: one payload row per validity
+    } finally {
+      proxy.thaw();
       await t.drop();
     }
   }, 90_000);
