@@ -65,7 +65,8 @@ export function shutdownSignal(logger?: Logger): { signal: AbortSignal; dispose(
     controller.abort();
     overdue ??= setTimeout(() => {
       logger?.log('warn', `shutdown: still waiting for the database ${SHUTDOWN_GRACE_MS / 1000} s after the signal; exiting without it (an unfinished write is rolled back by the server and redone by the next run)`);
-      process.exit(0);
+      // a command that already returned its code (and only left a handle behind) keeps that code
+      process.exit(process.exitCode ?? 0);
     }, SHUTDOWN_GRACE_MS);
     overdue.unref(); // never what keeps the process alive
   };

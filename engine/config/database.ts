@@ -65,8 +65,9 @@ export function openDatabase(location: DatabaseLocation, options: OpenOptions = 
       timezone: 'Z',
       charset: 'utf8mb4',
       // A network that drops packets silently leaves a query waiting for an answer that never
-      // comes; TCP keepalive probes after a minute of silence (then the OS's interval and count,
-      // about 11 more minutes on Linux) turn that into an error the scraper retries.
+      // comes; TCP keepalive probes after a minute of silence (then the OS's interval and count;
+      // an unacknowledged request is cut by the retransmission timeout instead, both about a
+      // quarter of an hour on Linux) turn that into an error the scraper retries.
       enableKeepAlive: true,
       keepAliveInitialDelay: KEEPALIVE_AFTER_MS,
     },
@@ -77,7 +78,8 @@ export function openDatabase(location: DatabaseLocation, options: OpenOptions = 
       min: 0,
       max: options.poolMax ?? 4,
       afterCreate: (conn: any, done: (err: Error | null, conn: unknown) => void) => {
-        const statements = ["SET time_zone = '+00:00'"];
+        // Backslash escapes on, whatever the server's default: values are escaped the MySQL way.
+        const statements = ["SET time_zone = '+00:00'", "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')"];
         if (readOnly) statements.push('SET SESSION TRANSACTION READ ONLY');
         const next = (i: number): void => {
           if (i >= statements.length) return done(null, conn);

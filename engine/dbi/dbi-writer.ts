@@ -309,8 +309,11 @@ export class DbiWriter {
   }
 }
 
-/** Statement text per MySQL multi-row INSERT: well below any `max_allowed_packet` (4 MB at least). */
-const MYSQL_STATEMENT_CHARS = 1 << 20;
+/**
+ * Characters per MySQL multi-row INSERT statement: at most 1 MiB of UTF-8 even for text of
+ * 4-byte characters, the smallest `max_allowed_packet` of supported servers.
+ */
+const MYSQL_STATEMENT_CHARS = 1 << 18;
 /** Tuples per MySQL multi-row INSERT (larger statements gain nothing). */
 const MYSQL_ROWS_PER_INSERT = 4000;
 
@@ -325,12 +328,15 @@ async function mysqlInsert(connection: unknown, head: string, count: number, tup
   let sql = '';
   let rows = 0;
   for (let i = 0; i < count; i++) {
-    sql += rows === 0 ? head + tupleAt(i) : ',' + tupleAt(i);
-    if (++rows >= MYSQL_ROWS_PER_INSERT || sql.length >= MYSQL_STATEMENT_CHARS) {
+    const tuple = tupleAt(i);
+    // sent before it would outgrow the limit (a single oversized tuple still goes, alone)
+    if (rows > 0 && (rows >= MYSQL_ROWS_PER_INSERT || sql.length + 1 + tuple.length > MYSQL_STATEMENT_CHARS)) {
       await send(sql);
       sql = '';
       rows = 0;
     }
+    sql += rows === 0 ? head + tuple : ',' + tuple;
+    rows++;
   }
   if (rows > 0) await send(sql);
 }

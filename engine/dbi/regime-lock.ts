@@ -153,7 +153,9 @@ export class RegimeLock {
     let announced = false;
     for (;;) {
       if (await this.tryAcquire()) return;
-      const holder = await this.currentHolder(clock);
+      // the holder is named once (standing by) or in the error: only then is its record waited for
+      const named = !options.standby || options.signal?.aborted || !announced;
+      const holder = named ? await this.currentHolder(clock, options.signal) : '';
       if (!options.standby || options.signal?.aborted) {
         await this.release();
         throw new ScrapeError('LOCK_HELD', `${what} is locked by ${holder}`, { transient: true });
@@ -168,15 +170,14 @@ export class RegimeLock {
 
   /**
    * Who holds the lock now (for messages), as far as can be told. A holder records itself just
-   * after taking the lock, so a record not there yet is waited for (up to 2 s) before the
+   * after taking the lock, so a record not there yet is waited for (20 × 100 ms) before the
    * message falls back to a bare connection id.
    */
-  async currentHolder(clock: Clock = systemClock): Promise<string> {
-    const deadline = clock.now() + 2000;
-    for (;;) {
+  async currentHolder(clock: Clock = systemClock, signal?: AbortSignal): Promise<string> {
+    for (let i = 0; ; i++) {
       const { holder, recorded } = await this.readHolder();
-      if (recorded || clock.now() >= deadline) return holder;
-      await clock.sleep(100);
+      if (recorded || i >= 20 || signal?.aborted) return holder;
+      await clock.sleep(100, signal);
     }
   }
 

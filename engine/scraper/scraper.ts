@@ -158,7 +158,8 @@ export async function runScraper(options: ScraperOptions): Promise<ScraperReport
    * retried with backoff, calling `recover` first; others propagate. Undefined once aborted.
    * Only a step (which after a failure resumes from the target, then reads the source and writes)
    * ends an outage: a lag query answered by the source alone proves nothing of the target, whose
-   * pool may still hand out a connection the outage killed.
+   * pool may still hand out a connection the outage killed. A failed lag query marks its
+   * stream(s) stale, so the step that ends the outage goes through the target too.
    */
   async function retrying<T>(fn: () => Promise<T>, recover?: () => void, endsOutage = true): Promise<T | undefined> {
     for (;;) {
@@ -211,7 +212,7 @@ export async function runScraper(options: ScraperOptions): Promise<ScraperReport
       propagationsSinceTune += step.propagations;
       if (step.finished) finished.add(runner);
       if (!step.caughtUp) allCaughtUp = false;
-      if (observer?.step) observer.step(runner, step, await retrying(() => runner.lagMs(), undefined, false));
+      if (observer?.step) observer.step(runner, step, await retrying(() => runner.lagMs(), () => stale.add(runner), false));
     }
     if (signal?.aborted) break;
     if (finished.size === runners.length) break;
@@ -219,7 +220,7 @@ export async function runScraper(options: ScraperOptions): Promise<ScraperReport
     if (options.untilCaughtUp) break;
     if (propagationsSinceTune >= regime.scraper.tunesleepmod || propagationsSinceTune === 0) {
       let maxLag = 0;
-      for (const runner of runners) maxLag = Math.max(maxLag, (await retrying(() => runner.lagMs(), undefined, false)) ?? 0);
+      for (const runner of runners) maxLag = Math.max(maxLag, (await retrying(() => runner.lagMs(), () => runners.forEach((r) => stale.add(r)), false)) ?? 0);
       sleepMs = tuneSleep({ lagMs: maxLag, heartbeatMs, offset: regime.scraper.offset, currentMs: sleepMs });
       propagationsSinceTune = 0;
     }

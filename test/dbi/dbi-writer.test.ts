@@ -119,6 +119,29 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
     expect(Number(off[0].n)).toBe(0);
   });
 
+  it('statements split by rows and by size keep every value as written: quotes, backslashes, newlines, NUL, wide characters, extreme numbers', async () => {
+    const probe = testSpec();
+    const writer = new DbiWriter(t.db, probe);
+    // labels of at most 16 characters that SQL escaping must carry through untouched
+    const labels = ["it's", 'a\\b', 'x"y', 'l1\nl2\r', 'nul\0end', 'tab\there', 'ctrl-z\x1a', "'); DROP --", '温度计', '🌡️ 22.5', '?', '%s %d', ''];
+    const values = [0, -1.5, 1e21, 1e-7, 3.4e38, -3.4e38, 123456.789, 2 ** 31];
+    // 9001 rows: over the 4000-row statement limit twice, and (16-character labels) past the size cap
+    const rows = Array.from({ length: 9001 }, (_, r) => ({ value: values[r % values.length], label: r % 7 === 0 ? 'W'.repeat(16) : labels[r % labels.length] }));
+    expect(await writer.write([{ timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 01:00:00', context: SAB_AD1, rows }])).toEqual([1]);
+    // value * 1.0e0: the stored float as a double (MariaDB prints a FLOAT with 6 digits)
+    const back: Record<string, unknown>[] = await t.db('DcsProbe').where('SEQNO', 1).orderBy('ROW_COUNTER').select('ROW_COUNTER', t.db.raw('?? * 1.0e0 AS ??', ['value', 'value']), 'label');
+    expect(back).toHaveLength(9001);
+    expect(back.map((r) => Number(r.ROW_COUNTER))).toEqual(rows.map((_, r) => r + 1));
+    expect(back.map((r) => r.label)).toEqual(rows.map((r) => r.label));
+    // float column: what comes back is the value rounded to single precision (SQLite keeps the double)
+    const f32 = (x: number) => Math.fround(x);
+    for (const [r, row] of back.entries()) {
+      const want = rows[r].value;
+      const got = Number(row.value);
+      expect({ r, want, ok: f32(got) === f32(want) ? true : got }).toEqual({ r, want, ok: true });
+    }
+  });
+
   it('is all or nothing: a failure inside the transaction leaves no rows and the counter as it was', async () => {
     const probe = testSpec();
     const ok = new DbiWriter(t.db, probe);
