@@ -4,7 +4,8 @@
 # apt-get it only says what is missing (the tests that need it then fail and say so).
 cd "$(dirname "$0")" || exit 0
 [ -f packages ] || exit 0
-missing=$(while read -r p; do [ -n "$p" ] && ! dpkg -s "$p" >/dev/null 2>&1 && echo "$p"; done < packages)
+command -v dpkg >/dev/null 2>&1 || exit 0 # not a Debian system: nothing to say about its packages
+missing=$(tr -d '\r' < packages | while read -r p || [ -n "$p" ]; do [ -n "$p" ] && [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != 'install ok installed' ] && echo "$p"; done)
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "[setup] installing Debian packages the tests use: $missing"
