@@ -8,6 +8,7 @@ import { normalizeTimeText, parseDuration } from '../config/time';
 import { DbiWriter } from '../dbi/dbi-writer';
 import { prepareTargetTables } from '../dbi/target-tables';
 import { Aggregator, aggregateColumns, compileFilter } from '../scraper/aggregator';
+import { BackoffOptions, retryingWith } from '../scraper/retry';
 import { SourceReader } from '../source/source-reader';
 import { discoverStreams } from '../source/source-stream';
 import { SpecTable } from '../spec/spec-table';
@@ -35,6 +36,8 @@ export interface AveragerOptions {
   /** Table creation policy (`--allow-drop-create-table`, `--drop-target-tables`). */
   allowCreate?: boolean;
   dropTargets?: boolean;
+  /** Retry delays after a lost connection (tests shorten them). */
+  backoff?: BackoffOptions;
 }
 
 /** Per-stream counters of an averager run. */
@@ -98,15 +101,26 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
 export async function runAverager(options: AveragerOptions): Promise<AveragerReport> {
   const clock = options.clock ?? systemClock;
   const { logger, regime } = options;
-  const averagers = await buildStreamAveragers(options);
+  // Lost connections, timeouts and deadlocks are retried as the scraper retries them: a stream
+  // whose pass failed resumes from the target (a chunk not committed is averaged again).
+  const retrying = retryingWith({ logger, clock, backoff: options.backoff, signal: options.signal });
+  const averagers = await retrying(() => buildStreamAveragers(options));
+  if (!averagers) return { streams: [] };
   const sleepMs = parseDuration(regime.averager.sleep ?? '1m');
-  for (const averager of averagers) await averager.resume();
+  const stale = new Set(averagers);
+  const resumed = async (averager: StreamAverager): Promise<StreamAverager> => {
+    if (stale.has(averager)) {
+      await averager.resume();
+      stale.delete(averager);
+    }
+    return averager;
+  };
   while (!options.signal?.aborted) {
     let written = 0;
     for (const averager of averagers) {
       if (options.signal?.aborted) break;
-      const pass = await averager.pass(options.signal);
-      written += pass.validities;
+      const pass = await retrying(async () => (await resumed(averager)).pass(options.signal), () => stale.add(averager));
+      written += pass?.validities ?? 0;
     }
     if (options.signal?.aborted || options.untilCaughtUp) break;
     logger.log('debug', `caught up (${written} validities this pass); sleeping ${sleepMs / 1000}s`);

@@ -124,3 +124,42 @@ export function describeError(err: unknown): string {
   const msg = typeof e?.message === 'string' ? e.message.split('\n')[0] : String(err);
   return typeof e?.code === 'string' && !msg.includes(e.code) ? `${e.code} ${msg}` : msg;
 }
+
+/** Options of `retryingWith`. */
+export interface RetryLoopOptions {
+  logger: Logger;
+  clock: Clock;
+  backoff?: BackoffOptions;
+  /** Aborts the waiting; a retry loop then gives up and resolves to undefined. */
+  signal?: AbortSignal;
+  /** After each transient failure (metrics). */
+  onRetry?: (err: unknown) => void;
+}
+
+/**
+ * A retry loop over one `RetryGuard`: the returned function runs `fn` until it succeeds.
+ * Transient errors (lost connections, timeouts, deadlocks) are retried with backoff, calling
+ * `recover` first; others propagate; once the signal aborts it resolves to undefined. A success
+ * ends an outage (logs "back") only with `endsOutage`: work that did not go through every
+ * database involved proves nothing of the others.
+ */
+export function retryingWith(options: RetryLoopOptions): <T>(fn: () => Promise<T>, recover?: () => void, endsOutage?: boolean) => Promise<T | undefined> {
+  const guard = new RetryGuard(options.logger, options.clock, options.backoff);
+  const { signal } = options;
+  return async <T>(fn: () => Promise<T>, recover?: () => void, endsOutage = true): Promise<T | undefined> => {
+    for (;;) {
+      try {
+        const value = await fn();
+        if (endsOutage) guard.ok();
+        return value;
+      } catch (err) {
+        if (!isTransientError(err)) throw err;
+        recover?.();
+        options.onRetry?.(err);
+        if (signal?.aborted) return undefined;
+        await guard.failed(err, signal);
+        if (signal?.aborted) return undefined;
+      }
+    }
+  };
+}

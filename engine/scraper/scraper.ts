@@ -14,7 +14,7 @@ import { compileMapping } from '../transform/mapping';
 import { compileUnpivotPlan } from '../transform/unpivot-plan';
 import { Aggregator, aggregateColumns } from './aggregator';
 import { compileChangeRules } from './change-rules';
-import { BackoffOptions, isTransientError, RetryGuard } from './retry';
+import { BackoffOptions, isTransientError, retryingWith } from './retry';
 import { tuneSleep } from './sleep-tuner';
 import { StepResult, StreamRunner, StreamSettings } from './stream-runner';
 
@@ -152,31 +152,13 @@ function withStreamContext<T>(regime: Regime, table: string, build: () => T): T 
 export async function runScraper(options: ScraperOptions): Promise<ScraperReport> {
   const clock = options.clock ?? systemClock;
   const { logger, regime, signal, observer } = options;
-  const guard = new RetryGuard(logger, clock, options.backoff);
   /**
-   * Runs `fn` until it succeeds: transient errors (lost connections, timeouts, deadlocks) are
-   * retried with backoff, calling `recover` first; others propagate. Undefined once aborted.
    * Only a step (which after a failure resumes from the target, then reads the source and writes)
    * ends an outage: a lag query answered by the source alone proves nothing of the target, whose
    * pool may still hand out a connection the outage killed. A failed lag query marks its
    * stream(s) stale, so the step that ends the outage goes through the target too.
    */
-  async function retrying<T>(fn: () => Promise<T>, recover?: () => void, endsOutage = true): Promise<T | undefined> {
-    for (;;) {
-      try {
-        const value = await fn();
-        if (endsOutage) guard.ok();
-        return value;
-      } catch (err) {
-        if (!isTransientError(err)) throw err;
-        recover?.();
-        observer?.retry?.(err);
-        if (signal?.aborted) return undefined;
-        await guard.failed(err, signal);
-        if (signal?.aborted) return undefined;
-      }
-    }
-  }
+  const retrying = retryingWith({ logger, clock, backoff: options.backoff, signal, onRetry: (err) => observer?.retry?.(err) });
   const runners = await retrying(() => buildStreamRunners(options));
   if (!runners) return { streams: [] };
   for (const runner of runners) {

@@ -8,6 +8,8 @@ import { Regime } from '../../engine/config/regime';
 import { runScraper } from '../../engine/scraper/scraper';
 import { createTestDatabase, MARIADB_URL, TestDatabase } from '../support/databases';
 import { localPlus } from '../support/source-fixture';
+import { runAverager } from '../../engine/averager/averager';
+import { createLidTable, insertLidRows, lidRows, timeOf } from '../averager/lid-fixture';
 import { ADTEMP_YAML, fillAdTempSource, ROOT, spawnScrape, targetContent } from './ops-support';
 
 /** A TCP proxy to MariaDB that can cut every connection and refuse new ones for a while. */
@@ -76,6 +78,13 @@ class OutageProxy {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Stops an in-process run (abort, wait for it to return) and closes its connections. */
+async function stopRun(abort: AbortController, run: Promise<unknown>, ...dbs: Knex[]): Promise<void> {
+  abort.abort();
+  await run;
+  for (const db of dbs) await db.destroy();
 }
 
 const count = async (db: Knex) => Number((await db('DcsAdTempVld').count({ n: '*' }))[0].n);
@@ -170,10 +179,7 @@ describe('outage: connections dropped for 10 s (mariadb)', () => {
       await until('caught up at the end', () => caughtUp);
       expect(exited).toBeUndefined();
     } finally {
-      abort.abort();
-      await run;
-      await src.destroy();
-      await tgt.destroy();
+      await stopRun(abort, run, src, tgt);
     }
     expect(exited).toBe('returned');
     // One line per state change, not per retry.
@@ -256,4 +262,77 @@ describe('outage: connections dropped for 10 s (mariadb)', () => {
       await t.drop();
     }
   }, 90_000);
+});
+
+/**
+ * The averager through the same kind of outage (issue 5: lost connections are retried, nothing
+ * lost or written twice): live `runAverager` with a 1 s sleep, hourly bins completed by rows
+ * added while the connections are cut for 10 s; it never exits, logs one line each way, and its
+ * target equals an averaging of all the rows done directly afterwards. MariaDB only.
+ */
+describe('outage: the averager (mariadb)', () => {
+  const upstream = new URL(MARIADB_URL);
+  const proxy = new OutageProxy({ host: upstream.hostname, port: Number(upstream.port || 3306) });
+  const proxied = (url: string) => url.replace(`${upstream.hostname}:${upstream.port || 3306}`, `127.0.0.1:${proxy.port}`);
+  const loaded = loadRegime('adlid', { cwd: ROOT, env: {} });
+  const spec = loaded.specs.get('GDcsAdLidSensor')!;
+  let source: TestDatabase;
+  let target: TestDatabase;
+  let reference: TestDatabase;
+
+  beforeAll(async () => {
+    await proxy.start();
+    source = await createTestDatabase('mariadb', 'fake_outage_avg_src');
+    target = await createTestDatabase('mariadb', 'outage_avg_t');
+    reference = await createTestDatabase('mariadb', 'outage_avg_ref');
+    await createLidTable(source.db, 'AD1_LidSensor');
+  }, 60_000);
+
+  afterAll(async () => {
+    await proxy.stop();
+    for (const d of [source, target, reference]) await d?.drop();
+  });
+
+  it('retries through a 10 s outage while live, never exits, loses and duplicates nothing', async () => {
+    // two days of rows now, a third day's rows (completing its bins) during the outage
+    const rows = lidRows('2012-02-01 00:00:00', 3 * 86_400, 7);
+    const cutAt = rows.findIndex((r) => timeOf(r) >= '2012-02-03 00:00:00');
+    await insertLidRows(source.db, 'AD1_LidSensor', rows.slice(0, cutAt));
+    const regime = { ...loaded.regime, averager: { ...loaded.regime.averager, sleep: '1s' } };
+    const src = openDatabase(parseDatabaseUrl(proxied(source.url)), { readOnly: true, decimalNumbers: true });
+    const tgt = openDatabase(parseDatabaseUrl(proxied(target.url)));
+    const logger = new MemoryLogger();
+    const abort = new AbortController();
+    let exited: string | undefined;
+    const run = runAverager({
+      regime, specs: loaded.specs, source: src, target: tgt, targetLocation: parseDatabaseUrl(proxied(target.url)), logger,
+      signal: abort.signal, allowCreate: true, backoff: { initialMs: 250, maxMs: 2000 },
+    }).then(
+      () => (exited = 'returned'),
+      (err) => (exited = `threw ${err}`),
+    );
+    const vld = async () => ((await target.db.schema.hasTable('DcsAdLidSensorVld')) ? Number((await target.db('DcsAdLidSensorVld').count({ n: '*' }))[0].n) : 0);
+    const back = () => logger.messages().filter((m) => /connection back after/.test(m));
+    const lost = () => logger.messages().filter((m) => /connection lost/.test(m));
+    try {
+      // caught up on the first two days (their last hour completes only when a later entry exists)
+      await until('the first days averaged', async () => (await vld()) >= 40, 60_000);
+      const before = await vld();
+      const cut = proxy.outage(10_000);
+      await insertLidRows(source.db, 'AD1_LidSensor', rows.slice(cutAt));
+      await cut;
+      await until('recovery', () => back().length === 1, 60_000);
+      await until('the third day averaged', async () => (await vld()) > before + 20, 60_000);
+      expect(exited).toBeUndefined();
+    } finally {
+      await stopRun(abort, run, src, tgt);
+    }
+    expect(exited).toBe('returned');
+    expect(lost()).toHaveLength(1);
+    expect(back()).toHaveLength(1);
+    await runAverager({ regime: loaded.regime, specs: loaded.specs, source: source.db, target: reference.db, targetLocation: reference.location, logger: silentLogger, untilCaughtUp: true, allowCreate: true });
+    const expected = await targetContent(reference.db, spec);
+    expect(expected.vld.length).toBeGreaterThan(60);
+    expect(await targetContent(target.db, spec)).toEqual(expected);
+  }, 120_000);
 });
