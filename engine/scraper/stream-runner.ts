@@ -69,6 +69,8 @@ export class StreamRunner {
   /** Per target: propagations starting before this local time are already in that target. */
   private targetResume: (string | undefined)[] = [];
   private pending: Propagation[][] = [];
+  /** Decisions (`changed`, `overage`…) of the propagations not written yet, for `onPropagation`. */
+  private pendingReasons: string[] = [];
   private joinWaitSince?: number;
   /** The last page stopped at an entry whose joined row has not arrived yet. */
   private waitingForJoin = false;
@@ -77,7 +79,7 @@ export class StreamRunner {
   private prefetch?: { after: SourceKey; page: Promise<SourcePage> };
   /** During catch-up: the previous page's write, running while this page is processed. */
   private inFlight?: Promise<void>;
-  /** Told of each PROCEED sample (its decision) and each write's duration in ms: metrics. */
+  /** Told of each propagation once written (its decision: a step redone after a failure is not told twice) and each write's duration in ms: metrics. */
   onPropagation?: (reason: string) => void;
   onWrite?: (ms: number) => void;
 
@@ -159,6 +161,7 @@ export class StreamRunner {
     this.rangeStart = start;
     this.lastKey = undefined;
     this.pending = this.targets.map(() => []);
+    this.pendingReasons = [];
     this.vector = new SourceVector({
       intervalMs: this.settings.intervalMs,
       offset: this.settings.offset,
@@ -240,7 +243,7 @@ export class StreamRunner {
         this.logger.log('info', formatSvLine(sample), { stream: this.stream.table });
         await this.propagate(sample);
         result.propagations++;
-        this.onPropagation?.(sample.decision);
+        this.pendingReasons.push(sample.decision);
       } else if (debug) {
         this.logger.log('debug', formatSvLine(sample), { stream: this.stream.table });
       }
@@ -323,6 +326,9 @@ export class StreamRunner {
 
   /** Writes the propagations collected so far, one transaction per target. */
   private async writePending(): Promise<void> {
+    // told once written: a step redone after a failure decides its propagations again
+    const reasons = this.pendingReasons;
+    this.pendingReasons = [];
     for (const [i, target] of this.targets.entries()) {
       const batch = this.pending[i];
       if (batch.length === 0) continue;
@@ -332,6 +338,7 @@ export class StreamRunner {
       this.onWrite?.(this.clock.now() - t0);
       this.totals.writes += batch.length;
     }
+    if (this.onPropagation) for (const reason of reasons) this.onPropagation(reason);
   }
 
   /** The page after `lastKey`: the one read ahead when it starts there, else read now. */
