@@ -1,44 +1,21 @@
-import { Knex } from 'knex';
-import { Clock, systemClock } from '../config/clock';
-import { DatabaseLocation } from '../config/dbconf';
+import { systemClock } from '../config/clock';
 import { ScrapeError } from '../config/errors';
-import { Logger } from '../config/logger';
 import { AggregateDecl, Regime } from '../config/regime';
 import { normalizeTimeText, parseDuration } from '../config/time';
 import { DbiWriter } from '../dbi/dbi-writer';
 import { prepareTargetTables } from '../dbi/target-tables';
 import { Aggregator, aggregateColumns, compileFilter } from '../scraper/aggregator';
-import { BackoffOptions, retryingWith } from '../scraper/retry';
+import { retryingWith } from '../scraper/retry';
+import type { RunOptions } from '../scraper/scraper';
 import { SourceReader } from '../source/source-reader';
 import { discoverStreams } from '../source/source-stream';
-import { SpecTable } from '../spec/spec-table';
 import { compileMapping } from '../transform/mapping';
 import { compileUnpivotPlan } from '../transform/unpivot-plan';
 import { StreamAverager, StreamAveragerSettings } from './stream-averager';
 import { TimeBins } from './time-bins';
 
-/** Everything an averager run needs; connections are opened and closed by the caller. */
-export interface AveragerOptions {
-  regime: Regime;
-  specs: Map<string, SpecTable>;
-  source: Knex;
-  target: Knex;
-  targetLocation: DatabaseLocation;
-  logger: Logger;
-  /** Real time: live-mode sleeps and INSERTDATE (injected by tests). */
-  clock?: Clock;
-  /** Stops the run between chunks (SIGTERM). */
-  signal?: AbortSignal;
-  /** Return once no stream has a complete bin left (instead of sleeping and waiting for more). */
-  untilCaughtUp?: boolean;
-  /** Only these source tables. */
-  tables?: string[];
-  /** Table creation policy (`--allow-drop-create-table`, `--drop-target-tables`). */
-  allowCreate?: boolean;
-  dropTargets?: boolean;
-  /** Retry delays after a lost connection (tests shorten them). */
-  backoff?: BackoffOptions;
-}
+/** Everything an averager run needs (a stream is caught up when no complete bin is left). */
+export type AveragerOptions = RunOptions;
 
 /** Per-stream counters of an averager run. */
 export interface AveragerReport {

@@ -264,13 +264,14 @@ export function parseInsertStatement(sql: string): ParsedInsert {
   return { verb, table, columns, rows };
 }
 
-/** Splits the inside of `( … )` at top-level commas (parentheses and quotes respected). */
-function splitTopLevel(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
+/**
+ * Walks `text` from `from`, skipping quoted strings and names (backslash escapes inside '' and
+ * ""), and calls `visit` with each other character, its position and the parenthesis depth
+ * after it (`depth` at the start). Returns the position where `visit` returned true, else -1.
+ */
+function scanUnquoted(text: string, from: number, depth: number, visit: (c: string, i: number, depth: number) => boolean): number {
   let quote = '';
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = from; i < text.length; i++) {
     const c = text[i];
     if (quote) {
       if (c === '\\' && quote !== '`') i++;
@@ -280,11 +281,22 @@ function splitTopLevel(text: string): string[] {
     if (c === "'" || c === '"' || c === '`') quote = c;
     else if (c === '(') depth++;
     else if (c === ')') depth--;
-    else if (c === ',' && depth === 0) {
+    if (visit(c, i, depth)) return i;
+  }
+  return -1;
+}
+
+/** Splits the inside of `( … )` at top-level commas (parentheses and quotes respected). */
+function splitTopLevel(text: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  scanUnquoted(text, 0, 0, (c, i, depth) => {
+    if (c === ',' && depth === 0) {
       out.push(text.slice(start, i).trim());
       start = i + 1;
     }
-  }
+    return false;
+  });
   const last = text.slice(start).trim();
   if (last) out.push(last);
   return out;
@@ -331,23 +343,10 @@ export function translateCreateTable(sql: string): TranslatedCreate {
   cur.skipSpace();
   if (/^LIKE\b/i.test(text.slice(cur.pos))) throw new ScrapeError('DUMP_UNSUPPORTED', `CREATE TABLE ${table} LIKE … is not supported`);
   cur.expect('(');
-  // find the matching closing parenthesis
-  let depth = 1;
-  let quote = '';
-  let i = cur.pos;
-  for (; i < text.length && depth > 0; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === '\\' && quote !== '`') i++;
-      else if (c === quote) quote = '';
-      continue;
-    }
-    if (c === "'" || c === '"' || c === '`') quote = c;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
-  }
-  if (depth !== 0) throw new ScrapeError('DUMP_SYNTAX', `CREATE TABLE ${table}: unbalanced parentheses`);
-  const body = text.slice(cur.pos, i - 1);
+  // the matching closing parenthesis
+  const close = scanUnquoted(text, cur.pos, 1, (_c, _i, depth) => depth === 0);
+  if (close < 0) throw new ScrapeError('DUMP_SYNTAX', `CREATE TABLE ${table}: unbalanced parentheses`);
+  const body = text.slice(cur.pos, close);
 
   interface Col { name: string; type: string; notNull: boolean; def?: string; autoIncrement: boolean; primary: boolean; unique: boolean }
   const cols: Col[] = [];

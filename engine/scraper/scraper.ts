@@ -18,21 +18,20 @@ import { BackoffOptions, isTransientError, retryingWith } from './retry';
 import { tuneSleep } from './sleep-tuner';
 import { StepResult, StreamRunner, StreamSettings } from './stream-runner';
 
-/** Everything a scraper run needs; connections are opened and closed by the caller. */
-export interface ScraperOptions {
+/** What a scraper or averager run needs; connections are opened and closed by the caller. */
+export interface RunOptions {
   regime: Regime;
   specs: Map<string, SpecTable>;
   source: Knex;
   target: Knex;
   targetLocation: DatabaseLocation;
   logger: Logger;
+  /** Real time: live-mode sleeps and INSERTDATE (injected by tests). */
   clock?: Clock;
-  /** Stops the loop between pages (SIGTERM). */
+  /** Stops the run between pages or chunks (SIGTERM). */
   signal?: AbortSignal;
-  /** Return once every stream has consumed all source rows (instead of sleeping for more). */
+  /** Return once every stream is caught up (instead of sleeping and waiting for more). */
   untilCaughtUp?: boolean;
-  /** Write a seed validity into empty targets (`--seed` or `seed_target_tables`). */
-  seed?: boolean;
   /** Only these source tables. */
   tables?: string[];
   /** Table creation policy (`--allow-drop-create-table`, `--drop-target-tables`). */
@@ -40,6 +39,12 @@ export interface ScraperOptions {
   dropTargets?: boolean;
   /** Backoff of retries after transient errors (lost connections): default 0.5 s doubling to 30 s. */
   backoff?: BackoffOptions;
+}
+
+/** Everything a scraper run needs. */
+export interface ScraperOptions extends RunOptions {
+  /** Write a seed validity into empty targets (`--seed` or `seed_target_tables`). */
+  seed?: boolean;
   /** Told of every step, write and retry (progress lines, metrics). */
   observer?: ScraperObserver;
 }
