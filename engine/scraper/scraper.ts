@@ -55,7 +55,7 @@ export interface ScraperObserver {
   step?(runner: StreamRunner, step: StepResult, lagMs: number | undefined): void;
   /** After each transient failure (one retry). */
   retry?(err: unknown): void;
-  /** After each PROCEED sample, with its decision (`changed`, `overage`). */
+  /** Once per PROCEED sample, when it is known to be written, with its decision (`changed`, `overage`). */
   propagation?(runner: StreamRunner, reason: string): void;
   /** After each write (one transaction of a target), with its duration. */
   write?(runner: StreamRunner, seconds: number): void;

@@ -55,6 +55,12 @@ export interface StreamTotals {
   writes: number;
 }
 
+/** A propagation decided but not yet known to be written: its decision and TIMEEND (UTC text). */
+interface PendingReason {
+  reason: string;
+  timeend: string;
+}
+
 /**
  * Runs one source stream: resumes from the target's last validity, reads keyset pages, feeds the
  * source vector, turns PROCEED samples into DBI propagations and writes each page's propagations
@@ -69,8 +75,13 @@ export class StreamRunner {
   /** Per target: propagations starting before this local time are already in that target. */
   private targetResume: (string | undefined)[] = [];
   private pending: Propagation[][] = [];
-  /** Decisions (`changed`, `overage`…) of the propagations not written yet, for `onPropagation`. */
-  private pendingReasons: string[] = [];
+  /** Decisions (`changed`, `overage`…) and UTC ends of the propagations not written yet, for `onPropagation`. */
+  private pendingReasons: PendingReason[] = [];
+  /**
+   * Those of a write that failed: its commit may still have landed (the reply lost in an
+   * outage), so `resume` counts the ones it finds in every target; the others are decided again.
+   */
+  private unconfirmed: PendingReason[] = [];
   private joinWaitSince?: number;
   /** The last page stopped at an entry whose joined row has not arrived yet. */
   private waitingForJoin = false;
@@ -141,6 +152,7 @@ export class StreamRunner {
     const { timezone, timefloor } = this.settings;
     const ctx = this.stream.context;
     const ends: (string | undefined)[] = [];
+    const endsUtc: (string | undefined)[] = [];
     for (const [i, target] of this.targets.entries()) {
       let last = await lastValidity(this.targetDb, target.spec, ctx);
       if (!last && this.settings.seed) {
@@ -151,6 +163,7 @@ export class StreamRunner {
         this.logger.log('info', `seeded ${target.spec.table} for ${this.stream.table} with [${seed.timestart}, ${seed.timeend}) local`, { stream: this.stream.table });
         last = await lastValidity(this.targetDb, target.spec, ctx);
       }
+      endsUtc.push(last?.TIMEEND);
       ends.push(last ? utcToLocal(last.TIMEEND, timezone) : undefined);
       this.targetResume[i] = ends[i];
     }
@@ -162,6 +175,11 @@ export class StreamRunner {
     this.lastKey = undefined;
     this.pending = this.targets.map(() => []);
     this.pendingReasons = [];
+    const unconfirmed = this.unconfirmed;
+    this.unconfirmed = [];
+    for (const p of unconfirmed) {
+      if (endsUtc.every((e) => e !== undefined && e >= p.timeend)) this.onPropagation?.(p.reason);
+    }
     this.vector = new SourceVector({
       intervalMs: this.settings.intervalMs,
       offset: this.settings.offset,
@@ -241,9 +259,9 @@ export class StreamRunner {
       this.lastSample = sample;
       if (sample.proceed) {
         this.logger.log('info', formatSvLine(sample), { stream: this.stream.table });
-        await this.propagate(sample);
+        const timeend = await this.propagate(sample);
         result.propagations++;
-        this.pendingReasons.push(sample.decision);
+        this.pendingReasons.push({ reason: sample.decision, timeend });
       } else if (debug) {
         this.logger.log('debug', formatSvLine(sample), { stream: this.stream.table });
       }
@@ -304,7 +322,8 @@ export class StreamRunner {
     return Math.max(0, naiveMs(latest) - naiveMs(cursor));
   }
 
-  private async propagate(sample: Sample): Promise<void> {
+  /** Maps a PROCEED sample for each target that lacks it; returns its TIMEEND (UTC). */
+  private async propagate(sample: Sample): Promise<string> {
     const first = this.reader.materialize(sample.first);
     const last = this.reader.materialize(sample.last as SourceRow);
     const { timezone } = this.settings;
@@ -316,6 +335,7 @@ export class StreamRunner {
       const rows = await target.mapping.evaluate({ first, last, agg: sample.agg, ctx: this.ctx }, this.plan);
       this.pending[i].push({ timestart, timeend, context: this.stream.context, rows });
     }
+    return timeend;
   }
 
   /** Writes the propagations collected so far (after the write in flight, if any), one transaction per target. */
@@ -329,16 +349,21 @@ export class StreamRunner {
     // told once written: a step redone after a failure decides its propagations again
     const reasons = this.pendingReasons;
     this.pendingReasons = [];
-    for (const [i, target] of this.targets.entries()) {
-      const batch = this.pending[i];
-      if (batch.length === 0) continue;
-      this.pending[i] = [];
-      const t0 = this.clock.now();
-      await target.writer.write(batch);
-      this.onWrite?.(this.clock.now() - t0);
-      this.totals.writes += batch.length;
+    try {
+      for (const [i, target] of this.targets.entries()) {
+        const batch = this.pending[i];
+        if (batch.length === 0) continue;
+        this.pending[i] = [];
+        const t0 = this.clock.now();
+        await target.writer.write(batch);
+        this.onWrite?.(this.clock.now() - t0);
+        this.totals.writes += batch.length;
+      }
+    } catch (err) {
+      this.unconfirmed.push(...reasons);
+      throw err;
     }
-    if (this.onPropagation) for (const reason of reasons) this.onPropagation(reason);
+    if (this.onPropagation) for (const p of reasons) this.onPropagation(p.reason);
   }
 
   /** The page after `lastKey`: the one read ahead when it starts there, else read now. */

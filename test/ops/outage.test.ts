@@ -12,7 +12,13 @@ import { runAverager } from '../../engine/averager/averager';
 import { createLidTable, insertLidRows, lidRows, timeOf } from '../averager/lid-fixture';
 import { ADTEMP_YAML, fillAdTempSource, ROOT, spawnScrape, targetContent } from './ops-support';
 
-/** A TCP proxy to MariaDB that can cut every connection and refuse new ones for a while. */
+/** True when `data` is a MySQL COM_QUERY packet whose statement is COMMIT. */
+const isCommit = (data: Buffer): boolean => data.length >= 11 && data[4] === 0x03 && data.subarray(5, 11).toString('latin1').toUpperCase() === 'COMMIT';
+
+/**
+ * A TCP proxy to MariaDB that can cut every connection and refuse new ones for a while, or let
+ * a COMMIT through and drop the connection before its reply comes back.
+ */
 class OutageProxy {
   private server = net.createServer((client) => this.accept(client));
   private sockets = new Set<net.Socket>();
@@ -45,8 +51,33 @@ class OutageProxy {
         server.destroy();
       });
     }
-    client.pipe(server);
-    server.pipe(client);
+    // the reply to a COMMIT that the server received (and executed) is dropped with the connection
+    let dropReply = false;
+    client.on('data', (data) => {
+      if (this.commitsToLose > 0 && isCommit(data)) {
+        this.commitsToLose--;
+        dropReply = true;
+      }
+      server.write(data);
+    });
+    server.on('data', (data) => {
+      if (!dropReply) {
+        client.write(data);
+        return;
+      }
+      this.repliesLost++;
+      client.destroy();
+      server.destroy();
+    });
+  }
+
+  private commitsToLose = 0;
+  /** COMMITs executed whose reply the client never got. */
+  repliesLost = 0;
+
+  /** The next COMMIT reaches the server and is executed; its reply never reaches the client, whose connection drops. */
+  loseNextCommitReply(): void {
+    this.commitsToLose = 1;
   }
 
   /** Drops every connection and refuses new ones (the port is closed) for `ms`. */
@@ -62,10 +93,7 @@ class OutageProxy {
   /** Stops forwarding anything, both ways, on every connection old and new, without closing one. */
   freeze(): void {
     this.frozen = true;
-    for (const s of this.sockets) {
-      s.unpipe();
-      s.pause();
-    }
+    for (const s of this.sockets) s.pause();
   }
 
   /** Ends a freeze: drops the frozen connections (as the network coming back with resets would). */
@@ -339,4 +367,64 @@ describe('outage: the averager (mariadb)', () => {
     expect(expected.vld.length).toBeGreaterThan(60);
     expect(await targetContent(target.db, spec)).toEqual(expected);
   }, 120_000);
+});
+
+/**
+ * A write whose COMMIT landed but whose reply was lost (the connection dropped in between): the
+ * scraper cannot know it succeeded, retries, finds the validities in the target on resume, and
+ * neither writes them twice nor leaves them out of its metrics. MariaDB only (it needs a network).
+ */
+describe('outage: a commit whose reply is lost (mariadb)', () => {
+  const upstream = new URL(MARIADB_URL);
+  const proxy = new OutageProxy({ host: upstream.hostname, port: Number(upstream.port || 3306) });
+  const proxied = (url: string) => url.replace(`${upstream.hostname}:${upstream.port || 3306}`, `127.0.0.1:${proxy.port}`);
+  const loaded = loadRegime(ADTEMP_YAML, { cwd: ROOT, env: {} });
+  const spec = loaded.specs.get('GDcsAdTemp')!;
+  let source: TestDatabase;
+  let target: TestDatabase;
+  let reference: TestDatabase;
+
+  beforeAll(async () => {
+    await proxy.start();
+    source = await createTestDatabase('mariadb', 'fake_lostreply_src');
+    target = await createTestDatabase('mariadb', 'lostreply_t');
+    reference = await createTestDatabase('mariadb', 'lostreply_ref');
+    await fillAdTempSource(source.db, 6000, 11);
+  }, 60_000);
+
+  afterAll(async () => {
+    await proxy.stop();
+    for (const d of [source, target, reference]) await d?.drop();
+  });
+
+  it('counts the validities the lost commit wrote once, writes them once, and the target equals an uninterrupted run', async () => {
+    const regime: Regime = { ...loaded.regime, scraper: { ...loaded.regime.scraper, page_size: 200 } };
+    const tgt = openDatabase(parseDatabaseUrl(proxied(target.url)));
+    const logger = new MemoryLogger();
+    let propagated = 0;
+    let writes = 0;
+    try {
+      await runScraper({
+        regime, specs: loaded.specs, source: source.db, target: tgt, targetLocation: parseDatabaseUrl(proxied(target.url)), logger,
+        untilCaughtUp: true, allowCreate: true, seed: false, backoff: { initialMs: 50, maxMs: 200 },
+        observer: {
+          propagation: () => propagated++,
+          write: () => {
+            // the third page's commit: executed by the server, its reply lost
+            if (++writes === 2) proxy.loseNextCommitReply();
+          },
+        },
+      });
+    } finally {
+      await tgt.destroy();
+    }
+    expect(proxy.repliesLost).toBe(1);
+    expect(logger.messages().filter((m) => /connection lost/.test(m))).toHaveLength(1);
+    await runScraper({ regime: loaded.regime, specs: loaded.specs, source: source.db, target: reference.db, targetLocation: reference.location, logger: silentLogger, untilCaughtUp: true, allowCreate: true, seed: false });
+    const expected = await targetContent(reference.db, spec);
+    const actual = await targetContent(target.db, spec);
+    expect(expected.vld.length).toBeGreaterThan(100);
+    expect(actual).toEqual(expected);
+    expect(propagated).toBe(actual.vld.length);
+  }, 60_000);
 });
