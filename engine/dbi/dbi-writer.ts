@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { escape as escapeMysql } from 'mysql2';
+import { Readable } from 'stream';
 import { Clock, systemClock } from '../config/clock';
 import { ScrapeError } from '../config/errors';
 import { addMs, normalizeTimeText, utcNowText } from '../config/time';
@@ -40,6 +41,11 @@ export interface DbiWriterOptions {
   probe?: (stage: WriteStage, seqnos: number[]) => void | Promise<void>;
   /** Attempts for a write that hit a deadlock or lock timeout (whole transaction retried). Default 5. */
   attempts?: number;
+  /**
+   * MySQL payload rows by `LOAD DATA LOCAL INFILE` from memory when the server allows it (default
+   * true; multi-row INSERTs otherwise): the server takes them for about 40 % less CPU.
+   */
+  loadData?: boolean;
 }
 
 /** Seconds DBI adds to the VERSIONDATE of the validity a new one overlays. */
@@ -73,6 +79,9 @@ export class DbiWriter {
   private readonly payloadInsertHead: string;
   private readonly columns: string[];
   private counterEnsured = false;
+  /** Payload by LOAD DATA (MySQL): until the server refuses it once. */
+  private loadData: boolean;
+  private readonly payloadLoadHead: string;
 
   constructor(
     /** The target database (readers of the same target use it too). */
@@ -88,6 +97,9 @@ export class DbiWriter {
     this.vldInsertHead =
       `INSERT INTO ${q(vldTableName(spec))} (${['SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'VERSIONDATE', 'INSERTDATE'].map(q).join(', ')}) VALUES `;
     this.payloadInsertHead = `INSERT INTO ${q(spec.table)} (${['SEQNO', 'ROW_COUNTER', ...this.columns].map(q).join(', ')}) VALUES `;
+    this.loadData = this.dialect === 'mysql' && options.loadData !== false;
+    // each line: the propagation's index in the batch, ROW_COUNTER, the attributes; SEQNOs are consecutive
+    this.payloadLoadHead = `LOAD DATA LOCAL INFILE 'payload' INTO TABLE ${q(spec.table)} CHARACTER SET utf8mb4 (@k, ${['ROW_COUNTER', ...this.columns].map(q).join(', ')}) SET ${q('SEQNO')} = `;
   }
 
   /**
@@ -97,7 +109,7 @@ export class DbiWriter {
   async write(props: Propagation[]): Promise<number[]> {
     if (props.length === 0) return [];
     const checked = props.map((p, i) => checkPropagation(p, i));
-    const payloadValues = this.payloadValues(checked);
+    let payload: Payload = this.loadData ? { lines: this.payloadLines(checked) } : { values: this.payloadValues(checked) };
     if (!this.counterEnsured) {
       await this.db.raw(this.ensureCounterSql(), [this.spec.table]);
       this.counterEnsured = true;
@@ -105,8 +117,15 @@ export class DbiWriter {
     const attempts = Math.max(1, this.options.attempts ?? 5);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction((trx) => this.writeIn(trx, checked, payloadValues));
+        return await this.db.transaction((trx) => this.writeIn(trx, checked, payload));
       } catch (err) {
+        if (err instanceof LoadDataRejected) {
+          // the server took the lines with warnings (LOAD DATA LOCAL does not fail on bad values):
+          // rolled back; the same write again by INSERT, which reports a bad value as an error
+          payload = { values: this.payloadValues(checked) };
+          attempt--;
+          continue;
+        }
         if (attempt >= attempts || !isLockConflict(err)) {
           if (err instanceof ScrapeError) throw err;
           throw new ScrapeError('DBI_WRITE', `writing ${props.length} validities to ${this.spec.table} failed: ${(err as Error).message}`, { cause: err });
@@ -116,7 +135,7 @@ export class DbiWriter {
     }
   }
 
-  private async writeIn(trx: Knex.Transaction, props: Propagation[], payloadValues: unknown[][]): Promise<number[]> {
+  private async writeIn(trx: Knex.Transaction, props: Propagation[], payload: Payload): Promise<number[]> {
     const seqnos = await this.allocate(trx, props.length);
     if (this.options.probe) await this.options.probe('allocated', seqnos);
     const versions = await this.versionDates(trx, props);
@@ -136,6 +155,19 @@ export class DbiWriter {
     const connection = await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection();
     await this.insertRows(connection, this.vldInsertHead, 10, vldRows.length, (i) => vldRows[i]);
     const width = this.columns.length + 2;
+    if (payload.lines) {
+      const loaded = await mysqlLoadData(connection, this.payloadLoadHead + seqnos[0] + ' + @k', payload.lines.chunks);
+      if (loaded === 'refused') {
+        // local_infile off on the server: INSERTs from now on, in this same transaction
+        this.loadData = false;
+        payload.values = this.payloadValues(props);
+      } else {
+        if (loaded.warningStatus > 0 || loaded.affectedRows !== payload.lines.rows) throw new LoadDataRejected();
+        if (this.options.probe) await this.options.probe('inserted', seqnos);
+        return seqnos;
+      }
+    }
+    const payloadValues = payload.values!;
     if (this.dialect === 'mysql') {
       // the statement text straight from the flat values: no array per payload row
       const attrs = this.columns.length;
@@ -267,6 +299,34 @@ export class DbiWriter {
     });
   }
 
+  /**
+   * The payload as LOAD DATA text (tab-separated, `\N` for NULL, backslash escapes), checked as
+   * `payloadValues` checks, in pieces of at most `LOAD_DATA_PIECE` bytes (one packet each).
+   */
+  private payloadLines(props: Propagation[]): { chunks: Buffer[]; rows: number } {
+    const columns = this.columns;
+    const chunks: Buffer[] = [];
+    let text = '';
+    let rows = 0;
+    for (let i = 0; i < props.length; i++) {
+      const p = props[i];
+      for (let r = 0; r < p.rows.length; r++) {
+        const row = p.rows[r];
+        if (row === null || typeof row !== 'object') throw new ScrapeError('DBI_VALUE', `propagation ${i}: payload row ${r + 1} is not an object`);
+        let line = i + '\t' + (r + 1);
+        for (let c = 0; c < columns.length; c++) line += '\t' + loadDataField(sqlValue(row[columns[c]], columns[c], i, r));
+        text += line + '\n';
+        rows++;
+        if (text.length >= LOAD_DATA_PIECE / 4) {
+          pushPieces(chunks, Buffer.from(text));
+          text = '';
+        }
+      }
+    }
+    if (text) pushPieces(chunks, Buffer.from(text));
+    return { chunks, rows };
+  }
+
   /** Multi-row INSERTs in chunks, on the transaction's own native connection (prepared and cached on SQLite). */
   private async insertRows(connection: unknown, head: string, width: number, count: number, rowAt: (i: number) => unknown[]): Promise<void> {
     if (count === 0) return;
@@ -339,6 +399,58 @@ async function mysqlInsert(connection: unknown, head: string, count: number, tup
     rows++;
   }
   if (rows > 0) await send(sql);
+}
+
+/** Bytes per LOAD DATA packet: well under the smallest `max_allowed_packet` (1 MiB). */
+const LOAD_DATA_PIECE = 1 << 18;
+
+/** The payload of one write: LOAD DATA lines (MySQL) and/or flat values per propagation (INSERT). */
+interface Payload {
+  lines?: { chunks: Buffer[]; rows: number };
+  values?: unknown[][];
+}
+
+/** The server took a LOAD DATA with warnings (a value it adjusted): the write is redone by INSERT. */
+class LoadDataRejected extends Error {
+  constructor() {
+    super('LOAD DATA took the payload with warnings');
+  }
+}
+
+/** Appends `buf` to `chunks` in pieces of at most LOAD_DATA_PIECE bytes. */
+function pushPieces(chunks: Buffer[], buf: Buffer): void {
+  for (let at = 0; at < buf.length; at += LOAD_DATA_PIECE) chunks.push(buf.subarray(at, at + LOAD_DATA_PIECE));
+}
+
+const LOAD_DATA_SPECIAL = /[\\\t\n\r\0]/;
+const LOAD_DATA_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+
+/** A value checked by `sqlValue` as a LOAD DATA field (default FIELDS/LINES settings). */
+function loadDataField(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'string') return LOAD_DATA_SPECIAL.test(v) ? v.replace(/[\\\t\n\r\0]/g, (ch) => LOAD_DATA_ESCAPES[ch]) : v;
+  return String(v);
+}
+
+/** Server errors for LOAD DATA LOCAL turned off (MySQL 1148/3948, MariaDB 4166). */
+const LOCAL_INFILE_OFF = new Set([1148, 3948, 4166]);
+
+/**
+ * `LOAD DATA LOCAL INFILE` on a native mysql2 connection, the file served from `chunks` whatever
+ * name the server asks for (this query only: no other query can read a client file). Resolves to
+ * the server's reply, or `'refused'` when the server has local_infile turned off.
+ */
+function mysqlLoadData(connection: unknown, sql: string, chunks: Buffer[]): Promise<{ affectedRows: number; warningStatus: number } | 'refused'> {
+  type Reply = { affectedRows: number; warningStatus: number };
+  const conn = connection as { query(options: { sql: string; infileStreamFactory: () => Readable }, cb: (err: (Error & { errno?: number }) | null, result: Reply) => void): void };
+  return new Promise((resolve, reject) =>
+    conn.query({ sql, infileStreamFactory: () => Readable.from(chunks, { objectMode: false }) }, (err, result) => {
+      if (!err) resolve(result);
+      else if (err.errno !== undefined && LOCAL_INFILE_OFF.has(err.errno)) resolve('refused');
+      else reject(err);
+    }),
+  );
 }
 
 /** `(v1,v2,…)` of `values[from … from + width)` as MySQL literals. */

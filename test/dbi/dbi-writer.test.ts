@@ -119,9 +119,10 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
     expect(Number(off[0].n)).toBe(0);
   });
 
-  it('statements split by rows and by size keep every value as written: quotes, backslashes, newlines, NUL, wide characters, extreme numbers', async () => {
+  // MySQL: payload by LOAD DATA LOCAL (the default) and by multi-row INSERT
+  it.each(dialect === 'mariadb' ? [true, false] : [true])('statements split by rows and by size keep every value as written: quotes, backslashes, newlines, NUL, wide characters, extreme numbers (LOAD DATA: %s)', async (loadData) => {
     const probe = testSpec();
-    const writer = new DbiWriter(t.db, probe);
+    const writer = new DbiWriter(t.db, probe, { loadData });
     // labels of at most 16 characters that SQL escaping must carry through untouched
     const labels = ["it's", 'a\\b', 'x"y', 'l1\nl2\r', 'nul\0end', 'tab\there', 'ctrl-z\x1a', "'); DROP --", '温度计', '🌡️ 22.5', '?', '%s %d', ''];
     const values = [0, -1.5, 1e21, 1e-7, 3.4e38, -3.4e38, 123456.789, 2 ** 31];
@@ -141,6 +142,48 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
       expect({ r, want, ok: f32(got) === f32(want) ? true : got }).toEqual({ r, want, ok: true });
     }
   });
+
+  it('a value the column cannot hold fails the write and leaves nothing (MySQL strict mode; LOAD DATA LOCAL would only warn)', async () => {
+    const writer = new DbiWriter(t.db, typesSpec);
+    const prop = (row: Record<string, unknown>): Propagation => ({ timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:01:00', context: SAB_AD1, rows: [{ n: 1, u: 1 }, row] });
+    if (dialect === 'sqlite') {
+      // SQLite keeps what it is given
+      expect(await writer.write([prop({ u: 300, s: 'x'.repeat(17) })])).toEqual([1]);
+      expect((await dumpTarget(t.db, typesSpec)).payload[1]).toMatchObject({ u: 300, s: 'x'.repeat(17) });
+      return;
+    }
+    for (const bad of [{ u: 300 }, { u: -1 }, { s: 'x'.repeat(17) }, { n: 'twelve' }, { t: 'not a time' }]) {
+      let error: unknown;
+      try {
+        await writer.write([prop(bad)]);
+      } catch (err) {
+        error = err;
+      }
+      expect({ bad, code: isScrapeError(error, 'DBI_WRITE') }).toEqual({ bad, code: true });
+    }
+    expect(await rowCount(t, 'DcsTypesVld')).toBe(0);
+    expect(await rowCount(t, 'DcsTypes')).toBe(0);
+    // the writer goes on: good rows after bad ones
+    expect(await writer.write([prop({ u: 255, s: 'x'.repeat(16) })])).toEqual([1]);
+    expect((await dumpTarget(t.db, typesSpec)).payload.map((r) => [r.u, r.s])).toEqual([[1, null], [255, 'x'.repeat(16)]]);
+  });
+
+  if (dialect === 'mariadb') {
+    it('a server with local_infile off gets the payload by INSERT, in the same transaction', async () => {
+      const [[{ was }]] = await t.db.raw('SELECT @@GLOBAL.local_infile AS was');
+      await t.db.raw('SET GLOBAL local_infile = 0');
+      try {
+        const writer = new DbiWriter(t.db, testSpec());
+        const batch = (from: number): Propagation[] => [0, 1].map((i) => ({ timestart: `2011-02-01 0${from + i}:00:00`, timeend: `2011-02-01 0${from + i + 1}:00:00`, context: SAB_AD1, rows: [{ value: from + i, label: `a\tb${i}` }, { value: null, label: null }] }));
+        expect(await writer.write(batch(0))).toEqual([1, 2]);
+        expect(await writer.write(batch(2))).toEqual([3, 4]);
+      } finally {
+        await t.db.raw('SET GLOBAL local_infile = ?', [Number(was)]);
+      }
+      const payload = (await dumpTarget(t.db, testSpec())).payload.map((r) => [r.SEQNO, r.ROW_COUNTER, r.value, r.label]);
+      expect(payload).toEqual([1, 2, 3, 4].flatMap((s) => [[s, 1, s - 1, `a\tb${(s - 1) % 2}`], [s, 2, null, null]]));
+    });
+  }
 
   it('is all or nothing: a failure inside the transaction leaves no rows and the counter as it was', async () => {
     const probe = testSpec();
