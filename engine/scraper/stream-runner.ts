@@ -55,6 +55,9 @@ export interface StreamTotals {
   writes: number;
 }
 
+/** Values processed between two turns of the event loop while a page is processed (about 1 ms). */
+const YIELD_VALUES = 25_000;
+
 /** A propagation decided but not yet known to be written: its decision and TIMEEND (UTC text). */
 interface PendingReason {
   reason: string;
@@ -90,6 +93,12 @@ export class StreamRunner {
   private prefetch?: { after: SourceKey; page: Promise<SourcePage> };
   /** During catch-up: the previous page's write, running while this page is processed. */
   private inFlight?: Promise<void>;
+  /**
+   * Rows are processed as the driver parses them (`streamPage`): MySQL with synchronous change
+   * rules. Otherwise, and for the page after a missing joined row (`pageMode`), whole pages.
+   */
+  private readonly streaming: boolean;
+  private pageMode = false;
   /** Told of each propagation once written (its decision: a step redone after a failure is not told twice) and each write's duration in ms: metrics. */
   onPropagation?: (reason: string) => void;
   onWrite?: (ms: number) => void;
@@ -115,6 +124,7 @@ export class StreamRunner {
     } else {
       this.changedTest = changes.test;
     }
+    this.streaming = reader.canStream() && !changes.asyncTest;
   }
 
   /** The synchronous change test the source vector uses (over array rows when the reader gives them). */
@@ -173,6 +183,7 @@ export class StreamRunner {
     if (start < timefloor) start = timefloor;
     this.rangeStart = start;
     this.lastKey = undefined;
+    this.pageMode = false;
     this.pending = this.targets.map(() => []);
     this.pendingReasons = [];
     const unconfirmed = this.unconfirmed;
@@ -236,9 +247,11 @@ export class StreamRunner {
     const { maxiter } = this.settings;
     const result: StepResult = { rowsRead: 0, samples: 0, propagations: 0, caughtUp: false, finished: false };
     if (maxiter > 0 && vector.samples >= maxiter) return { ...result, caughtUp: true, finished: true };
+    if (this.streaming && !this.pageMode) return this.streamStep(vector, result);
     const page = await this.readPage();
-    if (page.full && !page.waitingForJoin && page.lastKey) {
+    if (page.full && !page.waitingForJoin && page.lastKey && !this.streaming) {
       // catching up: the database reads the next page while this one is processed
+      // (not when rows stream: the next step streams again unless it waits for a joined row)
       const after = page.lastKey;
       const next = this.reader.readPage(this.rangeStart, after);
       next.catch(() => undefined); // awaited by the next step, or dropped
@@ -250,7 +263,16 @@ export class StreamRunner {
     this.totals.rowsSkipped += page.skipped.length;
     let stoppedEarly = false;
     const debug = logs(this.logger, 'debug');
+    // Every YIELD_VALUES values the loop lets the event loop run: the write in flight goes on
+    // to its next statement and the page read ahead is taken off the socket meanwhile, instead
+    // of both waiting until this page is done (measured on pmthv: 1.8 s less waiting for writes).
+    const yieldEvery = Math.max(16, Math.floor(YIELD_VALUES / this.reader.rowWidth));
+    let untilYield = yieldEvery;
     for (const row of page.rows) {
+      if (--untilYield === 0) {
+        untilYield = yieldEvery;
+        await new Promise(setImmediate);
+      }
       const sample = vector.needsAsync ? await vector.pushAsync(row) : vector.push(row);
       this.lastKey = { date_time: row.date_time, id: row.id };
       result.rowsRead++;
@@ -283,9 +305,9 @@ export class StreamRunner {
     } else {
       await this.flush();
     }
-    this.totals.rowsRead += result.rowsRead;
-    this.totals.samples += result.samples;
-    this.totals.propagations += result.propagations;
+    this.addTotals(result);
+    // the joined row waited on has come or was skipped: rows stream again
+    if (!page.waitingForJoin) this.pageMode = false;
     this.waitingForJoin = page.waitingForJoin;
     if (page.waitingForJoin) {
       const now = this.clock.now();
@@ -304,6 +326,67 @@ export class StreamRunner {
     }
     result.caughtUp = !page.full && !stoppedEarly;
     return result;
+  }
+
+  /**
+   * One streamed page: each row goes through the source vector as the driver parses it (no page
+   * held, so pages are `page_size` rows however wide); PROCEED samples are mapped once the page
+   * is in. The page's write then runs while the next page streams. A row whose joined row is
+   * missing ends delivery; the next step reads on by whole pages, which wait for it or skip it.
+   */
+  private async streamStep(vector: SourceVector, result: StepResult): Promise<StepResult> {
+    const { maxiter } = this.settings;
+    const debug = logs(this.logger, 'debug');
+    const table = this.stream.table;
+    const proceeds: Sample[] = [];
+    let stoppedEarly = false;
+    const page = await this.reader.streamPage(this.rangeStart, this.lastKey, (row) => {
+      const sample = vector.push(row);
+      this.lastKey = { date_time: row.date_time, id: row.id };
+      result.rowsRead++;
+      if (!sample) return true;
+      result.samples++;
+      this.lastSample = sample;
+      if (sample.proceed) {
+        this.logger.log('info', formatSvLine(sample), { stream: table });
+        proceeds.push(sample);
+      } else if (debug) {
+        this.logger.log('debug', formatSvLine(sample), { stream: table });
+      }
+      if (maxiter > 0 && vector.samples >= maxiter) {
+        stoppedEarly = true;
+        result.finished = true;
+        return false;
+      }
+      return true;
+    });
+    for (const sample of proceeds) {
+      const timeend = await this.propagate(sample);
+      result.propagations++;
+      this.pendingReasons.push({ reason: sample.decision, timeend });
+    }
+    if (page.joinMissing && !stoppedEarly) this.pageMode = true;
+    const more = (page.full || page.joinMissing) && !stoppedEarly;
+    if (more) {
+      // catching up: this page's propagations are written while the next one streams
+      await this.awaitInFlight();
+      const w = this.writePending();
+      w.catch(() => undefined); // awaited by the next step, flush or resume
+      this.inFlight = w;
+    } else {
+      await this.flush();
+    }
+    this.addTotals(result);
+    this.waitingForJoin = false;
+    this.joinWaitSince = undefined;
+    result.caughtUp = !more && !stoppedEarly;
+    return result;
+  }
+
+  private addTotals(result: StepResult): void {
+    this.totals.rowsRead += result.rowsRead;
+    this.totals.samples += result.samples;
+    this.totals.propagations += result.propagations;
   }
 
   /**

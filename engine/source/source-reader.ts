@@ -27,6 +27,17 @@ export interface SourcePage {
   full: boolean;
 }
 
+/** What a streamed page (`streamPage`) reports once its query is done. */
+export interface StreamedPage {
+  /** True when the page was full (more rows may follow at once). */
+  full: boolean;
+  /**
+   * Delivery stopped before a row whose joined row is missing: `readPage` from the last row
+   * delivered decides whether to wait for it or skip it.
+   */
+  joinMissing: boolean;
+}
+
 /** Quotes an identifier for the dialect; identifiers come from the live schema and are checked too. */
 export function quoteIdentifier(db: Knex, name: string): string {
   if (!/^[A-Za-z0-9_$]+$/.test(name)) throw new ScrapeError('SOURCE_IDENTIFIER', `refusing source identifier ${JSON.stringify(name)}: only letters, digits, _ and $ are read (rename it or exclude it with the table pattern)`);
@@ -126,6 +137,88 @@ export class SourceReader {
     return true;
   }
 
+  /** Values in each row read (id, date_time, the table's and the joined tables' columns). */
+  get rowWidth(): number {
+    return this.names.length;
+  }
+
+  /**
+   * True when `streamPage` can be used (MySQL): rows are handed on as the driver parses them, so
+   * pages can be `page_size` rows however wide, and no page is held in memory.
+   */
+  canStream(): boolean {
+    return this.db.client.config.client !== 'better-sqlite3';
+  }
+
+  /**
+   * Reads one keyset page of up to `page_size` rows after `after` and hands each row to `onRow`
+   * as the driver parses it, in order. Delivery stops when `onRow` returns false or before a row
+   * whose joined row is missing (`joinMissing`); the rest of the page is drained unread. A throw
+   * in `onRow` stops delivery and rejects once the query is done. MySQL only (`canStream`).
+   */
+  async streamPage(from: string, after: SourceKey | undefined, onRow: (row: SourceRow) => boolean): Promise<StreamedPage> {
+    const limit = this.pageSize;
+    const [sql, bindings] = after ? [this.nextSql, [from, after.date_time, after.date_time, after.id, limit]] : [this.firstSql, [from, limit]];
+    const client = this.db.client as { acquireConnection(): Promise<any>; releaseConnection(c: unknown): Promise<unknown> };
+    const conn = await client.acquireConnection();
+    try {
+      return await new Promise<StreamedPage>((resolve, reject) => {
+        let received = 0;
+        let delivering = true;
+        let joinMissing = false;
+        let failure: unknown;
+        conn
+          .query({ sql, rowsAsArray: this.wide }, bindings)
+          .on('result', (values: any) => {
+            received++;
+            if (!delivering) return;
+            try {
+              if (this.joinMissingIn(values)) {
+                joinMissing = true;
+                delivering = false;
+                return;
+              }
+              if (!onRow(this.toRow(values))) delivering = false;
+            } catch (err) {
+              failure = err;
+              delivering = false;
+            }
+          })
+          .on('error', reject)
+          .on('end', () => (failure === undefined ? resolve({ full: received >= limit, joinMissing }) : reject(failure)));
+      });
+    } finally {
+      await client.releaseConnection(conn);
+    }
+  }
+
+  /** A row as the driver gave it, as the scraper takes it: `id` a number; join aliases dropped. */
+  private toRow(values: any): SourceRow {
+    let r: SourceRow;
+    if (this.arrayRows) {
+      r = values;
+      r.id = Number(values[0]);
+      r.date_time = values[1];
+      return r;
+    }
+    r = this.wide ? this.makeRow!(values) : values;
+    r.id = Number(r.id);
+    if (!this.wide) for (let k = this.joinAliases.length - 1; k >= 0; k--) delete r[this.joinAliases[k]];
+    return r;
+  }
+
+  /** True when a row as the driver gave it lacks a joined row. */
+  private joinMissingIn(values: any): boolean {
+    for (let k = 0; k < this.joinAliases.length; k++) if (!this.joined(values, k)) return true;
+    return false;
+  }
+
+  /** True when the row (as the driver gave it) has its row of join `k`. */
+  private joined(values: any, k: number): boolean {
+    const v = this.wide ? values[this.aliasAt + k] : values[this.joinAliases[k]];
+    return v !== null && v !== undefined;
+  }
+
   /** Index of a column in an array row (after `useArrayRows`), -1 when absent. */
   columnIndex(name: string): number {
     return this.names.indexOf(name);
@@ -151,38 +244,24 @@ export class SourceReader {
     let waitingAt: SourcePage['waitingAt'];
     let last: SourceRow | undefined;
     let maxJoinIds: number[] | undefined;
-    const aliases = this.joinAliases;
-    const joined = (values: any, k: number): boolean => {
-      const v = this.wide ? values[this.aliasAt + k] : values[aliases[k]];
-      return v !== null && v !== undefined;
-    };
     for (const values of raw) {
-      let r: SourceRow;
-      if (this.arrayRows) {
-        r = values;
-        r.id = Number(values[0]);
-        r.date_time = values[1];
-      } else {
-        r = this.wide ? this.makeRow!(values) : values;
-        r.id = Number(r.id);
-      }
-      let missing = false;
-      for (let k = 0; k < aliases.length; k++) if (!joined(values, k)) missing = true;
+      // the join aliases are read before toRow drops them from an object row
+      const missing = this.joinMissingIn(values);
+      const has = missing ? this.stream.joins.map((_, i) => this.joined(values, i)) : [];
+      const r = this.toRow(values);
       if (missing) {
         maxJoinIds ??= await this.maxJoinIds();
-        const joinedPast = this.stream.joins.every((_, i) => joined(values, i) || maxJoinIds![i] > r.id);
+        const joinedPast = this.stream.joins.every((_, i) => has[i] || maxJoinIds![i] > r.id);
         if (!joinedPast) {
           waitingForJoin = true;
-          const tables = this.stream.joins.filter((_, i) => !joined(values, i)).map((j) => j.table);
+          const tables = this.stream.joins.filter((_, i) => !has[i]).map((j) => j.table);
           waitingAt = { key: { date_time: r.date_time, id: r.id }, tables };
           break;
         }
-        if (!this.wide) for (let k = aliases.length - 1; k >= 0; k--) delete r[aliases[k]];
         skipped.push(r);
         last = r;
         continue;
       }
-      if (!this.wide) for (let k = aliases.length - 1; k >= 0; k--) delete r[aliases[k]];
       rows.push(r);
       last = r;
     }
