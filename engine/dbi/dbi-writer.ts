@@ -104,12 +104,28 @@ export class DbiWriter {
 
   /**
    * Writes the propagations in one transaction and resolves to their SEQNOs (in order). On any
-   * error nothing of the batch stays; deadlocks and lock timeouts are retried as a whole.
+   * error nothing of the batch stays; deadlocks and lock timeouts are retried as a whole. The
+   * payload rows are checked and converted before this returns: the writer keeps no reference
+   * to them while the transaction runs (a page's rows need not outlive it in memory).
    */
-  async write(props: Propagation[]): Promise<number[]> {
-    if (props.length === 0) return [];
-    const checked = props.map((p, i) => checkPropagation(p, i));
-    let payload: Payload = this.loadData ? { lines: this.payloadLines(checked) } : { values: this.payloadValues(checked) };
+  write(props: Propagation[]): Promise<number[]> {
+    if (props.length === 0) return Promise.resolve([]);
+    let checked: Propagation[];
+    let payload: Payload;
+    try {
+      checked = props.map((p, i) => checkPropagation(p, i));
+      payload = this.loadData ? { lines: this.payloadLines(checked) } : { values: this.payloadValues(checked) };
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // the validities without their rows (counted in the payload)
+    return this.writeChecked(
+      checked.map((p) => ({ ...p, rows: [] })),
+      payload,
+    );
+  }
+
+  private async writeChecked(checked: Propagation[], payload: Payload): Promise<number[]> {
     if (!this.counterEnsured) {
       await this.db.raw(this.ensureCounterSql(), [this.spec.table]);
       this.counterEnsured = true;
@@ -122,13 +138,13 @@ export class DbiWriter {
         if (err instanceof LoadDataRejected) {
           // the server took the lines with warnings (LOAD DATA LOCAL does not fail on bad values):
           // rolled back; the same write again by INSERT, which reports a bad value as an error
-          payload = { values: this.payloadValues(checked) };
+          payload = { lines: payload.lines, byInsert: true };
           attempt--;
           continue;
         }
         if (attempt >= attempts || !isLockConflict(err)) {
           if (err instanceof ScrapeError) throw err;
-          throw new ScrapeError('DBI_WRITE', `writing ${props.length} validities to ${this.spec.table} failed: ${(err as Error).message}`, { cause: err });
+          throw new ScrapeError('DBI_WRITE', `writing ${checked.length} validities to ${this.spec.table} failed: ${(err as Error).message}`, { cause: err });
         }
         await this.clock.sleep(50 * attempt);
       }
@@ -136,6 +152,7 @@ export class DbiWriter {
   }
 
   private async writeIn(trx: Knex.Transaction, props: Propagation[], payload: Payload): Promise<number[]> {
+    // props carry no rows here: the payload holds them
     const seqnos = await this.allocate(trx, props.length);
     if (this.options.probe) await this.options.probe('allocated', seqnos);
     const versions = await this.versionDates(trx, props);
@@ -156,23 +173,26 @@ export class DbiWriter {
     await this.insertRows(connection, this.vldInsertHead, 10, vldRows.length, (i) => vldRows[i]);
     const width = this.columns.length + 2;
     if (payload.lines) {
-      const loaded = await mysqlLoadData(connection, this.payloadLoadHead + seqnos[0] + ' + @k', payload.lines.chunks);
+      const lines = payload.lines;
+      const loaded = payload.byInsert ? 'refused' : await mysqlLoadData(connection, this.payloadLoadHead + seqnos[0] + ' + @k', lines.chunks);
       if (loaded === 'refused') {
-        // local_infile off on the server: INSERTs from now on, in this same transaction
-        this.loadData = false;
-        payload.values = this.payloadValues(props);
-      } else {
-        if (loaded.warningStatus > 0 || loaded.affectedRows !== payload.lines.rows) throw new LoadDataRejected();
-        if (this.options.probe) await this.options.probe('inserted', seqnos);
-        return seqnos;
+        // local_infile off on the server (INSERTs from now on, in this same transaction), or
+        // lines the server took with warnings: the same values as INSERT literals
+        if (!payload.byInsert) this.loadData = false;
+        const tuples = insertTuplesFromLines(lines, seqnos[0]);
+        await mysqlInsert(connection, this.payloadInsertHead, tuples.length, (k) => tuples[k]);
+      } else if (loaded.warningStatus > 0 || loaded.affectedRows !== lines.rows) {
+        throw new LoadDataRejected();
       }
+      if (this.options.probe) await this.options.probe('inserted', seqnos);
+      return seqnos;
     }
     const payloadValues = payload.values!;
     if (this.dialect === 'mysql') {
       // the statement text straight from the flat values: no array per payload row
       const attrs = this.columns.length;
       const at: number[] = [];
-      for (let i = 0; i < props.length; i++) for (let r = 0; r < props[i].rows.length; r++) at.push(i, r);
+      for (let i = 0; i < props.length; i++) for (let r = 0; r < rowsIn(payloadValues[i], attrs); r++) at.push(i, r);
       await mysqlInsert(connection, this.payloadInsertHead, at.length / 2, (k) => {
         const i = at[2 * k];
         const r = at[2 * k + 1];
@@ -185,8 +205,8 @@ export class DbiWriter {
     const payloadRows: unknown[][] = [];
     for (let i = 0; i < props.length; i++) {
       const values = payloadValues[i];
-      const count = props[i].rows.length;
       const attrs = this.columns.length;
+      const count = rowsIn(values, attrs);
       for (let r = 0; r < count; r++) {
         const row = new Array(width);
         row[0] = seqnos[i];
@@ -285,10 +305,11 @@ export class DbiWriter {
   }
 
   /** Flat attribute values per propagation (row-major), checked and converted once, before the transaction. */
-  private payloadValues(props: Propagation[]): unknown[][] {
+  private payloadValues(props: Propagation[]): PayloadValues[] {
     const columns = this.columns;
     return props.map((p, i) => {
-      const out = new Array<unknown>(p.rows.length * columns.length);
+      const out: PayloadValues = new Array<unknown>(p.rows.length * columns.length);
+      out.rows = p.rows.length;
       let k = 0;
       for (let r = 0; r < p.rows.length; r++) {
         const row = p.rows[r];
@@ -303,9 +324,10 @@ export class DbiWriter {
    * The payload as LOAD DATA text (tab-separated, `\N` for NULL, backslash escapes), checked as
    * `payloadValues` checks, in pieces of at most `LOAD_DATA_PIECE` bytes (one packet each).
    */
-  private payloadLines(props: Propagation[]): { chunks: Buffer[]; rows: number } {
+  private payloadLines(props: Propagation[]): PayloadLines {
     const columns = this.columns;
     const chunks: Buffer[] = [];
+    const strings: number[] = [];
     let text = '';
     let rows = 0;
     for (let i = 0; i < props.length; i++) {
@@ -314,7 +336,11 @@ export class DbiWriter {
         const row = p.rows[r];
         if (row === null || typeof row !== 'object') throw new ScrapeError('DBI_VALUE', `propagation ${i}: payload row ${r + 1} is not an object`);
         let line = i + '\t' + (r + 1);
-        for (let c = 0; c < columns.length; c++) line += '\t' + loadDataField(sqlValue(row[columns[c]], columns[c], i, r));
+        for (let c = 0; c < columns.length; c++) {
+          const v = sqlValue(row[columns[c]], columns[c], i, r);
+          if (typeof v === 'string') strings.push(rows * columns.length + c);
+          line += '\t' + loadDataField(v);
+        }
         text += line + '\n';
         rows++;
         if (text.length >= LOAD_DATA_PIECE / 4) {
@@ -324,7 +350,7 @@ export class DbiWriter {
       }
     }
     if (text) pushPieces(chunks, Buffer.from(text));
-    return { chunks, rows };
+    return { chunks, rows, strings: new Set(strings) };
   }
 
   /** Multi-row INSERTs in chunks, on the transaction's own native connection (prepared and cached on SQLite). */
@@ -404,10 +430,52 @@ async function mysqlInsert(connection: unknown, head: string, count: number, tup
 /** Bytes per LOAD DATA packet: well under the smallest `max_allowed_packet` (1 MiB). */
 const LOAD_DATA_PIECE = 1 << 18;
 
-/** The payload of one write: LOAD DATA lines (MySQL) and/or flat values per propagation (INSERT). */
+/** Payload rows as LOAD DATA text, and which fields (row × attribute) hold strings. */
+interface PayloadLines {
+  chunks: Buffer[];
+  rows: number;
+  strings: Set<number>;
+}
+
+/** One propagation's attribute values, row-major, and its row count (for specs without attributes). */
+type PayloadValues = unknown[] & { rows?: number };
+
+/** The payload of one write: LOAD DATA lines (MySQL; `byInsert` when they go in as INSERTs) or flat values per propagation. */
 interface Payload {
-  lines?: { chunks: Buffer[]; rows: number };
-  values?: unknown[][];
+  lines?: PayloadLines;
+  byInsert?: boolean;
+  values?: PayloadValues[];
+}
+
+/** Payload rows in one propagation's values. */
+function rowsIn(values: PayloadValues, attrs: number): number {
+  return values.rows ?? (attrs > 0 ? values.length / attrs : 0);
+}
+
+const LOAD_DATA_UNESCAPES: Record<string, string> = { '\\\\': '\\', '\\t': '\t', '\\n': '\n', '\\r': '\r', '\\0': '\0' };
+
+/**
+ * The `(SEQNO,ROW_COUNTER,…)` INSERT tuples of LOAD DATA lines (SEQNO = `first` + the line's
+ * propagation index): numbers as the lines hold them (as `mysqlLiteral` prints them), strings
+ * unescaped and quoted by the driver, `\N` as NULL — the same literals as the INSERT path.
+ */
+function insertTuplesFromLines(lines: PayloadLines, first: number): string[] {
+  const text = Buffer.concat(lines.chunks).toString('utf8');
+  const tuples: string[] = [];
+  let row = 0;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const fields = line.split('\t');
+    const attrs = fields.length - 2;
+    let t = `(${first + Number(fields[0])},${fields[1]}`;
+    for (let c = 0; c < attrs; c++) {
+      const f = fields[c + 2];
+      t += ',' + (f === '\\N' ? 'NULL' : lines.strings.has(row * attrs + c) ? escapeMysql(f.replace(/\\[\\tnr0]/g, (e) => LOAD_DATA_UNESCAPES[e])) : f);
+    }
+    tuples.push(t + ')');
+    row++;
+  }
+  return tuples;
 }
 
 /** The server took a LOAD DATA with warnings (a value it adjusted): the write is redone by INSERT. */

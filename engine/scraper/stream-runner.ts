@@ -365,6 +365,7 @@ export class StreamRunner {
       result.propagations++;
       this.pendingReasons.push({ reason: sample.decision, timeend });
     }
+    proceeds.length = 0; // their rows are mapped: not held while the last write finishes
     if (page.joinMissing && !stoppedEarly) this.pageMode = true;
     const more = (page.full || page.joinMissing) && !stoppedEarly;
     if (more) {
@@ -434,19 +435,28 @@ export class StreamRunner {
     this.pendingReasons = [];
     try {
       for (const [i, target] of this.targets.entries()) {
-        const batch = this.pending[i];
-        if (batch.length === 0) continue;
-        this.pending[i] = [];
+        const count = this.pending[i].length;
+        if (count === 0) continue;
         const t0 = this.clock.now();
-        await target.writer.write(batch);
+        await this.sendPending(i, target);
         this.onWrite?.(this.clock.now() - t0);
-        this.totals.writes += batch.length;
+        this.totals.writes += count;
       }
     } catch (err) {
       this.unconfirmed.push(...reasons);
       throw err;
     }
     if (this.onPropagation) for (const p of reasons) this.onPropagation(p.reason);
+  }
+
+  /**
+   * Hands target `i`'s pending propagations to its writer, which converts their rows before it
+   * returns: no frame suspended in the write holds the rows (they would outlive the next page).
+   */
+  private sendPending(i: number, target: StreamTarget): Promise<number[]> {
+    const batch = this.pending[i];
+    this.pending[i] = [];
+    return target.writer.write(batch);
   }
 
   /** The page after `lastKey`: the one read ahead when it starts there, else read now. */

@@ -166,6 +166,12 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
     // the writer goes on: good rows after bad ones
     expect(await writer.write([prop({ u: 255, s: 'x'.repeat(16) })])).toEqual([1]);
     expect((await dumpTarget(t.db, typesSpec)).payload.map((r) => [r.u, r.s])).toEqual([[1, null], [255, 'x'.repeat(16)]]);
+    // a value the server rounds with a note (INSERT takes it too): stored as INSERT stores it,
+    // with the strings and NULLs of the same write intact
+    const awkward = ["t\tab\\N", 'l1\nl2\r', "q'\\0", '\\N'];
+    expect(await writer.write([{ ...prop({ dec: 1.23456, s: awkward[0], n: null }), rows: awkward.map((s, i) => ({ dec: 1.23456 + i, s, n: i })) }])).toEqual([2]);
+    const stored = (await dumpTarget(t.db, typesSpec)).payload.filter((r) => r.SEQNO === 2);
+    expect(stored.map((r) => [r.dec, r.s, r.n])).toEqual([[1.235, awkward[0], 0], [2.235, awkward[1], 1], [3.235, awkward[2], 2], [4.235, awkward[3], 3]]);
   });
 
   if (dialect === 'mariadb') {
