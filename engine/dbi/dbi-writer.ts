@@ -109,23 +109,34 @@ export class DbiWriter {
    * to them while the transaction runs (a page's rows need not outlive it in memory).
    */
   write(props: Propagation[]): Promise<number[]> {
-    if (props.length === 0) return Promise.resolve([]);
-    let checked: Propagation[];
-    let payload: Payload;
+    let prepared: PreparedWrite;
     try {
-      checked = props.map((p, i) => checkPropagation(p, i));
-      payload = this.loadData ? { lines: this.payloadLines(checked) } : { values: this.payloadValues(checked) };
+      prepared = this.prepare(props);
     } catch (err) {
       return Promise.reject(err);
     }
-    // the validities without their rows (counted in the payload)
-    return this.writeChecked(
-      checked.map((p) => ({ ...p, rows: [] })),
-      payload,
-    );
+    return this.writePrepared(prepared);
   }
 
-  private async writeChecked(checked: Propagation[], payload: Payload): Promise<number[]> {
+  /**
+   * Checks the propagations and converts their payload rows for `writePrepared` (throws
+   * `DBI_VALUE`/`DBI_RANGE` on bad input). The result holds no reference to the rows, so a
+   * caller can convert a page's propagations at once and let the rows go while an earlier write
+   * finishes.
+   */
+  prepare(props: Propagation[]): PreparedWrite {
+    const checked = props.map((p, i) => checkPropagation(p, i));
+    const payload: Payload = this.loadData ? { lines: this.payloadLines(checked) } : { values: this.payloadValues(checked) };
+    // the validities without their rows (counted in the payload)
+    return { writer: this, validities: checked.map((p) => ({ ...p, rows: [] })), payload };
+  }
+
+  /** Writes what `prepare` made, as `write` does. */
+  async writePrepared(prepared: PreparedWrite): Promise<number[]> {
+    if (prepared.writer !== this) throw new ScrapeError('DBI_WRITE', `a write prepared for ${prepared.writer.spec.table} was given to the writer of ${this.spec.table}`);
+    const checked = prepared.validities;
+    let payload = prepared.payload;
+    if (checked.length === 0) return [];
     if (!this.counterEnsured) {
       await this.db.raw(this.ensureCounterSql(), [this.spec.table]);
       this.counterEnsured = true;
@@ -151,7 +162,7 @@ export class DbiWriter {
     }
   }
 
-  private async writeIn(trx: Knex.Transaction, props: Propagation[], payload: Payload): Promise<number[]> {
+  private async writeIn(trx: Knex.Transaction, props: readonly Propagation[], payload: Payload): Promise<number[]> {
     // props carry no rows here: the payload holds them
     const seqnos = await this.allocate(trx, props.length);
     if (this.options.probe) await this.options.probe('allocated', seqnos);
@@ -250,7 +261,7 @@ export class DbiWriter {
    * (already stored, or earlier in this batch) covers TIMESTART (`TIMESTART <= t < TIMEEND`);
    * then the newest such VERSIONDATE + 60 s. One query for the whole batch.
    */
-  private async versionDates(trx: Knex.Transaction, props: Propagation[]): Promise<string[]> {
+  private async versionDates(trx: Knex.Transaction, props: readonly Propagation[]): Promise<string[]> {
     type Known = { start: string; end: string; version: string };
     type Group = { known: Known[]; maxEnd: string; minStart: string; maxStart: string; ctx: ValidityContext };
     const groups = new Map<string, Group>();
@@ -429,6 +440,13 @@ async function mysqlInsert(connection: unknown, head: string, count: number, tup
 
 /** Bytes per LOAD DATA packet: well under the smallest `max_allowed_packet` (1 MiB). */
 const LOAD_DATA_PIECE = 1 << 18;
+
+/** Propagations checked and converted by `DbiWriter.prepare`, for `writePrepared` of the same writer. */
+export interface PreparedWrite {
+  readonly writer: DbiWriter;
+  readonly validities: readonly Propagation[];
+  readonly payload: Payload;
+}
 
 /** Payload rows as LOAD DATA text, and which fields (row × attribute) hold strings. */
 interface PayloadLines {

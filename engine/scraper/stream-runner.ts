@@ -3,10 +3,10 @@ import { Clock } from '../config/clock';
 import { Logger, logs } from '../config/logger';
 import { Regime } from '../config/regime';
 import { localToUtc, naiveMs, utcToLocal } from '../config/time';
-import { DbiWriter, Propagation } from '../dbi/dbi-writer';
+import { DbiWriter, PreparedWrite, Propagation } from '../dbi/dbi-writer';
 import { lastValidity } from '../dbi/dbi-reader';
 import { SpecTable } from '../spec/spec-table';
-import { SourceKey, SourcePage, SourceReader, SourceRow } from '../source/source-reader';
+import { SourceKey, SourcePage, SourceReader, SourceRow, StreamedPage } from '../source/source-reader';
 import { SourceStream } from '../source/source-stream';
 import { Mapping } from '../transform/mapping';
 import { UnpivotPlan } from '../transform/unpivot-plan';
@@ -55,6 +55,24 @@ export interface StreamTotals {
   writes: number;
 }
 
+/** Propagations converted for their writers (one per target, none when it has nothing) and their decisions. */
+interface TakenWrites {
+  writes: (PreparedWrite | undefined)[];
+  reasons: PendingReason[];
+}
+
+/** A page streaming into the source vector: what its rows did, for the step that takes it. */
+interface StreamedRun {
+  page: Promise<StreamedPage>;
+  result: StepResult;
+  /** PROCEED samples not mapped yet, in order. */
+  proceeds: Sample[];
+  /** maxiter reached within the page. */
+  stoppedEarly: boolean;
+  /** Key of its last row handed on. */
+  lastKey?: SourceKey;
+}
+
 /** Values processed between two turns of the event loop while a page is processed (about 1 ms). */
 const YIELD_VALUES = 25_000;
 
@@ -75,6 +93,11 @@ export class StreamRunner {
   private vector?: SourceVector;
   private rangeStart = '';
   private lastKey?: SourceKey;
+  /**
+   * `lastKey` as of the last step returned (progress and lag): a page already streaming for the
+   * next step has moved `lastKey` on, not the step's report.
+   */
+  private reportedKey?: SourceKey;
   /** Per target: propagations starting before this local time are already in that target. */
   private targetResume: (string | undefined)[] = [];
   private pending: Propagation[][] = [];
@@ -99,6 +122,10 @@ export class StreamRunner {
    */
   private readonly streaming: boolean;
   private pageMode = false;
+  /** While catching up by streamed pages: the next page, streaming while this one is mapped and written. */
+  private nextStream?: StreamedRun;
+  /** Bumped by `resume`: a page still streaming from before stops handing rows on. */
+  private generation = 0;
   /** Told of each propagation once written (its decision: a step redone after a failure is not told twice) and each write's duration in ms: metrics. */
   onPropagation?: (reason: string) => void;
   onWrite?: (ms: number) => void;
@@ -142,7 +169,7 @@ export class StreamRunner {
 
   /** Source-local `date_time` of the last entry consumed (the resume time before any): progress lines. */
   get cursor(): string {
-    return this.lastKey?.date_time ?? this.rangeStart;
+    return this.reportedKey?.date_time ?? this.rangeStart;
   }
 
   /** Latest sample, for lag and status. */
@@ -156,8 +183,13 @@ export class StreamRunner {
    * the others), the seed validity for an empty target when seeding, else `timefloor`.
    */
   async resume(): Promise<void> {
-    // a page read ahead belongs to the run before: forgotten; a write in flight is let finish first
+    // a page read ahead belongs to the run before: forgotten (one still streaming stops handing
+    // rows on and is let finish); a write in flight is let finish first
     this.prefetch = undefined;
+    this.generation++;
+    const streaming = this.nextStream;
+    this.nextStream = undefined;
+    if (streaming) await streaming.page.catch(() => undefined);
     await this.settleInFlight();
     const { timezone, timefloor } = this.settings;
     const ctx = this.stream.context;
@@ -183,6 +215,7 @@ export class StreamRunner {
     if (start < timefloor) start = timefloor;
     this.rangeStart = start;
     this.lastKey = undefined;
+    this.reportedKey = undefined;
     this.pageMode = false;
     this.pending = this.targets.map(() => []);
     this.pendingReasons = [];
@@ -246,8 +279,10 @@ export class StreamRunner {
     const vector = this.vector!;
     const { maxiter } = this.settings;
     const result: StepResult = { rowsRead: 0, samples: 0, propagations: 0, caughtUp: false, finished: false };
+    // a page already streaming is taken first: its samples count before maxiter stops the stream
+    if (this.nextStream) return this.streamStep(vector);
     if (maxiter > 0 && vector.samples >= maxiter) return { ...result, caughtUp: true, finished: true };
-    if (this.streaming && !this.pageMode) return this.streamStep(vector, result);
+    if (this.streaming && !this.pageMode) return this.streamStep(vector);
     const page = await this.readPage();
     if (page.full && !page.waitingForJoin && page.lastKey && !this.streaming) {
       // catching up: the database reads the next page while this one is processed
@@ -298,8 +333,9 @@ export class StreamRunner {
     }
     if (page.full && !page.waitingForJoin && !stoppedEarly && this.prefetch) {
       // catching up: this page's propagations are written while the next one is processed
+      const taken = this.takePending();
       await this.awaitInFlight();
-      const w = this.writePending();
+      const w = this.writeTaken(taken);
       w.catch(() => undefined); // awaited by the next step, flush or resume
       this.inFlight = w;
     } else {
@@ -325,63 +361,90 @@ export class StreamRunner {
       this.joinWaitSince = undefined;
     }
     result.caughtUp = !page.full && !stoppedEarly;
+    this.reportedKey = this.lastKey;
     return result;
   }
 
   /**
    * One streamed page: each row goes through the source vector as the driver parses it (no page
    * held, so pages are `page_size` rows however wide); PROCEED samples are mapped once the page
-   * is in. The page's write then runs while the next page streams. A row whose joined row is
-   * missing ends delivery; the next step reads on by whole pages, which wait for it or skip it.
+   * is in. While catching up, the next page starts streaming before this one's samples are
+   * mapped and its write (which then runs while the next page streams) is handed over. A row
+   * whose joined row is missing ends delivery; the next step reads on by whole pages, which wait
+   * for it or skip it.
    */
-  private async streamStep(vector: SourceVector, result: StepResult): Promise<StepResult> {
+  private async streamStep(vector: SourceVector): Promise<StepResult> {
+    const run = this.nextStream ?? this.startStream(vector);
+    this.nextStream = undefined;
+    const page = await run.page;
+    const { result } = run;
+    if (page.joinMissing && !run.stoppedEarly) this.pageMode = true;
+    const more = (page.full || page.joinMissing) && !run.stoppedEarly;
+    if (more && !page.joinMissing) this.nextStream = this.startStream(vector);
+    await this.mapProceeds(run);
+    if (more) {
+      // catching up: this page's propagations are written while the next one streams
+      const taken = this.takePending();
+      await this.awaitInFlight();
+      const w = this.writeTaken(taken);
+      w.catch(() => undefined); // awaited by the next step, flush or resume
+      this.inFlight = w;
+    } else {
+      await this.flush();
+    }
+    this.waitingForJoin = false;
+    this.joinWaitSince = undefined;
+    result.caughtUp = !more;
+    this.reportedKey = run.lastKey ?? this.reportedKey;
+    return result;
+  }
+
+  /**
+   * Starts streaming the page after `lastKey` into `vector`: its rows advance `lastKey` as they
+   * come, its PROCEED samples wait in the run for `mapProceeds`. A resume in between (a new
+   * generation) stops its delivery.
+   */
+  private startStream(vector: SourceVector): StreamedRun {
+    const generation = this.generation;
     const { maxiter } = this.settings;
     const debug = logs(this.logger, 'debug');
     const table = this.stream.table;
-    const proceeds: Sample[] = [];
-    let stoppedEarly = false;
-    const page = await this.reader.streamPage(this.rangeStart, this.lastKey, (row) => {
+    const result: StepResult = { rowsRead: 0, samples: 0, propagations: 0, caughtUp: false, finished: false };
+    const run: StreamedRun = { result, proceeds: [], stoppedEarly: false, page: undefined as unknown as Promise<StreamedPage> };
+    run.page = this.reader.streamPage(this.rangeStart, this.lastKey, (row) => {
+      if (generation !== this.generation) return false;
       const sample = vector.push(row);
-      this.lastKey = { date_time: row.date_time, id: row.id };
+      this.lastKey = run.lastKey = { date_time: row.date_time, id: row.id };
       result.rowsRead++;
       if (!sample) return true;
       result.samples++;
       this.lastSample = sample;
       if (sample.proceed) {
         this.logger.log('info', formatSvLine(sample), { stream: table });
-        proceeds.push(sample);
+        run.proceeds.push(sample);
       } else if (debug) {
         this.logger.log('debug', formatSvLine(sample), { stream: table });
       }
       if (maxiter > 0 && vector.samples >= maxiter) {
-        stoppedEarly = true;
+        run.stoppedEarly = true;
         result.finished = true;
         return false;
       }
       return true;
     });
-    for (const sample of proceeds) {
+    run.page.catch(() => undefined); // awaited by the next step, flush or resume
+    return run;
+  }
+
+  /** Maps a streamed page's PROCEED samples into pending propagations, in order, and counts the page. */
+  private async mapProceeds(run: StreamedRun): Promise<void> {
+    for (const sample of run.proceeds) {
       const timeend = await this.propagate(sample);
-      result.propagations++;
+      run.result.propagations++;
       this.pendingReasons.push({ reason: sample.decision, timeend });
     }
-    proceeds.length = 0; // their rows are mapped: not held while the last write finishes
-    if (page.joinMissing && !stoppedEarly) this.pageMode = true;
-    const more = (page.full || page.joinMissing) && !stoppedEarly;
-    if (more) {
-      // catching up: this page's propagations are written while the next one streams
-      await this.awaitInFlight();
-      const w = this.writePending();
-      w.catch(() => undefined); // awaited by the next step, flush or resume
-      this.inFlight = w;
-    } else {
-      await this.flush();
-    }
-    this.addTotals(result);
-    this.waitingForJoin = false;
-    this.joinWaitSince = undefined;
-    result.caughtUp = !more && !stoppedEarly;
-    return result;
+    run.proceeds.length = 0; // their rows are mapped: not held while the last write finishes
+    this.addTotals(run.result);
   }
 
   private addTotals(result: StepResult): void {
@@ -401,7 +464,7 @@ export class StreamRunner {
     if (this.waitingForJoin) return 0;
     const latest = await this.reader.latestTime();
     if (!latest) return 0;
-    const cursor = this.lastKey?.date_time ?? this.rangeStart;
+    const cursor = this.cursor;
     if (!cursor) return 0;
     return Math.max(0, naiveMs(latest) - naiveMs(cursor));
   }
@@ -424,39 +487,62 @@ export class StreamRunner {
 
   /** Writes the propagations collected so far (after the write in flight, if any), one transaction per target. */
   async flush(): Promise<void> {
+    // a page already streaming: its decisions are made, so they are written too
+    const run = this.nextStream;
+    this.nextStream = undefined;
+    if (run) {
+      await run.page;
+      await this.mapProceeds(run);
+      this.reportedKey = run.lastKey ?? this.reportedKey;
+    }
     await this.awaitInFlight();
     await this.writePending();
   }
 
   /** Writes the propagations collected so far, one transaction per target. */
   private async writePending(): Promise<void> {
-    // told once written: a step redone after a failure decides its propagations again
+    await this.writeTaken(this.takePending());
+  }
+
+  /**
+   * The propagations collected so far, checked and converted for their writers (`prepare`),
+   * with their decisions: the mapped rows are let go here, not held while an earlier write
+   * finishes. A conversion that fails keeps the decisions for `resume` as a failed write does.
+   */
+  private takePending(): TakenWrites {
     const reasons = this.pendingReasons;
     this.pendingReasons = [];
     try {
-      for (const [i, target] of this.targets.entries()) {
-        const count = this.pending[i].length;
-        if (count === 0) continue;
-        const t0 = this.clock.now();
-        await this.sendPending(i, target);
-        this.onWrite?.(this.clock.now() - t0);
-        this.totals.writes += count;
-      }
+      const writes = this.targets.map((target, i) => {
+        const batch = this.pending[i];
+        this.pending[i] = [];
+        return batch.length === 0 ? undefined : target.writer.prepare(batch);
+      });
+      return { writes, reasons };
     } catch (err) {
       this.unconfirmed.push(...reasons);
       throw err;
     }
-    if (this.onPropagation) for (const p of reasons) this.onPropagation(p.reason);
   }
 
-  /**
-   * Hands target `i`'s pending propagations to its writer, which converts their rows before it
-   * returns: no frame suspended in the write holds the rows (they would outlive the next page).
-   */
-  private sendPending(i: number, target: StreamTarget): Promise<number[]> {
-    const batch = this.pending[i];
-    this.pending[i] = [];
-    return target.writer.write(batch);
+  /** Writes what `takePending` took, target by target; decisions are told once written. */
+  private async writeTaken({ writes, reasons }: TakenWrites): Promise<void> {
+    try {
+      for (const [i, target] of this.targets.entries()) {
+        const w = writes[i];
+        if (!w) continue;
+        const t0 = this.clock.now();
+        await target.writer.writePrepared(w);
+        this.onWrite?.(this.clock.now() - t0);
+        this.totals.writes += w.validities.length;
+      }
+    } catch (err) {
+      // a step redone after a failure decides its propagations again; a commit that landed
+      // without its reply is found by `resume`
+      this.unconfirmed.push(...reasons);
+      throw err;
+    }
+    if (this.onPropagation) for (const p of reasons) this.onPropagation(p.reason);
   }
 
   /** The page after `lastKey`: the one read ahead when it starts there, else read now. */
