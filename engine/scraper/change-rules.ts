@@ -91,13 +91,14 @@ const UNROLL_FROM = 16;
  */
 function anyColumn(cols: (string | number)[], cell: Cell): ChangeTest {
   if (cols.length >= UNROLL_FROM) {
-    // the common cases inline, deciding as `cell` does: two non-NaN numbers (threshold), identical values (equal)
+    // the common cases inline, deciding as `cell` does: two numbers whose difference is a number
+    // (threshold; a NaN difference goes to `cell`), identical values (equal)
     const test =
-      cell.threshold !== undefined ? 'typeof a === "number" && typeof b === "number" && a === a && b === b ? Math.abs(b - a) > T : cell(a, b)'
+      cell.threshold !== undefined ? 'typeof a === "number" && typeof b === "number" ? ((d = b - a) > T || d < -T || (d !== d && cell(a, b))) : cell(a, b)'
       : cell.equal ? 'a !== b && cell(a, b)'
       : 'cell(a, b)';
     const body = cols.map((c) => `a = f[${JSON.stringify(c)}]; b = l[${JSON.stringify(c)}]; if (${test}) return true;`).join('\n');
-    return new Function('cell', 'T', `return function anyColumn(f, l) {\nlet a, b;\n${body}\nreturn false;\n};`)(cell, cell.threshold) as ChangeTest;
+    return new Function('cell', 'T', `return function anyColumn(f, l) {\nlet a, b, d;\n${body}\nreturn false;\n};`)(cell, cell.threshold) as ChangeTest;
   }
   return (first, last) => {
     for (let i = 0; i < cols.length; i++) if (cell((first as any)[cols[i]], (last as any)[cols[i]])) return true;
