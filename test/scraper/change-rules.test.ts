@@ -62,4 +62,24 @@ describe('compileChangeRules', () => {
     expect(r.test(row({}), row({ L1C1R1: 0 }))).toBe(false);
     expect(r.asyncTest).toBeUndefined();
   });
+
+  it('wide rules (unrolled, by name and over arrays) decide every awkward pair as the rule says', () => {
+    const wideCols = ['id', 'date_time', ...Array.from({ length: 20 }, (_, i) => `c${i}`)];
+    const wide = compileChangeRules([{ columns: '^c\\d+$', threshold: 1.0, null_is_change: false }], wideCols, 1.0);
+    const byIndex = wide.forArrays((c) => wideCols.indexOf(c));
+    // [sv[0] value, sv[-1] value, changed?] by hand, threshold 1.0, NULL no change
+    const pairs: [unknown, unknown, boolean][] = [
+      [1500, 1501, false], [1500, 1501.01, true], [1500, 1498.9, true], [-2, -1, false], [-2, -3.5, true],
+      [NaN, NaN, false], [NaN, 5, true], [5, NaN, true],
+      [Infinity, Infinity, false], [Infinity, 5, true], [-Infinity, Infinity, true],
+      [null, 5, false], [5, undefined, false], [null, null, false],
+      ['1500.00', 1500.5, false], ['1500.00', 1502, true], ['abc', 'abc', false], ['abc', 'abd', true],
+    ];
+    for (const [a, b, changed] of pairs) {
+      const values = (v: unknown) => wideCols.map((c) => (c === 'c17' ? v : c === 'date_time' ? '2011-02-01 00:00:00' : 0));
+      const obj = (v: unknown) => Object.fromEntries(wideCols.map((c, i) => [c, values(v)[i]])) as SourceRow;
+      const arr = (v: unknown) => values(v) as unknown as SourceRow;
+      expect({ a, b, byName: wide.test(obj(a), obj(b)), byIndex: byIndex(arr(a), arr(b)) }).toEqual({ a, b, byName: changed, byIndex: changed });
+    }
+  });
 });
