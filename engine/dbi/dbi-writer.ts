@@ -137,13 +137,14 @@ export class DbiWriter {
     const checked = prepared.validities;
     let payload = prepared.payload;
     if (checked.length === 0) return [];
-    if (!this.counterEnsured) {
-      await this.db.raw(this.ensureCounterSql(), [this.spec.table]);
-      this.counterEnsured = true;
-    }
     const attempts = Math.max(1, this.options.attempts ?? 5);
     for (let attempt = 1; ; attempt++) {
       try {
+        if (!this.counterEnsured) {
+          // writers starting together on a new table can deadlock here too: retried as a write is
+          await this.db.raw(this.ensureCounterSql(), [this.spec.table]);
+          this.counterEnsured = true;
+        }
         return await this.db.transaction((trx) => this.writeIn(trx, checked, payload));
       } catch (err) {
         if (err instanceof LoadDataRejected) {

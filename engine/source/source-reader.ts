@@ -167,6 +167,18 @@ export class SourceReader {
         let delivering = true;
         let joinMissing = false;
         let failure: unknown;
+        // mysql2 tells a query read without a callback nothing when its connection is lost (the
+        // connection gets the error): listened for here, or the read would wait forever
+        const lost = (err?: unknown): void => {
+          done();
+          reject(err instanceof Error ? err : Object.assign(new Error('the source connection closed during a read'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }));
+        };
+        const done = (): void => {
+          conn.removeListener('error', lost);
+          conn.removeListener('end', lost);
+        };
+        conn.once('error', lost);
+        conn.once('end', lost);
         conn
           .query({ sql, rowsAsArray: this.wide }, bindings)
           .on('result', (values: any) => {
@@ -184,8 +196,15 @@ export class SourceReader {
               delivering = false;
             }
           })
-          .on('error', reject)
-          .on('end', () => (failure === undefined ? resolve({ full: received >= limit, joinMissing }) : reject(failure)));
+          .on('error', (err: unknown) => {
+            done();
+            reject(err);
+          })
+          .on('end', () => {
+            done();
+            if (failure === undefined) resolve({ full: received >= limit, joinMissing });
+            else reject(failure);
+          });
       });
     } finally {
       await client.releaseConnection(conn);

@@ -15,6 +15,9 @@ import { ADTEMP_YAML, fillAdTempSource, ROOT, spawnScrape, targetContent } from 
 /** True when `data` is a MySQL COM_QUERY packet whose statement is COMMIT. */
 const isCommit = (data: Buffer): boolean => data.length >= 11 && data[4] === 0x03 && data.subarray(5, 11).toString('latin1').toUpperCase() === 'COMMIT';
 
+/** True when `data` is a MySQL COM_QUERY packet of a keyset page read (`… ORDER BY … LIMIT …`). */
+const isPageRead = (data: Buffer): boolean => data.length > 5 && data[4] === 0x03 && /^SELECT [\s\S]* ORDER BY [\s\S]* LIMIT \d+$/.test(data.subarray(5).toString('utf8'));
+
 /**
  * A TCP proxy to MariaDB that can cut every connection and refuse new ones for a while, or let
  * a COMMIT through and drop the connection before its reply comes back.
@@ -53,14 +56,28 @@ class OutageProxy {
     }
     // the reply to a COMMIT that the server received (and executed) is dropped with the connection
     let dropReply = false;
+    // a page read cut after the first part of its rows reached the client
+    let cutResult = false;
     client.on('data', (data) => {
       if (this.commitsToLose > 0 && isCommit(data)) {
         this.commitsToLose--;
         dropReply = true;
       }
+      if (this.readsToCut > 0 && isPageRead(data)) {
+        this.readsToCut--;
+        cutResult = true;
+      }
       server.write(data);
     });
     server.on('data', (data) => {
+      if (cutResult) {
+        this.readsCut++;
+        client.write(data, () => {
+          client.destroy();
+          server.destroy();
+        });
+        return;
+      }
       if (!dropReply) {
         client.write(data);
         return;
@@ -72,6 +89,14 @@ class OutageProxy {
   }
 
   private commitsToLose = 0;
+  private readsToCut = 0;
+  /** Page reads whose connection was dropped after their first rows had arrived. */
+  readsCut = 0;
+
+  /** The next keyset page read gets its first rows, then its connection drops. */
+  cutNextPageRead(): void {
+    this.readsToCut = 1;
+  }
   /** COMMITs executed whose reply the client never got. */
   repliesLost = 0;
 
@@ -426,5 +451,27 @@ describe('outage: a commit whose reply is lost (mariadb)', () => {
     expect(expected.vld.length).toBeGreaterThan(100);
     expect(actual).toEqual(expected);
     expect(propagated).toBe(actual.vld.length);
+  }, 60_000);
+
+  it('a page read whose connection drops after its first rows arrived fails, is retried, and the target equals an uninterrupted run', async () => {
+    const cutTarget = await createTestDatabase('mariadb', 'cutread_t');
+    const cutReference = await createTestDatabase('mariadb', 'cutread_ref');
+    const src = openDatabase(parseDatabaseUrl(proxied(source.url)), { readOnly: true, decimalNumbers: true });
+    const logger = new MemoryLogger();
+    try {
+      const regime: Regime = { ...loaded.regime, scraper: { ...loaded.regime.scraper, page_size: 2000 } };
+      proxy.cutNextPageRead();
+      await runScraper({ regime, specs: loaded.specs, source: src, target: cutTarget.db, targetLocation: cutTarget.location, logger, untilCaughtUp: true, allowCreate: true, seed: false, backoff: { initialMs: 50, maxMs: 200 } });
+      expect(proxy.readsCut).toBe(1);
+      expect(logger.messages().filter((m) => /connection lost/.test(m))).toHaveLength(1);
+      await runScraper({ regime: loaded.regime, specs: loaded.specs, source: source.db, target: cutReference.db, targetLocation: cutReference.location, logger: silentLogger, untilCaughtUp: true, allowCreate: true, seed: false });
+      const expected = await targetContent(cutReference.db, spec);
+      expect(expected.vld.length).toBeGreaterThan(100);
+      expect(await targetContent(cutTarget.db, spec)).toEqual(expected);
+    } finally {
+      await src.destroy();
+      await cutTarget.drop();
+      await cutReference.drop();
+    }
   }, 60_000);
 });
