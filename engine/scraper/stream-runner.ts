@@ -331,16 +331,9 @@ export class StreamRunner {
     if (!stoppedEarly && page.skipped.length && page.lastKey && (!this.lastKey || page.lastKey.date_time > this.lastKey.date_time || (page.lastKey.date_time === this.lastKey.date_time && page.lastKey.id > this.lastKey.id))) {
       this.lastKey = page.lastKey;
     }
-    if (page.full && !page.waitingForJoin && !stoppedEarly && this.prefetch) {
-      // catching up: this page's propagations are written while the next one is processed
-      const taken = this.takePending();
-      await this.awaitInFlight();
-      const w = this.writeTaken(taken);
-      w.catch(() => undefined); // awaited by the next step, flush or resume
-      this.inFlight = w;
-    } else {
-      await this.flush();
-    }
+    // catching up: this page's propagations are written while the next one is processed
+    if (page.full && !page.waitingForJoin && !stoppedEarly && this.prefetch) await this.writeBehind();
+    else await this.flush();
     this.addTotals(result);
     // the joined row waited on has come or was skipped: rows stream again
     if (!page.waitingForJoin) this.pageMode = false;
@@ -382,16 +375,9 @@ export class StreamRunner {
     const more = (page.full || page.joinMissing) && !run.stoppedEarly;
     if (more && !page.joinMissing) this.nextStream = this.startStream(vector);
     await this.mapProceeds(run);
-    if (more) {
-      // catching up: this page's propagations are written while the next one streams
-      const taken = this.takePending();
-      await this.awaitInFlight();
-      const w = this.writeTaken(taken);
-      w.catch(() => undefined); // awaited by the next step, flush or resume
-      this.inFlight = w;
-    } else {
-      await this.flush();
-    }
+    // catching up: this page's propagations are written while the next one streams
+    if (more) await this.writeBehind();
+    else await this.flush();
     this.waitingForJoin = false;
     this.joinWaitSince = undefined;
     result.caughtUp = !more;
@@ -445,6 +431,18 @@ export class StreamRunner {
     }
     run.proceeds.length = 0; // their rows are mapped: not held while the last write finishes
     this.addTotals(run.result);
+  }
+
+  /**
+   * Starts writing the propagations collected so far once the write in flight is done, and
+   * leaves it in flight: their rows are converted first, so they are not held while waiting.
+   */
+  private async writeBehind(): Promise<void> {
+    const taken = this.takePending();
+    await this.awaitInFlight();
+    const w = this.writeTaken(taken);
+    w.catch(() => undefined); // awaited by the next step, flush or resume
+    this.inFlight = w;
   }
 
   private addTotals(result: StepResult): void {
