@@ -338,31 +338,32 @@ export class DbiWriter {
    */
   private payloadLines(props: Propagation[]): PayloadLines {
     const columns = this.columns;
-    const chunks: Buffer[] = [];
+    const out = new PieceWriter();
     const strings: number[] = [];
-    let text = '';
     let rows = 0;
     for (let i = 0; i < props.length; i++) {
       const p = props[i];
       for (let r = 0; r < p.rows.length; r++) {
         const row = p.rows[r];
         if (row === null || typeof row !== 'object') throw new ScrapeError('DBI_VALUE', `propagation ${i}: payload row ${r + 1} is not an object`);
-        let line = i + '\t' + (r + 1);
+        out.integer(i);
+        out.byte(TAB);
+        out.integer(r + 1);
         for (let c = 0; c < columns.length; c++) {
           const v = sqlValue(row[columns[c]], columns[c], i, r);
-          if (typeof v === 'string') strings.push(rows * columns.length + c);
-          line += '\t' + loadDataField(v);
+          out.byte(TAB);
+          if (typeof v === 'number') out.number(v);
+          else if (v === null) out.ascii('\\N');
+          else {
+            if (typeof v === 'string') strings.push(rows * columns.length + c);
+            out.text(loadDataField(v));
+          }
         }
-        text += line + '\n';
+        out.byte(NEWLINE);
         rows++;
-        if (text.length >= LOAD_DATA_PIECE / 4) {
-          pushPieces(chunks, Buffer.from(text));
-          text = '';
-        }
       }
     }
-    if (text) pushPieces(chunks, Buffer.from(text));
-    return { chunks, rows, strings: new Set(strings) };
+    return { chunks: out.finish(), rows, strings: new Set(strings) };
   }
 
   /** Multi-row INSERTs in chunks, on the transaction's own native connection (prepared and cached on SQLite). */
@@ -504,9 +505,81 @@ class LoadDataRejected extends Error {
   }
 }
 
-/** Appends `buf` to `chunks` in pieces of at most LOAD_DATA_PIECE bytes. */
-function pushPieces(chunks: Buffer[], buf: Buffer): void {
-  for (let at = 0; at < buf.length; at += LOAD_DATA_PIECE) chunks.push(buf.subarray(at, at + LOAD_DATA_PIECE));
+const TAB = 9;
+const NEWLINE = 10;
+
+/**
+ * LOAD DATA text written straight into pieces of at most `LOAD_DATA_PIECE` bytes (one packet
+ * each; a line may continue in the next piece, the server reads one stream). Numbers are
+ * written as JS prints them, integers digit by digit: no string per line or per field (building
+ * lines by concatenation cost 150 MB of garbage for 400 k payload rows).
+ */
+class PieceWriter {
+  private readonly pieces: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(LOAD_DATA_PIECE);
+  private at = 0;
+
+  /** Starts a new piece when fewer than `n` bytes are left in this one. */
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    this.pieces.push(this.buf.subarray(0, this.at));
+    this.buf = Buffer.allocUnsafe(LOAD_DATA_PIECE);
+    this.at = 0;
+  }
+
+  byte(b: number): void {
+    this.room(1);
+    this.buf[this.at++] = b;
+  }
+
+  /** A short ASCII text (a number as JS prints it, `\N`). */
+  ascii(s: string): void {
+    this.room(s.length);
+    this.at += this.buf.write(s, this.at, 'latin1');
+  }
+
+  /** A number as `String(n)` prints it. */
+  number(n: number): void {
+    if (Number.isSafeInteger(n)) this.integer(n);
+    else this.ascii(String(n));
+  }
+
+  /** A safe integer, digit by digit (`-0` as `0`, as `String` prints it). */
+  integer(n: number): void {
+    this.room(17);
+    const buf = this.buf;
+    if (n < 0) {
+      buf[this.at++] = 45;
+      n = -n;
+    }
+    let digits = 1;
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
+    let k = (this.at += digits);
+    do {
+      buf[--k] = 48 + (n % 10);
+      n = Math.floor(n / 10);
+    } while (n > 0);
+  }
+
+  /** Any text, as UTF-8, across pieces when it does not fit. */
+  text(s: string): void {
+    const bytes = Buffer.from(s, 'utf8');
+    for (let k = 0; k < bytes.length; ) {
+      this.room(1);
+      const n = Math.min(bytes.length - k, this.buf.length - this.at);
+      bytes.copy(this.buf, this.at, k, k + n);
+      this.at += n;
+      k += n;
+    }
+  }
+
+  /** The pieces written. */
+  finish(): Buffer[] {
+    if (this.at > 0) this.pieces.push(this.buf.subarray(0, this.at));
+    this.buf = Buffer.alloc(0);
+    this.at = 0;
+    return this.pieces;
+  }
 }
 
 const LOAD_DATA_SPECIAL = /[\\\t\n\r\0]/;

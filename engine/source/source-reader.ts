@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { ScrapeError } from '../config/errors';
+import { decodeNumericRows } from './row-decoder';
 import { SourceRow } from './source-row';
 import { SourceStream } from './source-stream';
 
@@ -179,22 +180,32 @@ export class SourceReader {
         };
         conn.once('error', lost);
         conn.once('end', lost);
-        conn
-          .query({ sql, rowsAsArray: this.wide }, bindings)
+        const take = (row: SourceRow): void => {
+          try {
+            if (!onRow(row)) delivering = false;
+          } catch (err) {
+            failure = err;
+            delivering = false;
+          }
+        };
+        const query = conn.query({ sql, rowsAsArray: this.wide }, bindings);
+        // rows of numbers decoded by us, every value as the driver gives it (see numericRowDecoder)
+        if (this.arrayRows) {
+          decodeNumericRows(query, conn.config, (row) => {
+            received++;
+            if (delivering) take(row);
+          });
+        }
+        query
           .on('result', (values: any) => {
             received++;
             if (!delivering) return;
-            try {
-              if (this.joinMissingIn(values)) {
-                joinMissing = true;
-                delivering = false;
-                return;
-              }
-              if (!onRow(this.toRow(values))) delivering = false;
-            } catch (err) {
-              failure = err;
+            if (this.joinMissingIn(values)) {
+              joinMissing = true;
               delivering = false;
+              return;
             }
+            take(this.toRow(values));
           })
           .on('error', (err: unknown) => {
             done();

@@ -125,7 +125,7 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
     const writer = new DbiWriter(t.db, probe, { loadData });
     // labels of at most 16 characters that SQL escaping must carry through untouched
     const labels = ["it's", 'a\\b', 'x"y', 'l1\nl2\r', 'nul\0end', 'tab\there', 'ctrl-z\x1a', "'); DROP --", '温度计', '🌡️ 22.5', '?', '%s %d', ''];
-    const values = [0, -1.5, 1e21, 1e-7, 3.4e38, -3.4e38, 123456.789, 2 ** 31];
+    const values = [0, -1.5, 1e21, 1e-7, 3.4e38, -3.4e38, 123456.789, 2 ** 31, -42, -0, 2 ** 53 + 2, 9007199254740991];
     // 9001 rows: over the 4000-row statement limit twice, and (16-character labels) past the size cap
     const rows = Array.from({ length: 9001 }, (_, r) => ({ value: values[r % values.length], label: r % 7 === 0 ? 'W'.repeat(16) : labels[r % labels.length] }));
     expect(await writer.write([{ timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 01:00:00', context: SAB_AD1, rows }])).toEqual([1]);

@@ -1,0 +1,261 @@
+import { Knex } from 'knex';
+import { SourceReader, SourceRow } from '../../engine/source/source-reader';
+import { SourceStream, tableColumns } from '../../engine/source/source-stream';
+import { decodeNumericRows, numericRowDecoder } from '../../engine/source/row-decoder';
+import { openDatabase } from '../../engine/config/database';
+import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
+import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
+
+const START = '2011-02-01 00:00:00';
+const VOLTS = Array.from({ length: 60 }, (_, i) => `v${String(i + 1).padStart(2, '0')}`);
+const FLAGS = Array.from({ length: 50 }, (_, i) => `p${String(i + 1).padStart(2, '0')}`);
+/** The other main columns: one of each numeric type. */
+const OTHERS: Record<string, string> = { d1: 'double', d2: 'double', f1: 'float', s1: 'smallint', i1: 'int', u1: 'int unsigned', b1: 'bigint', t1: 'tinyint', big: 'decimal(20,10)' };
+
+/** Doubles whose text MariaDB and SQLite give back exactly (at most 15 significant digits, or exponent form). */
+const DOUBLES = [0, 1, -1, 0.5, -2.75, 1e-7, -3.5e-12, 1.5e300, 2.5e-300, 123456.789, -98765.4321, 1e21, 299792458, 6.02214076e23];
+
+interface Fixture {
+  main: Record<string, unknown>[];
+  pw: Record<string, unknown>[];
+  /** Each row as the scraper must see it: every value a number (or null), by name. */
+  expected: Record<string, unknown>[];
+}
+
+/**
+ * `rows` rows of a wide HV-like table (60 decimal(6,2) voltages, one column of each other
+ * numeric type) joined with 50 tinyint flags; every 7th row holds NULLs. Expected values are the
+ * numbers written: decimals as `Number` of their text, the rest as given.
+ */
+function fixture(rows: number): Fixture {
+  const rnd = prng(20111128);
+  const main: Record<string, unknown>[] = [];
+  const pw: Record<string, unknown>[] = [];
+  const expected: Record<string, unknown>[] = [];
+  for (let id = 1; id <= rows; id++) {
+    const date_time = localPlus(START, 10 * id);
+    const m: Record<string, unknown> = { id, date_time };
+    const e: Record<string, unknown> = { id, date_time };
+    for (const v of VOLTS) {
+      // -9999.99 .. 9999.99, with short forms (1500.5 → "1500.50", 0 → "0.00") among them
+      const cents = Math.round((rnd() * 2 - 1) * 999999) * (rnd() < 0.1 ? 0 : 1);
+      const text = (cents / 100).toFixed(2);
+      m[v] = text;
+      e[v] = Number(text);
+    }
+    const others: Record<string, unknown> = {
+      d1: DOUBLES[id % DOUBLES.length],
+      d2: Math.round(rnd() * 1e9) / 1e4,
+      f1: [0.5, -1.25, 1024, 3.75, -0.125][id % 5],
+      s1: [-32768, 32767, 0, -1, 12345][id % 5],
+      i1: [-2147483648, 2147483647, 7, -42, 0][id % 5],
+      u1: [4294967295, 0, 1, 123456789][id % 4],
+      b1: [9007199254740991, -9007199254740991, 12345678901234, -1234567890123, 0, 99999999999999][id % 6],
+      t1: [-128, 127, 0, -1, 5][id % 5],
+      big: ['1234567890.5', '-0.0009765625', '0', '42.5'][id % 4],
+    };
+    for (const [k, v] of Object.entries(others)) {
+      m[k] = v;
+      e[k] = typeof v === 'string' ? Number(v) : v;
+    }
+    const p: Record<string, unknown> = { id, date_time };
+    for (const f of FLAGS) {
+      p[f] = Math.floor(rnd() * 3) - 1;
+      e[`pw_${f}`] = p[f];
+    }
+    if (id % 7 === 0) {
+      m.v13 = null;
+      e.v13 = null;
+      p.p07 = null;
+      e.pw_p07 = null;
+    }
+    main.push(m);
+    pw.push(p);
+    expected.push(e);
+  }
+  return { main, pw, expected };
+}
+
+async function createFixture(db: Knex, f: Fixture): Promise<void> {
+  await createSourceTable(db, 'HV_Vmon', { ...Object.fromEntries(VOLTS.map((v) => [v, 'decimal(6,2)'])), ...OTHERS });
+  await createSourceTable(db, 'HV_Pw', Object.fromEntries(FLAGS.map((p) => [p, 'tinyint'])));
+  await insertRows(db, 'HV_Vmon', f.main);
+  await insertRows(db, 'HV_Pw', f.pw);
+}
+
+async function hvStream(db: Knex): Promise<SourceStream> {
+  const main = (await tableColumns(db, 'HV_Vmon')).filter((c) => c.name !== 'id' && c.name !== 'date_time');
+  const joined = (await tableColumns(db, 'HV_Pw')).filter((c) => c.name !== 'id' && c.name !== 'date_time');
+  const prefixed = joined.map((c) => ({ ...c, name: `pw_${c.name}` }));
+  return {
+    table: 'HV_Vmon',
+    captures: {},
+    context: { sitemask: 1, simmask: 1, subsite: 1, task: 0, aggregateno: -1 },
+    columns: [...main, ...prefixed],
+    mainColumns: main,
+    joins: [{ table: 'HV_Pw', prefix: 'pw_', columns: prefixed, tableColumns: joined.map((c) => c.name) }],
+    declIndex: 0,
+  };
+}
+
+/** Every row after `from`, as the scraper reads them (streamed on MySQL, by pages on SQLite), as named objects. */
+async function readAll(reader: SourceReader): Promise<SourceRow[]> {
+  const out: SourceRow[] = [];
+  let after: { date_time: string; id: number } | undefined;
+  for (;;) {
+    const page: SourceRow[] = [];
+    if (reader.canStream()) {
+      const streamed = await reader.streamPage(START, after, (row) => {
+        page.push(row);
+        return true;
+      });
+      expect(streamed.joinMissing).toBe(false);
+    } else {
+      page.push(...(await reader.readPage(START, after)).rows);
+    }
+    if (page.length === 0) return out;
+    for (const row of page) out.push(reader.materialize(row));
+    const last = page[page.length - 1];
+    after = { date_time: last.date_time, id: last.id };
+  }
+}
+
+/** The source as `scrape run` opens it (DECIMAL as numbers). */
+const asScraperReads = (src: TestDatabase): Knex => openDatabase(src.location, { readOnly: true, decimalNumbers: true });
+
+describe.each(DIALECTS)('wide numeric rows on %s', (dialect) => {
+  let src: TestDatabase;
+  let db: Knex;
+  const f = fixture(90);
+  beforeAll(async () => {
+    src = await createTestDatabase(dialect, 'wide_rows');
+    await createFixture(src.db, f);
+    db = asScraperReads(src);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await src.drop();
+  });
+
+  it.each([true, false])('the scraper reads the numbers stored, NULLs as NULL, in (date_time, id) order (rows as arrays: %s)', async (asArrays) => {
+    const reader = new SourceReader(db, await hvStream(db), 25);
+    // on MySQL, rows as arrays are the ones decoded from the packets (numericRowDecoder)
+    expect(reader.useArrayRows() || !asArrays || dialect === 'sqlite').toBe(true);
+    if (!asArrays && dialect === 'mariadb') {
+      // the driver's own objects: a reader that never asked for arrays
+      const plain = new SourceReader(db, await hvStream(db), 25);
+      const rows = await readAll(plain);
+      expect(rows.map((r) => ({ ...r }))).toEqual(f.expected);
+      return;
+    }
+    const rows = await readAll(reader);
+    expect(rows).toHaveLength(90);
+    for (const [i, row] of rows.entries()) {
+      const want = f.expected[i];
+      const got: Record<string, unknown> = {};
+      for (const k of Object.keys(want)) got[k] = row[k];
+      expect(got).toEqual(want);
+    }
+  });
+});
+
+describe('text-protocol rows decoded from their packets on mariadb', () => {
+  let src: TestDatabase;
+  let db: Knex;
+  beforeAll(async () => {
+    src = await createTestDatabase('mariadb', 'row_decoder');
+    db = asScraperReads(src);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await src.drop();
+  });
+
+  /** The rows of `sql`, once with decodeNumericRows and once as the driver parses them; and how many were decoded. */
+  async function bothWays(sql: string): Promise<{ decoded: unknown[][]; driver: unknown[][]; count: number }> {
+    const client = db.client as { acquireConnection(): Promise<any>; releaseConnection(c: unknown): Promise<unknown> };
+    const conn = await client.acquireConnection();
+    try {
+      const run = (hook: boolean) =>
+        new Promise<{ rows: unknown[][]; count: number }>((resolve, reject) => {
+          const rows: unknown[][] = [];
+          let count = 0;
+          const query = conn.query({ sql, rowsAsArray: true });
+          if (hook) {
+            expect(
+              decodeNumericRows(query, conn.config, (row) => {
+                count++;
+                const values = [...(row as unknown as unknown[])];
+                values[1] = row.date_time;
+                expect(row.id).toBe(values[0]);
+                rows.push(values);
+              }),
+            ).toBe(true);
+          }
+          query.on('result', (r: unknown[]) => rows.push(r)).on('error', reject).on('end', () => resolve({ rows, count }));
+        });
+      const decoded = await run(true);
+      const driver = await run(false);
+      return { decoded: decoded.rows, driver: driver.rows, count: decoded.count };
+    } finally {
+      await client.releaseConnection(conn);
+    }
+  }
+
+  it('every value is the number the driver gives (Object.is), over random decimals and doubles of up to 17 digits', async () => {
+    const rnd = prng(77);
+    await createSourceTable(src.db, 'R', { a: 'decimal(6,2)', b: 'decimal(30,12)', c: 'double', d: 'double', e: 'float', g: 'bigint', h: 'tinyint unsigned', k: 'mediumint', y: 'year' });
+    const rows: Record<string, unknown>[] = [];
+    for (let id = 1; id <= 600; id++) {
+      const digits = 1 + Math.floor(rnd() * 17);
+      const mantissa = Math.floor(rnd() * 10 ** digits);
+      rows.push({
+        id,
+        date_time: localPlus(START, id),
+        a: ((Math.floor(rnd() * 2000000) - 1000000) / 100).toFixed(2),
+        b: `${rnd() < 0.5 ? '-' : ''}${Math.floor(rnd() * 1e12)}.${String(Math.floor(rnd() * 1e12)).padStart(12, '0')}`,
+        c: mantissa / 10 ** Math.floor(rnd() * digits) * (rnd() < 0.5 ? -1 : 1),
+        // 9.931727721848235: 16 digits past 2^53, where the driver's digit arithmetic rounds
+        // differently from parseFloat (the decoder must give the driver's number, not a better one)
+        d: [0, -0, Number.MAX_VALUE, -1e-300, 0.1 + 0.2, Math.PI, -Math.E, 9.931727721848235, -9.315739469083885, 1e22][id % 10],
+        e: rnd() * 1000,
+        g: ['9007199254740992', '-9007199254740992', '9223372036854775807', 1234567890123, -12, 99999999999999][id % 6],
+        h: Math.floor(rnd() * 256),
+        k: Math.floor(rnd() * 16777216) - 8388608,
+        y: 1901 + (id % 255),
+      });
+    }
+    // BIGINTs past 2^53 go in as text (a JS number cannot hold them)
+    rows[0].g = '9007199254740993';
+    rows[1].g = '-9223372036854775808';
+    await insertRows(src.db, 'R', rows);
+    const { decoded, driver, count } = await bothWays('SELECT id, date_time, a, b, c, d, e, g, h, k, y FROM R ORDER BY date_time, id');
+    expect(driver).toHaveLength(600);
+    expect(decoded).toHaveLength(600);
+    // BIGINTs of 14 digits or more are left to the driver (it may give text): 2 in 6 rows here are decoded
+    expect(count).toBe(200);
+    for (let i = 0; i < driver.length; i++) {
+      const same = driver[i].every((v, j) => Object.is(v, decoded[i][j]));
+      expect({ row: i + 1, same: same ? true : { driver: driver[i], decoded: decoded[i] } }).toEqual({ row: i + 1, same: true });
+    }
+    // some of what the driver gave, by hand
+    const byId = new Map(driver.map((r) => [r[0], r]));
+    expect(byId.get(1)![7]).toBe('9007199254740993');
+    expect(byId.get(2)![7]).toBe('-9223372036854775808');
+    expect(byId.get(3)![7]).toBe(1234567890123);
+    expect(byId.get(4)![7]).toBe(-12);
+    expect(byId.get(4)![2]).toBe(Number(rows[3].a));
+  });
+
+  it('declines what it cannot hold as a number: text columns, DECIMAL as strings, a typeCast, times other than in column 2', () => {
+    const num = (columnType: number) => ({ columnType });
+    const [LONG, DATETIME, NEWDECIMAL, VARCHAR] = [3, 12, 246, 253];
+    const settings = { decimalNumbers: true, supportBigNumbers: true, dateStrings: true };
+    expect(numericRowDecoder([num(LONG), num(DATETIME), num(NEWDECIMAL)], settings)).toBeInstanceOf(Function);
+    expect(numericRowDecoder([num(LONG), num(DATETIME), num(VARCHAR)], settings)).toBeUndefined();
+    expect(numericRowDecoder([num(LONG), num(DATETIME), num(NEWDECIMAL)], { ...settings, decimalNumbers: false })).toBeUndefined();
+    expect(numericRowDecoder([num(LONG), num(DATETIME), num(NEWDECIMAL)], { ...settings, dateStrings: false })).toBeUndefined();
+    expect(numericRowDecoder([num(LONG), num(DATETIME), num(NEWDECIMAL)], { ...settings, typeCast: () => null })).toBeUndefined();
+    expect(numericRowDecoder([num(LONG), num(LONG), num(DATETIME)], settings)).toBeUndefined();
+  });
+});
