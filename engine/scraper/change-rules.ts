@@ -106,6 +106,44 @@ function anyColumn(cols: (string | number)[], cell: Cell): ChangeTest {
   };
 }
 
+/**
+ * As `anyColumn`, over rows whose values sit in an array (`SourceReader.useArrayRows`): a plain
+ * loop over the columns' indexes. Array rows of numbers hold unboxed doubles, so the loop is as
+ * fast as unrolled code, and it compiles in milliseconds where 192 unrolled columns took the
+ * optimizing compiler a quarter of a second (and again wherever it was inlined).
+ */
+function anyIndex(indexes: number[], cell: Cell): ChangeTest {
+  const at = Int32Array.from(indexes);
+  const n = at.length;
+  const T = cell.threshold;
+  if (T !== undefined) {
+    return (first, last) => {
+      const f = first as unknown as unknown[];
+      const l = last as unknown as unknown[];
+      for (let k = 0; k < n; k++) {
+        const a = f[at[k]];
+        const b = l[at[k]];
+        if (typeof a === 'number' && typeof b === 'number') {
+          const d = b - a;
+          if (d > T || d < -T || (d !== d && cell(a, b))) return true;
+        } else if (cell(a, b)) return true;
+      }
+      return false;
+    };
+  }
+  const equal = cell.equal === true; // identical values are no change
+  return (first, last) => {
+    const f = first as unknown as unknown[];
+    const l = last as unknown as unknown[];
+    for (let k = 0; k < n; k++) {
+      const a = f[at[k]];
+      const b = l[at[k]];
+      if ((!equal || a !== b) && cell(a, b)) return true;
+    }
+    return false;
+  };
+}
+
 /** True when any of the tests fires, in order. */
 function anyTest(sync: ChangeTest[]): ChangeTest {
   if (sync.length === 0) return () => false;
@@ -144,7 +182,7 @@ export function compileChangeRules(rules: readonly ChangeRuleDecl[], columns: re
   const forArrays = (indexOf: (column: string) => number): ChangeTest =>
     anyTest(
       cells.map(({ cols, cell }) =>
-        anyColumn(
+        anyIndex(
           cols.map((c) => {
             const i = indexOf(c);
             if (!(Number.isInteger(i) && i >= 0)) throw new ScrapeError('REGIME_COLUMN', `change rule column '${c}' is not in the rows read`);

@@ -84,6 +84,8 @@ export class SourceReader {
   private readonly names: string[];
   /** Wide rows handed on as the driver's arrays (see `useArrayRows`). */
   private arrayRows = false;
+  /** The last array row `materialize` made an object of, and that object. */
+  private made?: { row: SourceRow; object: SourceRow };
 
   constructor(
     private readonly db: Knex,
@@ -254,12 +256,24 @@ export class SourceReader {
     return this.names.indexOf(name);
   }
 
-  /** The row as an object with named columns: an array row is converted, an object returned as is. */
+  /**
+   * The row as an object with named columns: an array row is converted, an object returned as is.
+   * Built property by property (the object ends up a hash table, fine for the few reads a
+   * PROCEED makes): `makeRow`'s literal of hundreds of properties is what per-row objects need,
+   * but optimizing it costs a quarter of a second of compiler time, too much for two calls per
+   * PROCEED.
+   */
   materialize(row: SourceRow): SourceRow {
     if (!this.arrayRows || !Array.isArray(row)) return row;
-    const r = this.makeRow!(row as unknown as unknown[]);
+    // sv[-1] of one PROCEED is mostly sv[0] of the next: made once
+    if (this.made?.row === row) return this.made.object;
+    const names = this.names;
+    const values = row as unknown as unknown[];
+    const r = {} as SourceRow;
+    for (let i = 0; i < names.length; i++) r[names[i]] = values[i];
     r.id = row.id;
     r.date_time = row.date_time;
+    this.made = { row, object: r };
     return r;
   }
 
