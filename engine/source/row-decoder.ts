@@ -37,6 +37,31 @@ const INT = 0;
 const BIG = 1;
 const REAL = 2;
 
+/** mysql2 `Packet#parseFloat`, step for step, on the value's text `buf[from, end)`. */
+function driverFloat(buf: Buffer, from: number, end: number): number {
+  if (end - from > 17) return Number.parseFloat(buf.toString('utf8', from, end));
+  let o = from;
+  let result = 0;
+  let factor = 1;
+  let pastDot = false;
+  if (buf[o] === 45) {
+    o++;
+    factor = -1;
+  }
+  if (buf[o] === 43) o++;
+  while (o < end) {
+    const c = buf[o++];
+    if (c === 46) pastDot = true;
+    else if (c === 101 || c === 69) return Number.parseFloat(buf.toString('utf8', from, end)); // exponent: the driver bails out too
+    else {
+      result *= 10;
+      result += c - 48;
+      if (pastDot) factor = factor * 10;
+    }
+  }
+  return result / factor;
+}
+
 /**
  * A decoder for rows of `id`, `date_time` and numeric columns only (a wide HV table joined with
  * its power table), or undefined when the columns or settings need anything else. It reads each
@@ -106,40 +131,37 @@ export function numericRowDecoder(fields: readonly DriverField[], config: Driver
       }
       const kind = kinds[i];
       if (kind === REAL) {
-        // mysql2 Packet#parseFloat, step for step
-        if (len > 17) {
-          out[i] = Number.parseFloat(buf.toString('utf8', o, end));
-          o = end;
-          continue;
-        }
-        let result = 0;
-        let factor = 1;
-        let pastDot = false;
-        const from = o;
-        if (buf[o] === 45) {
-          o++;
-          factor = -1;
-        }
-        if (buf[o] === 43) o++;
-        let exponent = false;
-        while (o < end) {
-          const c = buf[o++];
-          if (c === 46) pastDot = true;
-          else if (c === 101 || c === 69) {
-            exponent = true;
-            break;
-          } else {
-            result *= 10;
-            result += c - 48;
-            if (pastDot) factor = factor * 10;
+        if (len <= 15) {
+          // [-]digits[.digits], the common text of a DECIMAL or DOUBLE: the driver's arithmetic,
+          // exact here (at most 15 digits: every step an integer below 2^53)
+          let p = o;
+          let factor = 1;
+          if (buf[p] === 45) {
+            factor = -1;
+            p++;
+          }
+          let result = 0;
+          for (; p < end; p++) {
+            const d = buf[p] - 48;
+            if (d < 0 || d > 9) break;
+            result = result * 10 + d;
+          }
+          if (p < end && buf[p] === 46) {
+            for (p++; p < end; p++) {
+              const d = buf[p] - 48;
+              if (d < 0 || d > 9) break;
+              result = result * 10 + d;
+              factor *= 10;
+            }
+          }
+          if (p === end) {
+            out[i] = result / factor;
+            o = end;
+            continue;
           }
         }
-        if (exponent) {
-          out[i] = Number.parseFloat(buf.toString('utf8', from, end));
-          o = end;
-        } else {
-          out[i] = result / factor;
-        }
+        out[i] = driverFloat(buf, o, end);
+        o = end;
         continue;
       }
       // mysql2 Packet#parseIntNoBigCheck (and #parseInt for BIGINTs short enough to be exact)
