@@ -126,8 +126,31 @@ export class DbiWriter {
    */
   prepare(props: Propagation[]): PreparedWrite {
     const checked = props.map((p, i) => checkPropagation(p, i));
-    const payload: Payload = this.loadData ? { lines: this.payloadLines(checked) } : { values: this.payloadValues(checked) };
-    // the validities without their rows (counted in the payload)
+    if (!this.loadData) return this.prepared(checked, { values: this.payloadValues(checked) });
+    const lines = new LinesBuilder(this.columns);
+    for (let i = 0; i < checked.length; i++) lines.add(checked[i], i);
+    return this.prepared(checked, { lines: lines.finish() });
+  }
+
+  /**
+   * As `prepare`, awaiting `pause()` after every `slice` propagations: a caller reading a source
+   * stream at the same time lets its driver drain the socket in between (a page's payload took
+   * 15-20 ms in one piece, long enough to fill the socket's buffer and stall the source server).
+   */
+  async prepareInSlices(props: Propagation[], pause: () => Promise<void>, slice = 16): Promise<PreparedWrite> {
+    if (!this.loadData) return this.prepare(props);
+    const checked: Propagation[] = [];
+    const lines = new LinesBuilder(this.columns);
+    for (let i = 0; i < props.length; i++) {
+      checked.push(checkPropagation(props[i], i));
+      lines.add(checked[i], i);
+      if (i % slice === slice - 1 && i + 1 < props.length) await pause();
+    }
+    return this.prepared(checked, { lines: lines.finish() });
+  }
+
+  /** The validities without their rows (counted in the payload), with the payload. */
+  private prepared(checked: Propagation[], payload: Payload): PreparedWrite {
     return { writer: this, validities: checked.map((p) => ({ ...p, rows: [] })), payload };
   }
 
@@ -332,40 +355,6 @@ export class DbiWriter {
     });
   }
 
-  /**
-   * The payload as LOAD DATA text (tab-separated, `\N` for NULL, backslash escapes), checked as
-   * `payloadValues` checks, in pieces of at most `LOAD_DATA_PIECE` bytes (one packet each).
-   */
-  private payloadLines(props: Propagation[]): PayloadLines {
-    const columns = this.columns;
-    const out = new PieceWriter();
-    const strings: number[] = [];
-    let rows = 0;
-    for (let i = 0; i < props.length; i++) {
-      const p = props[i];
-      for (let r = 0; r < p.rows.length; r++) {
-        const row = p.rows[r];
-        if (row === null || typeof row !== 'object') throw new ScrapeError('DBI_VALUE', `propagation ${i}: payload row ${r + 1} is not an object`);
-        out.integer(i);
-        out.byte(TAB);
-        out.integer(r + 1);
-        for (let c = 0; c < columns.length; c++) {
-          const v = sqlValue(row[columns[c]], columns[c], i, r);
-          out.byte(TAB);
-          if (typeof v === 'number') out.number(v);
-          else if (v === null) out.ascii('\\N');
-          else {
-            if (typeof v === 'string') strings.push(rows * columns.length + c);
-            out.text(loadDataField(v));
-          }
-        }
-        out.byte(NEWLINE);
-        rows++;
-      }
-    }
-    return { chunks: out.finish(), rows, strings: new Set(strings) };
-  }
-
   /** Multi-row INSERTs in chunks, on the transaction's own native connection (prepared and cached on SQLite). */
   private async insertRows(connection: unknown, head: string, width: number, count: number, rowAt: (i: number) => unknown[]): Promise<void> {
     if (count === 0) return;
@@ -502,6 +491,48 @@ function insertTuplesFromLines(lines: PayloadLines, first: number): string[] {
 class LoadDataRejected extends Error {
   constructor() {
     super('LOAD DATA took the payload with warnings');
+  }
+}
+
+/**
+ * The payload as LOAD DATA text (tab-separated, `\N` for NULL, backslash escapes), checked as
+ * `payloadValues` checks, in pieces of at most `LOAD_DATA_PIECE` bytes (one packet each); one
+ * propagation at a time. Each line: the propagation's index in the batch, ROW_COUNTER, the
+ * attributes.
+ */
+class LinesBuilder {
+  private readonly out = new PieceWriter();
+  private readonly strings: number[] = [];
+  private rows = 0;
+
+  constructor(private readonly columns: readonly string[]) {}
+
+  /** Adds the rows of propagation `i` of the batch. */
+  add(p: Propagation, i: number): void {
+    const { columns, out } = this;
+    for (let r = 0; r < p.rows.length; r++) {
+      const row = p.rows[r];
+      if (row === null || typeof row !== 'object') throw new ScrapeError('DBI_VALUE', `propagation ${i}: payload row ${r + 1} is not an object`);
+      out.integer(i);
+      out.byte(TAB);
+      out.integer(r + 1);
+      for (let c = 0; c < columns.length; c++) {
+        const v = sqlValue(row[columns[c]], columns[c], i, r);
+        out.byte(TAB);
+        if (typeof v === 'number') out.number(v);
+        else if (v === null) out.ascii('\\N');
+        else {
+          if (typeof v === 'string') this.strings.push(this.rows * columns.length + c);
+          out.text(loadDataField(v));
+        }
+      }
+      out.byte(NEWLINE);
+      this.rows++;
+    }
+  }
+
+  finish(): PayloadLines {
+    return { chunks: this.out.finish(), rows: this.rows, strings: new Set(this.strings) };
   }
 }
 

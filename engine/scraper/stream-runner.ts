@@ -55,6 +55,11 @@ export interface StreamTotals {
   writes: number;
 }
 
+/** Resolves on the event loop's next turn: I/O waiting meanwhile (a page streaming in, a write's reply) is handled first. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Propagations converted for their writers (one per target, none when it has nothing) and their decisions. */
 interface TakenWrites {
   writes: (PreparedWrite | undefined)[];
@@ -306,7 +311,7 @@ export class StreamRunner {
     for (const row of page.rows) {
       if (--untilYield === 0) {
         untilYield = yieldEvery;
-        await new Promise(setImmediate);
+        await nextTurn();
       }
       const sample = vector.needsAsync ? await vector.pushAsync(row) : vector.push(row);
       this.lastKey = { date_time: row.date_time, id: row.id };
@@ -424,10 +429,12 @@ export class StreamRunner {
 
   /** Maps a streamed page's PROCEED samples into pending propagations, in order, and counts the page. */
   private async mapProceeds(run: StreamedRun): Promise<void> {
-    for (const sample of run.proceeds) {
+    for (let k = 0; k < run.proceeds.length; k++) {
+      const sample = run.proceeds[k];
       const timeend = await this.propagate(sample);
       run.result.propagations++;
       this.pendingReasons.push({ reason: sample.decision, timeend });
+      if (k % 16 === 15) await nextTurn(); // a page streaming in is read in between
     }
     run.proceeds.length = 0; // their rows are mapped: not held while the last write finishes
     this.addTotals(run.result);
@@ -438,7 +445,7 @@ export class StreamRunner {
    * leaves it in flight: their rows are converted first, so they are not held while waiting.
    */
   private async writeBehind(): Promise<void> {
-    const taken = this.takePending();
+    const taken = await this.takePending();
     await this.awaitInFlight();
     const w = this.writeTaken(taken);
     w.catch(() => undefined); // awaited by the next step, flush or resume
@@ -499,23 +506,25 @@ export class StreamRunner {
 
   /** Writes the propagations collected so far, one transaction per target. */
   private async writePending(): Promise<void> {
-    await this.writeTaken(this.takePending());
+    await this.writeTaken(await this.takePending());
   }
 
   /**
    * The propagations collected so far, checked and converted for their writers (`prepare`),
    * with their decisions: the mapped rows are let go here, not held while an earlier write
-   * finishes. A conversion that fails keeps the decisions for `resume` as a failed write does.
+   * finishes. Converted in slices, letting a page that is streaming in be read in between. A
+   * conversion that fails keeps the decisions for `resume` as a failed write does.
    */
-  private takePending(): TakenWrites {
+  private async takePending(): Promise<TakenWrites> {
     const reasons = this.pendingReasons;
     this.pendingReasons = [];
+    const batches = this.pending;
+    this.pending = this.targets.map(() => []);
     try {
-      const writes = this.targets.map((target, i) => {
-        const batch = this.pending[i];
-        this.pending[i] = [];
-        return batch.length === 0 ? undefined : target.writer.prepare(batch);
-      });
+      const writes: (PreparedWrite | undefined)[] = [];
+      for (const [i, target] of this.targets.entries()) {
+        writes.push(batches[i].length === 0 ? undefined : await target.writer.prepareInSlices(batches[i], nextTurn));
+      }
       return { writes, reasons };
     } catch (err) {
       this.unconfirmed.push(...reasons);
