@@ -129,10 +129,12 @@ export class SourceReader {
   }
 
   /**
-   * Asks for wide rows as the driver's arrays (with `id` and `date_time` set as properties), not
-   * objects: the caller reads values by `columnIndex` and makes objects with `materialize` only
-   * where names are needed (a PROCEED). Building a 386-property object per row costs more than
-   * reading it. Returns false (and changes nothing) when rows are not read as arrays.
+   * Asks for wide rows as arrays (with `id` and `date_time` set as properties), not objects: the
+   * caller reads values by `columnIndex` and makes objects with `materialize` only where names
+   * are needed (a PROCEED). Building a 386-property object per row costs more than reading it.
+   * Streamed rows of numbers are decoded from their packets (`numericRowDecoder`: unboxed
+   * doubles, the `date_time` slot NaN); others are the driver's arrays. Returns false (and
+   * changes nothing) when rows are not read as arrays.
    */
   useArrayRows(): boolean {
     if (!this.wide) return false;
