@@ -136,6 +136,7 @@ export class DbiWriter {
    * As `prepare`, awaiting `pause()` after every `slice` propagations: a caller reading a source
    * stream at the same time lets its driver drain the socket in between (a page's payload took
    * 15-20 ms in one piece, long enough to fill the socket's buffer and stall the source server).
+   * Payload by INSERT (no LOAD DATA) is converted in one piece, without pauses.
    */
   async prepareInSlices(props: Propagation[], pause: () => Promise<void>, slice = 16): Promise<PreparedWrite> {
     if (!this.loadData) return this.prepare(props);
@@ -531,6 +532,7 @@ class LinesBuilder {
     }
   }
 
+  /** The lines written, and which fields hold strings. */
   finish(): PayloadLines {
     return { chunks: this.out.finish(), rows: this.rows, strings: new Set(this.strings) };
   }
@@ -558,6 +560,7 @@ class PieceWriter {
     this.at = 0;
   }
 
+  /** One byte (a tab, a newline). */
   byte(b: number): void {
     this.room(1);
     this.buf[this.at++] = b;

@@ -89,7 +89,7 @@ const UNROLL_FROM = 16;
  * one shape, so each read is a direct field access instead of a lookup by a varying key (5×
  * faster). Column names go in as JSON string literals, never as code.
  */
-function anyColumn(cols: (string | number)[], cell: Cell): ChangeTest {
+function anyColumn(cols: string[], cell: Cell): ChangeTest {
   if (cols.length >= UNROLL_FROM) {
     // the common cases inline, deciding as `cell` does: two numbers whose difference is a number
     // (threshold; a NaN difference goes to `cell`), identical values (equal)

@@ -189,32 +189,44 @@ export function numericRowDecoder(fields: readonly DriverField[], config: Driver
 /** The parts of a mysql2 text query the decoder hooks into. */
 interface DriverQuery {
   row(packet: { buffer: Buffer; offset: number; isEOF(): boolean }, connection: unknown): unknown;
-  on(event: 'fields', listener: (fields: DriverField[]) => void): unknown;
+  on(event: 'fields', listener: (fields: DriverField[] | undefined) => void): unknown;
+  /** Set when the query was given a callback (rows collected, not emitted). */
+  onResult?: unknown;
 }
 
+/** Declined rows (left to the driver) after which a query stops trying: more than this, and more than 8 per decoded row. */
+const DECLINES_TO_GIVE_UP = 64;
+
 /**
- * Has a mysql2 text query (`connection.query(...)`, before its first packet arrives) hand its
- * rows to `onRow` decoded by `numericRowDecoder` when its columns allow; other rows (and every
- * row of other column sets) keep the driver's own parsing and its 'result' event. It replaces the
- * query's row-reading step on that one query object: the step's contract (return the next step;
- * the driver's own step ends the result set) is what mysql2 3.x's `Query` state machine uses.
- * Returns false, changing nothing, when the query does not have that shape.
+ * Has a mysql2 text query hand its rows to `onRow`, decoded by `numericRowDecoder` when its
+ * columns allow; other rows (and every row of other column sets) keep the driver's own parsing
+ * and its 'result' event, in the same order. For a query made by `connection.query(...)` with
+ * `rowsAsArray: true`, no callback and no `.stream()`, before its first packet arrives (decoded
+ * rows are arrays, and they are not emitted as 'result' nor collected). It replaces the query's
+ * row-reading step on that one query object: the step's contract (return the next step; the
+ * driver's own step ends the result set) is what mysql2 3.x's `Query` state machine uses. A query
+ * whose rows keep being declined (NULLs, long BIGINTs) stops trying. Returns false, changing
+ * nothing, when the query does not have that shape.
  */
 export function decodeNumericRows(query: unknown, config: DriverConfig, onRow: (row: SourceRow) => void): boolean {
   const q = query as DriverQuery;
-  if (typeof q.row !== 'function' || typeof q.on !== 'function') return false;
+  if (typeof q.row !== 'function' || typeof q.on !== 'function' || q.onResult) return false;
   const driverRow = q.row;
   let decode: RowDecoder | undefined;
+  let decoded = 0;
+  let declined = 0;
   q.on('fields', (fields) => {
-    decode = numericRowDecoder(fields, config);
+    decode = Array.isArray(fields) ? numericRowDecoder(fields, config) : undefined;
   });
   const step = function (this: DriverQuery, packet: Parameters<DriverQuery['row']>[0], connection: unknown): unknown {
     if (decode !== undefined && !packet.isEOF()) {
       const row = decode(packet.buffer, packet.offset);
       if (row !== undefined) {
+        decoded++;
         onRow(row);
         return step;
       }
+      if (++declined > DECLINES_TO_GIVE_UP && declined > 8 * decoded) decode = undefined;
     }
     const next = driverRow.call(this, packet, connection);
     return next === driverRow ? step : next;

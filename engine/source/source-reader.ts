@@ -51,7 +51,8 @@ export function quoteIdentifier(db: Knex, name: string): string {
  * read, heavy on the garbage collector), and for hundreds of columns (a 192-channel HV table
  * joined with its power table) it never finishes optimizing the object-building parser (a
  * compiler thread spins on it for minutes, holding the process at exit). Wide rows are read as
- * arrays and made into objects by one literal per stream: fast objects, a third of the cost.
+ * arrays and made into objects by one literal per stream: fast objects, a third of the cost
+ * (or kept as arrays where nothing needs names: `useArrayRows`).
  */
 const WIDE_ROW = 100;
 
@@ -73,7 +74,7 @@ export class SourceReader {
   private readonly firstSql: string;
   private readonly nextSql: string;
   private readonly joinAliases: string[];
-  /** Wide MySQL rows: read as arrays (alias columns last) and made into objects by `makeRow`. */
+  /** Wide MySQL rows: read as arrays (alias columns last), made into objects by `makeRow` unless kept as arrays (`useArrayRows`). */
   private readonly wide: boolean;
   private readonly makeRow?: (values: unknown[]) => SourceRow;
   /** Index of the first join alias in a row read as an array. */
@@ -82,7 +83,7 @@ export class SourceReader {
   private readonly limit: number;
   /** Column names in the order of a wide row's array (`id`, `date_time`, main, joined). */
   private readonly names: string[];
-  /** Wide rows handed on as the driver's arrays (see `useArrayRows`). */
+  /** Wide rows handed on as arrays (see `useArrayRows`). */
   private arrayRows = false;
   /** The last array row `materialize` made an object of, and that object. */
   private made?: { row: SourceRow; object: SourceRow };
@@ -148,8 +149,8 @@ export class SourceReader {
   }
 
   /**
-   * True when `streamPage` can be used (MySQL): rows are handed on as the driver parses them, so
-   * pages can be `page_size` rows however wide, and no page is held in memory.
+   * True when `streamPage` can be used (MySQL): rows are handed on as they arrive, so pages can be
+   * `page_size` rows however wide, and no page is held in memory.
    */
   canStream(): boolean {
     return this.db.client.config.client !== 'better-sqlite3';
@@ -157,7 +158,7 @@ export class SourceReader {
 
   /**
    * Reads one keyset page of up to `page_size` rows after `after` and hands each row to `onRow`
-   * as the driver parses it, in order. Delivery stops when `onRow` returns false or before a row
+   * as it arrives (parsed by the driver, or decoded from its packet: see `useArrayRows`), in order. Delivery stops when `onRow` returns false or before a row
    * whose joined row is missing (`joinMissing`); the rest of the page is drained unread. A throw
    * in `onRow` stops delivery and rejects once the query is done. MySQL only (`canStream`).
    */
