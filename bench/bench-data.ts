@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { openDatabase } from '../engine/config/database';
+import { openDatabase } from '../engine/db/open-database';
 import { DatabaseLocation, parseDatabaseUrl } from '../engine/config/dbconf';
 import { loadRegime } from '../engine/config/load-regime';
 import { Regime } from '../engine/config/regime';

@@ -1,8 +1,8 @@
 import { Knex } from 'knex';
 import { runAverager } from '../engine/averager/averager';
-import { openDatabase } from '../engine/config/database';
-import { silentLogger } from '../engine/config/logger';
-import { naiveMs, naiveText, parseDuration } from '../engine/config/time';
+import { openDatabase } from '../engine/db/open-database';
+import { silentLogger } from '../engine/core/logger';
+import { naiveMs, naiveText, parseDuration } from '../engine/core/time';
 import { runScraper } from '../engine/scraper/scraper';
 import { benchLocation, benchRegime, recreateDatabase, Workload } from './bench-data';
 

@@ -1,7 +1,7 @@
 import { fork } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import { openDatabase } from '../engine/config/database';
+import { openDatabase } from '../engine/db/open-database';
 import { ChildResult } from './bench-child';
 import { DB_PREFIX, FakerFigures, SERVER_URL, benchLocation, benchRegime, dropBenchDatabases, fakeSource, Workload } from './bench-data';
 import { PhaseSpec } from './bench-phases';

@@ -1,11 +1,12 @@
-import { systemClock } from '../config/clock';
-import { ScrapeError } from '../config/errors';
+import { systemClock } from '../core/clock';
+import { ScrapeError } from '../core/errors';
 import { AggregateDecl, Regime } from '../config/regime';
-import { normalizeTimeText, parseDuration } from '../config/time';
+import { normalizeTimeText, parseDuration } from '../core/time';
 import { DbiWriter } from '../dbi/dbi-writer';
 import { prepareTargetTables } from '../dbi/target-tables';
-import { Aggregator, aggregateColumns, compileFilter } from '../scraper/aggregator';
-import { retryingWith } from '../scraper/retry';
+import { Aggregator, aggregateColumns } from '../aggregate/aggregator';
+import { compileFilter } from '../aggregate/row-filter';
+import { retryingWith } from '../stream/retry';
 import type { RunOptions } from '../scraper/scraper';
 import { SourceReader } from '../source/source-reader';
 import { discoverStreams } from '../source/source-stream';

@@ -1,10 +1,11 @@
 import { Knex } from 'knex';
-import { Logger } from '../config/logger';
+import { Logger } from '../core/logger';
 import { FilterCondition } from '../config/regime';
-import { isValidTimeText, localToUtc, naiveMs, naiveText, utcToLocal } from '../config/time';
+import { isValidTimeText, localToUtc, naiveMs, naiveText, utcToLocal } from '../core/time';
 import { DbiWriter, Propagation } from '../dbi/dbi-writer';
 import { lastValidity } from '../dbi/dbi-reader';
-import { Aggregator, RowFilter, compileFilter } from '../scraper/aggregator';
+import { Aggregator } from '../aggregate/aggregator';
+import { RowFilter, compileFilter } from '../aggregate/row-filter';
 import { SpecTable } from '../spec/spec-table';
 import { SourceKey, SourcePage, SourceReader, SourceRow, quoteIdentifier } from '../source/source-reader';
 import { SourceStream } from '../source/source-stream';

@@ -1,4 +1,4 @@
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 
 /** One day in milliseconds. */
 export const DAY_MS = 86_400_000;

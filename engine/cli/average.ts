@@ -1,10 +1,10 @@
 import { runAverager } from '../averager/averager';
-import { describeLocation, openDatabase } from '../config/database';
+import { describeLocation, openDatabase } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { streamLogger } from './io';
 import { RegisterCommand } from './main';
-import { RegimeLock } from '../dbi/regime-lock';
+import { RegimeLock } from '../session/regime-lock';
 import { CommonOptions, acquireRegimeLock, addCommonOptions, effectiveSettingsText, loadRegimeForCli, shutdownSignal, watchLock } from './run';
 
 interface AverageOptions extends CommonOptions {

@@ -1,11 +1,11 @@
 import { Option } from 'commander';
-import { systemClock } from '../config/clock';
-import { openDatabase, describeLocation } from '../config/database';
+import { systemClock } from '../core/clock';
+import { openDatabase, describeLocation } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
-import { ScrapeError } from '../config/errors';
-import { LOG_LEVELS, LogLevel } from '../config/logger';
+import { ScrapeError } from '../core/errors';
+import { LOG_LEVELS, LogLevel } from '../core/logger';
 import { applySettingOverrides, loadRegime } from '../config/load-regime';
-import { normalizeTimeText } from '../config/time';
+import { normalizeTimeText } from '../core/time';
 import { FakerResult, assertFakeDatabase, runBatchFaker, runLiveFaker } from '../faker/faker';
 import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';

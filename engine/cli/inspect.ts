@@ -1,6 +1,6 @@
-import { describeLocation, openDatabase } from '../config/database';
+import { describeLocation, openDatabase } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
-import { FieldRange, SourceInspection, TableInspection, inspectSource, summarizeColumns } from '../source/source-inspection';
+import { FieldRange, SourceInspection, TableInspection, inspectSource, summarizeColumns } from '../report/source-inspection';
 import { UnpivotCell } from '../transform/unpivot-plan';
 import { CommonOptions, addCommonOptions, loadRegimeForCli } from './run';
 import { RegisterCommand } from './main';

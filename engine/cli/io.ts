@@ -1,4 +1,4 @@
-import { Logger, LogLevel, LOG_LEVELS } from '../config/logger';
+import { Logger, LogLevel, LOG_LEVELS } from '../core/logger';
 
 /** The streams and environment a command runs with (injected so tests capture output). */
 export interface CliIo {

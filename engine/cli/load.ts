@@ -1,8 +1,8 @@
 import * as path from 'path';
 import { Option } from 'commander';
-import { openDatabase, describeLocation } from '../config/database';
+import { openDatabase, describeLocation } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
-import { LOG_LEVELS, LogLevel } from '../config/logger';
+import { LOG_LEVELS, LogLevel } from '../core/logger';
 import { loadDump } from '../faker/dump-loader';
 import { assertFakeDatabase } from '../faker/faker';
 import { streamLogger } from './io';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command, CommanderError } from 'commander';
 import { projectRoot } from '../config/dbconf';
-import { isScrapeError } from '../config/errors';
+import { isScrapeError } from '../core/errors';
 import { CliIo, processIo } from './io';
 import { registerValidate } from './validate';
 import { registerQuery } from './query';

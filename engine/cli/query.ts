@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
-import { describeLocation, openDatabase } from '../config/database';
+import { describeLocation, openDatabase } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
-import { ScrapeError } from '../config/errors';
-import { normalizeTimeText } from '../config/time';
+import { ScrapeError } from '../core/errors';
+import { normalizeTimeText } from '../core/time';
 import { readAt } from '../dbi/dbi-reader';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable, defaultSpecDir, loadSpec } from '../spec/spec-table';

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Knex } from 'knex';
-import { openDatabase } from '../config/database';
+import { openDatabase } from '../db/open-database';
 import { DatabaseLocation, resolveDatabase } from '../config/dbconf';
-import { ScrapeError, isScrapeError } from '../config/errors';
+import { ScrapeError, isScrapeError } from '../core/errors';
 import { listRegimeFiles } from '../config/load-regime';
-import { StreamStatus, streamStatuses } from '../dbi/stream-status';
+import { StreamStatus, streamStatuses } from '../report/stream-status';
 import { CommonOptions, addCommonOptions, loadRegimeForCli } from './run';
 import { RegisterCommand } from './main';
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Option } from 'commander';
 import { dbconfFiles, projectRoot } from '../config/dbconf';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { findRegimeFile, listRegimeFiles, loadRegime } from '../config/load-regime';
 import { SupervisorMode, supervisorProgram } from '../config/supervisor-config';
 import { RegisterCommand } from './main';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { Diagnostic } from '../config/diagnostic';
 import { RegimeLookup, checkRegimeFile, findRegimeFile, listRegimeFiles, renderDiagnostics } from '../config/load-regime';
 import { RegisterCommand } from './main';

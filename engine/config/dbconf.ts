@@ -1,30 +1,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ScrapeError } from './errors';
+import { ScrapeError } from '../core/errors';
+import { projectRoot } from '../core/project-root';
+import type { DatabaseLocation } from '../db/database-location';
 
-/** Where a database lives, resolved from a dbconf section name or a URL. */
-export interface DatabaseLocation {
-  /** The name or URL the user gave. */
-  name: string;
-  dialect: 'sqlite' | 'mysql';
-  /** SQLite file (absolute), or `:memory:`. */
-  filename?: string;
-  host?: string;
-  port?: number;
-  user?: string;
-  password?: string;
-  database?: string;
-  socket?: string;
-  /** The faker may drop and write tables here (database name starts with `fake`, or `fake = true`). */
-  fake: boolean;
-  /** Production DBI database (`offline_db`, or `production = true`): never seeded, never created. */
-  production: boolean;
-  /** Where the settings came from: `file [section]` or `url`. */
-  origin: string;
-  /** Things the operator should hear about (e.g. a dbconf file readable by others). */
-  warnings: string[];
-}
+export type { DatabaseLocation } from '../db/database-location';
 
 /** Where to look for dbconf sections. */
 export interface DbconfOptions {
@@ -39,16 +20,7 @@ export interface DbconfOptions {
 /** Database names that are production DBI targets: never seeded, never fall back to SQLite. */
 const PRODUCTION_NAMES = new Set(['offline_db']);
 
-/** The project's own folder (where `dbconf.ini`, `regimes.d/`, `spec/` ship). */
-export function projectRoot(): string {
-  // engine/config/dbconf.ts (ts-jest) or dist/engine/config/dbconf.js (compiled)
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'schemas'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return path.resolve(__dirname, '..', '..');
-}
+export { projectRoot };
 
 /** Parses a my.cnf-style file into sections of key/value pairs (`#`/`;` comments, quoted values). */
 export function parseIni(text: string): Map<string, Record<string, string>> {

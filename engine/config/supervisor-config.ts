@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ScrapeError } from './errors';
+import { ScrapeError } from '../core/errors';
 
 /** Which long-running command a supervisord program runs for a regime. */
 export type SupervisorMode = 'run' | 'average' | 'fake';

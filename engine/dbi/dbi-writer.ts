@@ -1,9 +1,9 @@
 import { Knex } from 'knex';
 import { escape as escapeMysql } from 'mysql2';
 import { Readable } from 'stream';
-import { Clock, systemClock } from '../config/clock';
-import { ScrapeError } from '../config/errors';
-import { addMs, normalizeTimeText, utcNowText } from '../config/time';
+import { Clock, systemClock } from '../core/clock';
+import { ScrapeError } from '../core/errors';
+import { addMs, normalizeTimeText, utcNowText } from '../core/time';
 import { LOCALSEQNO, SqlDialect, quoteIdentifier, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { knexDialect } from './target-tables';

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { DatabaseLocation } from '../config/dbconf';
-import { describeLocation } from '../config/database';
-import { ScrapeError } from '../config/errors';
+import { describeLocation } from '../db/open-database';
+import { ScrapeError } from '../core/errors';
 import { SpecTable } from '../spec/spec-table';
 import { LOCALSEQNO, SqlDialect, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
 

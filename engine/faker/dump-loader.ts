@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { StringDecoder } from 'string_decoder';
 import { createGunzip } from 'zlib';
 import { Knex } from 'knex';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { RawConnection, withRawConnection } from './raw-connection';
 import { SourceDialect, dialectOf } from './source-schema';
 import { DumpStatementSplitter } from './dump-statement-splitter';

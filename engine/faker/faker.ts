@@ -1,12 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Knex } from 'knex';
-import { Clock, systemClock } from '../config/clock';
+import { Clock, systemClock } from '../core/clock';
 import { DatabaseLocation } from '../config/dbconf';
-import { ScrapeError } from '../config/errors';
-import { Logger, silentLogger } from '../config/logger';
+import { ScrapeError } from '../core/errors';
+import { Logger, silentLogger } from '../core/logger';
 import { Regime } from '../config/regime';
-import { isValidTimeText, naiveMs, naiveText, normalizeTimeText, parseDuration, utcNowText, utcToLocal } from '../config/time';
+import { isValidTimeText, naiveMs, naiveText, normalizeTimeText, parseDuration, utcNowText, utcToLocal } from '../core/time';
 import { loadDump } from './dump-loader';
 import { RawConnection, withRawConnection } from './raw-connection';
 import { RowGenerator, compileColumnRules } from './row-generator';

@@ -1,4 +1,4 @@
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 
 /** A value of a dump's INSERT as bound to SQLite. */
 export type DumpValue = string | number | bigint | Buffer | null;

@@ -1,5 +1,5 @@
 import jsonata from 'jsonata';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { FakerColumnDecl, FakerProfile, Regime } from '../config/regime';
 import { RawConnection, sqlString } from './raw-connection';
 import { SourceDialect, quoteName } from './source-schema';

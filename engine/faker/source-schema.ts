@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { ColumnTypes, Regime, TableDecl } from '../config/regime';
 import { sqliteType } from './mysql-to-sqlite';
 

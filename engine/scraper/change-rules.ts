@@ -1,7 +1,7 @@
 import type { ChangeRuleDecl, ColumnSelector } from '../config/regime';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { compileExpression } from '../transform/compile-expression';
-import { toNumber } from './aggregator';
+import { toNumber } from '../aggregate/row-filter';
 import type { SourceRow } from '../source/source-row';
 
 /** True when the vector sv[0] → sv[-1] has `changed` (DESIGN §4.4). Synchronous: the hot path. */

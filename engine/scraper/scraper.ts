@@ -1,10 +1,10 @@
 import { Knex } from 'knex';
-import { Clock, systemClock } from '../config/clock';
+import { Clock, systemClock } from '../core/clock';
 import { DatabaseLocation } from '../config/dbconf';
-import { ScrapeError } from '../config/errors';
-import { Logger } from '../config/logger';
+import { ScrapeError } from '../core/errors';
+import { Logger } from '../core/logger';
 import { Regime } from '../config/regime';
-import { parseDuration } from '../config/time';
+import { parseDuration } from '../core/time';
 import { DbiWriter } from '../dbi/dbi-writer';
 import { prepareTargetTables } from '../dbi/target-tables';
 import { SpecTable } from '../spec/spec-table';
@@ -12,9 +12,9 @@ import { SourceReader } from '../source/source-reader';
 import { discoverStreams, SourceStream } from '../source/source-stream';
 import { compileMapping } from '../transform/mapping';
 import { compileUnpivotPlan } from '../transform/unpivot-plan';
-import { Aggregator, aggregateColumns } from './aggregator';
+import { Aggregator, aggregateColumns } from '../aggregate/aggregator';
 import { compileChangeRules } from './change-rules';
-import { BackoffOptions, isTransientError, retryingWith } from './retry';
+import { BackoffOptions, isTransientError, retryingWith } from '../stream/retry';
 import { tuneSleep } from './sleep-tuner';
 import { StepResult, StreamRunner, StreamSettings } from './stream-runner';
 

@@ -1,6 +1,6 @@
-import { ScrapeError } from '../config/errors';
-import { naiveMs, naiveText } from '../config/time';
-import type { Aggregator } from './aggregator';
+import { ScrapeError } from '../core/errors';
+import { naiveMs, naiveText } from '../core/time';
+import type { Aggregator } from '../aggregate/aggregator';
 import type { ChangeTest } from './change-rules';
 import type { SourceRow } from '../source/source-row';
 

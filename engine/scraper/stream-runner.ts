@@ -1,8 +1,8 @@
 import { Knex } from 'knex';
-import { Clock } from '../config/clock';
-import { Logger, logs } from '../config/logger';
+import { Clock } from '../core/clock';
+import { Logger, logs } from '../core/logger';
 import { Regime } from '../config/regime';
-import { localToUtc, naiveMs, utcToLocal } from '../config/time';
+import { localToUtc, naiveMs, utcToLocal } from '../core/time';
 import { DbiWriter, PreparedWrite, Propagation } from '../dbi/dbi-writer';
 import { lastValidity } from '../dbi/dbi-reader';
 import { SpecTable } from '../spec/spec-table';
@@ -10,7 +10,7 @@ import { SourceKey, SourcePage, SourceReader, SourceRow, StreamedPage } from '..
 import { SourceStream } from '../source/source-stream';
 import { Mapping } from '../transform/mapping';
 import { UnpivotPlan } from '../transform/unpivot-plan';
-import { Aggregator } from './aggregator';
+import { Aggregator } from '../aggregate/aggregator';
 import { CompiledChangeRules } from './change-rules';
 import { Sample, SourceVector, formatSvLine } from './source-vector';
 

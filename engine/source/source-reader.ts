@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { decodeNumericRows } from './row-decoder';
 import { SourceRow } from './source-row';
 import { SourceStream } from './source-stream';

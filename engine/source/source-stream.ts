@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { ContextDecl, ContextValueDecl, JoinDecl, Regime, TableDecl } from '../config/regime';
 
 /** A column of a source table as introspected from the live schema. */

@@ -1,4 +1,4 @@
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import { SPEC_DBTYPE, SpecColumn, SpecTable } from './spec-table';
 
 /** SQL dialects the DBI target can live in. */

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
+import { projectRoot } from '../core/project-root';
 
 /** One attribute (column) of a DBI payload table, from a `.spec` column line. */
 export interface SpecColumn {
@@ -129,8 +130,7 @@ export function parseSpec(text: string, file = '<spec>'): SpecTable {
 
 /** Default folder of `.spec` files: `spec/` of the project. */
 export function defaultSpecDir(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return path.join(require('../config/dbconf').projectRoot(), 'spec');
+  return path.join(projectRoot(), 'spec');
 }
 
 /** Reads and parses `spec/<className>.spec`; a missing file is a clear error naming the folder. */

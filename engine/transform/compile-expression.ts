@@ -1,5 +1,5 @@
 import jsonata from 'jsonata';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 
 /**
  * A regime expression compiled once. Trivial expressions (a bare name or a dotted path such as

@@ -1,5 +1,5 @@
 import jsonata from 'jsonata';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 import type { SourceRow } from '../source/source-row';
 import { compileExpression, walkPath, type CompiledExpression } from './compile-expression';
 import { RESERVED_BINDINGS, type UnpivotCell, type UnpivotPlan } from './unpivot-plan';

@@ -1,5 +1,5 @@
 import type { UnpivotDecl } from '../config/regime';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 
 /** Binding names every mapping has; a cell field may not shadow them. */
 export const RESERVED_BINDINGS: readonly string[] = ['first', 'last', 'agg', 'ctx'];

@@ -1,6 +1,6 @@
 import * as path from 'path';
-import { Clock } from '../../engine/config/clock';
-import { MemoryLogger } from '../../engine/config/logger';
+import { Clock } from '../../engine/core/clock';
+import { MemoryLogger } from '../../engine/core/logger';
 import { loadRegime, LoadedRegime } from '../../engine/config/load-regime';
 import { runAverager } from '../../engine/averager/averager';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';

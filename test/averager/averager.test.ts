@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { Knex } from 'knex';
-import { ManualClock } from '../../engine/config/clock';
-import { MemoryLogger } from '../../engine/config/logger';
+import { ManualClock } from '../../engine/core/clock';
+import { MemoryLogger } from '../../engine/core/logger';
 import { loadRegime, LoadedRegime } from '../../engine/config/load-regime';
 import { runAverager } from '../../engine/averager/averager';
 import { dumpTarget, floatValue } from '../../engine/dbi/dbi-reader';

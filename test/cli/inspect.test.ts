@@ -1,7 +1,7 @@
 import { main } from '../../engine/cli/main';
 import { CliIo } from '../../engine/cli/io';
 import { projectRoot } from '../../engine/config/dbconf';
-import { summarizeColumns } from '../../engine/source/source-inspection';
+import { summarizeColumns } from '../../engine/report/source-inspection';
 import { DIALECTS, TestDatabase, createTestDatabase } from '../support/databases';
 import { createSourceTable, insertRows } from '../support/source-fixture';
 

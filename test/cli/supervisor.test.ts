@@ -6,7 +6,7 @@ import { main } from '../../engine/cli/main';
 import { CliIo } from '../../engine/cli/io';
 import { projectRoot } from '../../engine/config/dbconf';
 import { quoteCommandArg, quoteEnvironmentValue, supervisorProgram } from '../../engine/config/supervisor-config';
-import { openDatabase } from '../../engine/config/database';
+import { openDatabase } from '../../engine/db/open-database';
 import { parseDatabaseUrl } from '../../engine/config/dbconf';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
 

@@ -1,5 +1,5 @@
 import { DIALECTS, createTestDatabase, expectRejection } from '../support/databases';
-import { openDatabase } from '../../engine/config/database';
+import { openDatabase } from '../../engine/db/open-database';
 
 describe.each(DIALECTS)('database connections on %s', (dialect) => {
   it('reads datetimes back as the text written, and a read-only connection refuses writes', async () => {

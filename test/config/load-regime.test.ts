@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { projectRoot } from '../../engine/config/dbconf';
-import { isScrapeError } from '../../engine/config/errors';
+import { isScrapeError } from '../../engine/core/errors';
 import {
   applySettingOverrides,
   captureNames,

@@ -2,7 +2,7 @@ import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { DbiWriter, ValidityContext } from '../../engine/dbi/dbi-writer';
 import { dumpTarget, lastValidity, readAt } from '../../engine/dbi/dbi-reader';
-import { ManualClock } from '../../engine/config/clock';
+import { ManualClock } from '../../engine/core/clock';
 import { testSpec } from './dbi-support';
 
 const SAB_AD1: ValidityContext = { sitemask: 32, simmask: 1, subsite: 1, task: 0, aggregateno: -1 };

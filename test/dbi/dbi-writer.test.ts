@@ -2,8 +2,8 @@ import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { DbiWriter, Propagation, ValidityContext } from '../../engine/dbi/dbi-writer';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';
-import { ManualClock } from '../../engine/config/clock';
-import { isScrapeError } from '../../engine/config/errors';
+import { ManualClock } from '../../engine/core/clock';
+import { isScrapeError } from '../../engine/core/errors';
 import { parseSpec } from '../../engine/spec/spec-table';
 import { testSpec } from './dbi-support';
 

@@ -2,7 +2,7 @@ import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases
 import { main } from '../../engine/cli/main';
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { DbiWriter } from '../../engine/dbi/dbi-writer';
-import { ManualClock } from '../../engine/config/clock';
+import { ManualClock } from '../../engine/core/clock';
 import { loadSpec } from '../../engine/spec/spec-table';
 import { captureIo } from './dbi-support';
 

@@ -1,7 +1,7 @@
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { DbiWriter } from '../../engine/dbi/dbi-writer';
-import { isScrapeError, ScrapeError } from '../../engine/config/errors';
+import { isScrapeError, ScrapeError } from '../../engine/core/errors';
 import { testSpec } from './dbi-support';
 
 async function failure(promise: Promise<unknown>): Promise<ScrapeError> {

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { Knex } from 'knex';
-import { ManualClock } from '../../engine/config/clock';
+import { ManualClock } from '../../engine/core/clock';
 import { runBatchFaker, runLiveFaker } from '../../engine/faker/faker';
 import { DIALECTS, TestDatabase, createTestDatabase } from '../support/databases';
 import { adtempLikeRegime, hvLikeRegime } from './fake-regime';

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { loadRegime } from '../../engine/config/load-regime';
 import { expandColumnNames, fakeTables } from '../../engine/faker/source-schema';
-import { isScrapeError } from '../../engine/config/errors';
+import { isScrapeError } from '../../engine/core/errors';
 import { adtempLikeRegime } from './fake-regime';
 
 const REGIMES = path.join(__dirname, '..', '..', 'regimes.d');

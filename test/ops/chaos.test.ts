@@ -1,5 +1,5 @@
 import { loadRegime } from '../../engine/config/load-regime';
-import { silentLogger } from '../../engine/config/logger';
+import { silentLogger } from '../../engine/core/logger';
 import { runScraper } from '../../engine/scraper/scraper';
 import { createTestDatabase, TestDatabase } from '../support/databases';
 import { prng } from '../support/source-fixture';

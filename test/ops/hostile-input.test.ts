@@ -5,7 +5,7 @@ import { PassThrough } from 'stream';
 import { Knex } from 'knex';
 import { main } from '../../engine/cli/main';
 import { CliIo } from '../../engine/cli/io';
-import { openDatabase } from '../../engine/config/database';
+import { openDatabase } from '../../engine/db/open-database';
 import { projectRoot } from '../../engine/config/dbconf';
 import { DIALECTS, createTestDatabase, expectRejection, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';

@@ -6,10 +6,10 @@ import { PassThrough } from 'stream';
 import { Knex } from 'knex';
 import { main } from '../../engine/cli/main';
 import { projectRoot } from '../../engine/config/dbconf';
-import { isScrapeError } from '../../engine/config/errors';
+import { isScrapeError } from '../../engine/core/errors';
 import { loadRegime } from '../../engine/config/load-regime';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';
-import { RegimeLock, lockStatus, regimeLockName } from '../../engine/dbi/regime-lock';
+import { RegimeLock, lockStatus, regimeLockName } from '../../engine/session/regime-lock';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
 

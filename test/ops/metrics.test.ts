@@ -1,8 +1,8 @@
 import * as http from 'http';
-import { ManualClock } from '../../engine/config/clock';
+import { ManualClock } from '../../engine/core/clock';
 import { loadRegime } from '../../engine/config/load-regime';
-import { silentLogger } from '../../engine/config/logger';
-import { ScrapeMetrics, startMetricsServer } from '../../engine/cli/metrics-server';
+import { silentLogger } from '../../engine/core/logger';
+import { ScrapeMetrics, startMetricsServer } from '../../engine/session/metrics-server';
 import { runScraper } from '../../engine/scraper/scraper';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { ADTEMP_YAML, fillAdTempSource, ROOT } from './ops-support';

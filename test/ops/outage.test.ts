@@ -1,9 +1,9 @@
 import * as net from 'net';
 import { Knex } from 'knex';
-import { openDatabase } from '../../engine/config/database';
+import { openDatabase } from '../../engine/db/open-database';
 import { parseDatabaseUrl } from '../../engine/config/dbconf';
 import { loadRegime } from '../../engine/config/load-regime';
-import { MemoryLogger, silentLogger } from '../../engine/config/logger';
+import { MemoryLogger, silentLogger } from '../../engine/core/logger';
 import { Regime } from '../../engine/config/regime';
 import { runScraper } from '../../engine/scraper/scraper';
 import { createTestDatabase, MARIADB_URL, TestDatabase } from '../support/databases';

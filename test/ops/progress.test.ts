@@ -1,7 +1,7 @@
-import { ManualClock } from '../../engine/config/clock';
+import { ManualClock } from '../../engine/core/clock';
 import { loadRegime } from '../../engine/config/load-regime';
-import { MemoryLogger } from '../../engine/config/logger';
-import { CatchUpProgress, humanSpan } from '../../engine/cli/progress';
+import { MemoryLogger } from '../../engine/core/logger';
+import { CatchUpProgress, humanSpan } from '../../engine/session/progress';
 import { runScraper } from '../../engine/scraper/scraper';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { ADTEMP_YAML, fillAdTempSource, ROOT } from './ops-support';

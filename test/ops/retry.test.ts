@@ -1,7 +1,7 @@
-import { ManualClock } from '../../engine/config/clock';
-import { ScrapeError } from '../../engine/config/errors';
-import { MemoryLogger } from '../../engine/config/logger';
-import { isTransientError, RetryGuard } from '../../engine/scraper/retry';
+import { ManualClock } from '../../engine/core/clock';
+import { ScrapeError } from '../../engine/core/errors';
+import { MemoryLogger } from '../../engine/core/logger';
+import { isTransientError, RetryGuard } from '../../engine/stream/retry';
 
 const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
 

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { MemoryLogger } from '../../engine/config/logger';
-import { ManualClock } from '../../engine/config/clock';
+import { MemoryLogger } from '../../engine/core/logger';
+import { ManualClock } from '../../engine/core/clock';
 import { loadRegime, applySettingOverrides, LoadedRegime } from '../../engine/config/load-regime';
 import { Regime } from '../../engine/config/regime';
-import { ScrapeError } from '../../engine/config/errors';
+import { ScrapeError } from '../../engine/core/errors';
 import { runScraper, ScraperReport } from '../../engine/scraper/scraper';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';
 import { listTables } from '../../engine/source/source-stream';

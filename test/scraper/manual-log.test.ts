@@ -1,6 +1,6 @@
 import * as path from 'path';
-import { MemoryLogger } from '../../engine/config/logger';
-import { ManualClock } from '../../engine/config/clock';
+import { MemoryLogger } from '../../engine/core/logger';
+import { ManualClock } from '../../engine/core/clock';
 import { loadRegime, applySettingOverrides } from '../../engine/config/load-regime';
 import { runScraper } from '../../engine/scraper/scraper';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';

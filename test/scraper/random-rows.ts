@@ -1,4 +1,4 @@
-import { naiveMs, naiveText } from '../../engine/config/time';
+import { naiveMs, naiveText } from '../../engine/core/time';
 import type { SourceRow } from '../../engine/source/source-row';
 
 export { prng } from '../support/source-fixture';

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { Knex } from 'knex';
-import { MemoryLogger } from '../../engine/config/logger';
-import { ManualClock } from '../../engine/config/clock';
+import { MemoryLogger } from '../../engine/core/logger';
+import { ManualClock } from '../../engine/core/clock';
 import { loadRegime, applySettingOverrides, LoadedRegime } from '../../engine/config/load-regime';
 import { Regime } from '../../engine/config/regime';
 import { runScraper } from '../../engine/scraper/scraper';

@@ -1,11 +1,11 @@
 import type { AggregateDecl, AggregateFunction } from '../../engine/config/regime';
-import { naiveMs } from '../../engine/config/time';
-import { Aggregator } from '../../engine/scraper/aggregator';
+import { naiveMs } from '../../engine/core/time';
+import { Aggregator } from '../../engine/aggregate/aggregator';
 import { compileChangeRules } from '../../engine/scraper/change-rules';
 import { SourceVector, formatSvLine, type Sample, type SourceVectorSettings } from '../../engine/scraper/source-vector';
 import type { SourceRow } from '../../engine/source/source-row';
 import { prng, randomRows, regularRows } from './random-rows';
-import { expectClose, referenceAggregates } from './reference-aggregates';
+import { expectClose, referenceAggregates } from '../aggregate/reference-aggregates';
 
 const never = () => false;
 

@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { SourceReader, SourceRow } from '../../engine/source/source-reader';
 import { SourceStream, tableColumns } from '../../engine/source/source-stream';
 import { decodeNumericRows, numericRowDecoder } from '../../engine/source/row-decoder';
-import { openDatabase } from '../../engine/config/database';
+import { openDatabase } from '../../engine/db/open-database';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
 

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { DIALECTS, createTestDatabase, expectRejection } from '../support/databases';
 import { loadSpec, parseSpec } from '../../engine/spec/spec-table';
 import { createTableStatements, quoteIdentifier, vldTableName } from '../../engine/spec/ddl';
-import { isScrapeError } from '../../engine/config/errors';
+import { isScrapeError } from '../../engine/core/errors';
 
 const SPEC_DIR = path.resolve(__dirname, '..', '..', 'spec');
 const SPEC_FILES = fs.readdirSync(SPEC_DIR).filter((f) => f.endsWith('.spec')).sort();

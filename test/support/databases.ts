@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Knex } from 'knex';
 import { DatabaseLocation, parseDatabaseUrl } from '../../engine/config/dbconf';
-import { openDatabase } from '../../engine/config/database';
+import { openDatabase } from '../../engine/db/open-database';
 
 /** The two databases every database test runs on. */
 export const DIALECTS = ['sqlite', 'mariadb'] as const;

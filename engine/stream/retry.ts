@@ -1,6 +1,6 @@
-import { Clock } from '../config/clock';
-import { ScrapeError } from '../config/errors';
-import { Logger } from '../config/logger';
+import { Clock } from '../core/clock';
+import { ScrapeError } from '../core/errors';
+import { Logger } from '../core/logger';
 
 /** Error codes (driver or system) of conditions that pass by themselves: lost or refused connections, timeouts, deadlocks, busy files. */
 const TRANSIENT_CODES = new Set([

@@ -1,8 +1,8 @@
 import { Knex } from 'knex';
 import { Regime } from '../config/regime';
 import { UnpivotCell, compileUnpivotPlan } from '../transform/unpivot-plan';
-import { quoteIdentifier } from './source-reader';
-import { SourceColumn, StreamContext, discoverStreams } from './source-stream';
+import { quoteIdentifier } from '../source/source-reader';
+import { SourceColumn, StreamContext, discoverStreams } from '../source/source-stream';
 
 /**
  * One `GROUP BY year` line of a source table, the manual's "check ranges in the table with

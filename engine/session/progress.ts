@@ -1,6 +1,6 @@
-import { Clock } from '../config/clock';
-import { Logger } from '../config/logger';
-import { naiveMs } from '../config/time';
+import { Clock } from '../core/clock';
+import { Logger } from '../core/logger';
+import { naiveMs } from '../core/time';
 import { ScraperObserver } from '../scraper/scraper';
 import { StepResult, StreamRunner } from '../scraper/stream-runner';
 

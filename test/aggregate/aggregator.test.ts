@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import type { AggregateDecl, AggregateFunction } from '../../engine/config/regime';
-import { Aggregator, aggregateColumns, compileFilter } from '../../engine/scraper/aggregator';
+import { Aggregator, aggregateColumns } from '../../engine/aggregate/aggregator';
+import { compileFilter } from '../../engine/aggregate/row-filter';
 import type { SourceRow } from '../../engine/source/source-row';
-import { randomRows } from './random-rows';
+import { randomRows } from '../scraper/random-rows';
 import { expectClose, referenceAggregates } from './reference-aggregates';
 
 const ALL: AggregateFunction[] = ['avg', 'min', 'max', 'std', 'stddev_samp', 'variance', 'var_samp', 'sum', 'count', 'first', 'last'];

@@ -5,10 +5,10 @@ import * as path from 'path';
 import Database from 'better-sqlite3';
 import * as mysql from 'mysql2/promise';
 import { Knex } from 'knex';
-import { Clock, systemClock } from '../config/clock';
-import { KEEPALIVE_AFTER_MS } from '../config/database';
+import { Clock, systemClock } from '../core/clock';
+import { KEEPALIVE_AFTER_MS } from '../db/open-database';
 import { DatabaseLocation } from '../config/dbconf';
-import { ScrapeError } from '../config/errors';
+import { ScrapeError } from '../core/errors';
 
 /** Which program holds a lock: one scraper and one averager may run per regime and target. */
 export type LockRole = 'scrape' | 'average';

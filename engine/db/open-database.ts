@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import knexFactory, { Knex } from 'knex';
-import { DatabaseLocation } from './dbconf';
+import { DatabaseLocation } from './database-location';
 
 /** Silence on a MySQL connection after which TCP keepalive probes start (see `openDatabase`). */
 export const KEEPALIVE_AFTER_MS = 60_000;

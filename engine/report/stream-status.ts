@@ -1,13 +1,13 @@
 import { Knex } from 'knex';
-import { Clock, systemClock } from '../config/clock';
+import { Clock, systemClock } from '../core/clock';
 import { Regime } from '../config/regime';
-import { naiveMs, utcNowText, utcToLocal } from '../config/time';
+import { naiveMs, utcNowText, utcToLocal } from '../core/time';
 import { SourceReader } from '../source/source-reader';
 import { SourceStream, StreamContext, discoverStreams } from '../source/source-stream';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
-import { lastValidity } from './dbi-reader';
-import { lockStatus } from './regime-lock';
+import { lastValidity } from '../dbi/dbi-reader';
+import { lockStatus } from '../session/regime-lock';
 
 /** Who holds a regime's writer lock on a target. */
 export interface LockHolder {

@@ -1,0 +1,13 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** The project's own folder (where `dbconf.ini`, `regimes.d/`, `spec/` ship). */
+export function projectRoot(): string {
+  // engine/core/project-root.ts (ts-jest) or dist/engine/core/project-root.js (compiled)
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'schemas'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, '..', '..');
+}
