@@ -7,11 +7,12 @@ import { lastValidity } from '../dbi/dbi-reader';
 import { Aggregator } from '../aggregate/aggregator';
 import { RowFilter, compileFilter } from '../aggregate/row-filter';
 import { SpecTable } from '../spec/spec-table';
-import { SourceKey, SourcePage, SourceReader, SourceRow, quoteIdentifier } from '../source/source-reader';
+import { SourceKey, SourcePage, SourceReader, SourceRow } from '../source/source-reader';
 import { SourceStream } from '../source/source-stream';
 import { Mapping } from '../transform/mapping';
 import { UnpivotPlan } from '../transform/unpivot-plan';
 import { TimeBins, chunkLine } from './time-bins';
+import { dialectOf, quoteIdentifier } from '../db/dialect';
 
 /** A target table of an averaged stream. */
 export interface AveragerTarget {
@@ -329,7 +330,7 @@ export class StreamAverager {
   private async streamedPass(territoryEnd: number, result: PassResult, signal?: AbortSignal): Promise<PassResult> {
     const { bins, chunks } = this.settings;
     const db = this.streaming!.source;
-    const q = (n: string) => quoteIdentifier(db, n);
+    const q = (n: string) => quoteIdentifier(n, dialectOf(db));
     const names = ['id', 'date_time', ...this.stream.mainColumns.map((c) => c.name)];
     const position = new Map(names.map((n, i) => [n, i]));
     const at = Int32Array.from(this.aggregator.columns, (c) => position.get(c) ?? -1);

@@ -4,9 +4,9 @@ import { Readable } from 'stream';
 import { Clock, systemClock } from '../core/clock';
 import { ScrapeError } from '../core/errors';
 import { addMs, normalizeTimeText, utcNowText } from '../core/time';
-import { LOCALSEQNO, SqlDialect, quoteIdentifier, vldTableName } from '../spec/ddl';
+import { LOCALSEQNO, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
-import { knexDialect } from './target-tables';
+import { SqlDialect, dialectOf, quoteIdentifier } from '../db/dialect';
 
 /** The DBI context of a validity: which detector and data kind it describes. */
 export interface ValidityContext {
@@ -90,7 +90,7 @@ export class DbiWriter {
     readonly spec: SpecTable,
     private readonly options: DbiWriterOptions = {},
   ) {
-    this.dialect = knexDialect(db);
+    this.dialect = dialectOf(db);
     this.clock = options.clock ?? systemClock;
     const q = (name: string) => quoteIdentifier(name, this.dialect);
     this.columns = spec.columns.map((c) => c.name);

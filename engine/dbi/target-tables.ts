@@ -3,7 +3,8 @@ import { DatabaseLocation } from '../config/dbconf';
 import { describeLocation } from '../db/open-database';
 import { ScrapeError } from '../core/errors';
 import { SpecTable } from '../spec/spec-table';
-import { LOCALSEQNO, SqlDialect, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
+import { LOCALSEQNO, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
+import { SqlDialect, dialectOf } from '../db/dialect';
 
 /** What the operator allowed for the target tables. */
 export interface PrepareTargetOptions {
@@ -21,11 +22,6 @@ export interface PrepareTargetReport {
   dropped: string[];
 }
 
-/** Dialect of a knex handle (`better-sqlite3` → sqlite, `mysql2` → mysql). */
-export function knexDialect(db: Knex): SqlDialect {
-  const client = String((db.client as { config?: { client?: unknown } }).config?.client ?? '');
-  return /sqlite/i.test(client) ? 'sqlite' : 'mysql';
-}
 
 /**
  * Makes sure the DBI tables of `specs` (payload, Vld, and the shared LOCALSEQNO) exist before a
@@ -35,7 +31,7 @@ export function knexDialect(db: Knex): SqlDialect {
  * payload tables must hold every spec attribute. Running it twice changes nothing.
  */
 export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: PrepareTargetOptions): Promise<PrepareTargetReport> {
-  const dialect = knexDialect(db);
+  const dialect = dialectOf(db);
   const where = `${opts.location.name} (${describeLocation(opts.location)})`;
   if (opts.drop && !opts.create) {
     throw new ScrapeError('TARGET_DROP_NEEDS_CREATE', '--drop-target-tables requires --allow-drop-create-table');

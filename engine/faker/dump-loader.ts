@@ -4,9 +4,9 @@ import { createGunzip } from 'zlib';
 import { Knex } from 'knex';
 import { ScrapeError } from '../core/errors';
 import { RawConnection, withRawConnection } from './raw-connection';
-import { SourceDialect, dialectOf } from './source-schema';
 import { DumpStatementSplitter } from './dump-statement-splitter';
 import { DumpValue, parseDropTable, parseInsertStatement, sqliteName, stripExecutableComments, translateCreateTable } from './mysql-to-sqlite';
+import { SqlDialect, dialectOf } from '../db/dialect';
 
 /** How far a dump load has got (reported once per chunk read). */
 export interface DumpProgress {
@@ -36,7 +36,7 @@ export interface LoadDumpOptions {
   file: string;
   db: Knex;
   /** Defaults to the dialect of `db`. */
-  dialect?: SourceDialect;
+  dialect?: SqlDialect;
   onProgress?: (progress: DumpProgress) => void;
   /** Only statements about these tables are run (plus session `SET`s); all when omitted. */
   tables?: string[];

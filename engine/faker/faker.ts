@@ -10,7 +10,8 @@ import { isValidTimeText, naiveMs, naiveText, normalizeTimeText, parseDuration, 
 import { loadDump } from './dump-loader';
 import { RawConnection, withRawConnection } from './raw-connection';
 import { RowGenerator, compileColumnRules } from './row-generator';
-import { FakeTable, SourceDialect, createSourceTables, dialectOf, fakeTables, flattenTables, quoteName, readTableColumns, tableExists } from './source-schema';
+import { FakeTable, createSourceTables, fakeTables, flattenTables, readTableColumns, tableExists } from './source-schema';
+import { SqlDialect, dialectOf, quoteIdentifier } from '../db/dialect';
 
 /**
  * Refuses any database that is not a fake one (name starting with `fake`, or `fake = true` in
@@ -121,7 +122,7 @@ async function openStreams(db: Knex, regime: Regime, tables: FakeTable[]): Promi
       const actual = await readTableColumns(db, t.name);
       const columns = actual.map((c) => ({ name: c.name, key: t.prefix + c.name, type: declared.get(c.name) ?? c.type }));
       generators.push(new RowGenerator(t.name, columns, regime, dialect, rules));
-      const q = (n: string) => quoteName(n, dialect);
+      const q = (n: string) => quoteIdentifier(n, dialect);
       const row = await db.raw(`SELECT MAX(id) AS m FROM ${q(t.name)}`);
       const m = Number((dialect === 'sqlite' ? row : row[0])[0]?.m ?? 0);
       if (m > maxId) maxId = m;
@@ -140,7 +141,7 @@ async function resumeWalks(conn: RawConnection, streams: FakeStream[]): Promise<
   for (const s of streams) for (const g of s.generators) if (g.needsResume()) await g.resume(conn, s.maxId);
 }
 
-function begin(dialect: SourceDialect): string {
+function begin(dialect: SqlDialect): string {
   return dialect === 'mysql' ? 'START TRANSACTION' : 'BEGIN';
 }
 

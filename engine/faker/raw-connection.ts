@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { SourceDialect, dialectOf } from './source-schema';
+import { SqlDialect, dialectOf } from '../db/dialect';
 
 /**
  * One driver connection taken from a knex pool, for work that needs a single session (a dump's
@@ -7,7 +7,7 @@ import { SourceDialect, dialectOf } from './source-schema';
  * (knex would read a `?` inside a string literal as a binding).
  */
 export interface RawConnection {
-  dialect: SourceDialect;
+  dialect: SqlDialect;
   /** Runs SQL text as it is; resolves to the rows of a query (or the driver's result). */
   query(sql: string): Promise<any>;
   /** Runs SQL text that returns no rows (DDL, INSERT, BEGIN/COMMIT). */
@@ -52,18 +52,3 @@ export async function withRawConnection<T>(db: Knex, work: (conn: RawConnection)
   }
 }
 
-/** A string as an SQL literal for `dialect` (MySQL backslash escapes, SQLite doubled quotes). */
-export function sqlString(text: string, dialect: SourceDialect): string {
-  if (dialect === 'sqlite') return `'${text.replace(/'/g, "''")}'`;
-  return `'${text.replace(/[\0\n\r\b\t\x1a\\'"]/g, (c) => {
-    switch (c) {
-      case '\0': return '\\0';
-      case '\n': return '\\n';
-      case '\r': return '\\r';
-      case '\b': return '\\b';
-      case '\t': return '\\t';
-      case '\x1a': return '\\Z';
-      default: return '\\' + c;
-    }
-  })}'`;
-}

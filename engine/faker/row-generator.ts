@@ -1,9 +1,9 @@
 import jsonata from 'jsonata';
 import { ScrapeError } from '../core/errors';
 import { FakerColumnDecl, FakerProfile, Regime } from '../config/regime';
-import { RawConnection, sqlString } from './raw-connection';
-import { SourceDialect, quoteName } from './source-schema';
+import { RawConnection } from './raw-connection';
 import { nameHash, seededUnit } from './seeded-random';
+import { SqlDialect, quoteIdentifier, quoteString } from '../db/dialect';
 
 /** A column of a table being faked: its name in the table, its key in stream rows, its SQL type. */
 export interface GeneratorColumn {
@@ -77,7 +77,7 @@ export class RowGenerator {
     readonly table: string,
     columns: GeneratorColumn[],
     regime: Regime,
-    private readonly dialect: SourceDialect,
+    private readonly dialect: SqlDialect,
     rules = compileColumnRules(regime),
   ) {
     const faker = regime.faker;
@@ -125,7 +125,7 @@ export class RowGenerator {
 
   /** `INSERT INTO t (id, date_time, …) VALUES ` for this table. */
   insertHead(): string {
-    const q = (n: string) => quoteName(n, this.dialect);
+    const q = (n: string) => quoteIdentifier(n, this.dialect);
     return `INSERT INTO ${q(this.table)} (${['id', 'date_time', ...this.columnNames()].map(q).join(', ')}) VALUES `;
   }
 
@@ -138,9 +138,9 @@ export class RowGenerator {
       if (c.profile !== 'random_walk') continue;
       c.walk = c.value;
       if (lastId <= 0) continue;
-      const col = quoteName(c.name, this.dialect);
+      const col = quoteIdentifier(c.name, this.dialect);
       const rows = await conn.query(
-        `SELECT id, ${col} AS v FROM ${quoteName(this.table, this.dialect)} WHERE id <= ${Math.floor(lastId)} AND ${col} IS NOT NULL ORDER BY id DESC LIMIT 1`,
+        `SELECT id, ${col} AS v FROM ${quoteIdentifier(this.table, this.dialect)} WHERE id <= ${Math.floor(lastId)} AND ${col} IS NOT NULL ORDER BY id DESC LIMIT 1`,
       );
       let from = 0;
       if (rows.length) {
@@ -195,13 +195,13 @@ export class RowGenerator {
         case 'real':
           return String(v);
         case 'datetime':
-          return sqlString(dt, this.dialect);
+          return quoteString(dt, this.dialect);
         default:
-          return sqlString(String(v), this.dialect);
+          return quoteString(String(v), this.dialect);
       }
     }
-    if (typeof v === 'string') return sqlString(v, this.dialect);
-    return sqlString(JSON.stringify(v), this.dialect);
+    if (typeof v === 'string') return quoteString(v, this.dialect);
+    return quoteString(JSON.stringify(v), this.dialect);
   }
 
   /** The values of row `id` (JS values, NULLs injected): for checks and single-row use. */

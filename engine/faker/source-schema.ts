@@ -2,9 +2,9 @@ import { Knex } from 'knex';
 import { ScrapeError } from '../core/errors';
 import { ColumnTypes, Regime, TableDecl } from '../config/regime';
 import { sqliteType } from './mysql-to-sqlite';
+import { SqlDialect, dialectOf, quoteIdentifier } from '../db/dialect';
 
 /** SQL dialects a fake source can live in. */
-export type SourceDialect = 'sqlite' | 'mysql';
 
 /** A column the faker writes (besides `id` and `date_time`). */
 export interface FakeColumn {
@@ -28,26 +28,8 @@ export interface FakeTable {
   joins: FakeTable[];
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const COLUMN_TYPE = /^(tinyint|smallint|mediumint|int|integer|bigint|float|double|real|decimal\(\d+,\d+\)|numeric\(\d+,\d+\)|varchar\(\d+\)|char\(\d+\)|text|datetime)( unsigned)?$/;
 
-/**
- * Checks that `name` is a plain SQL identifier (letters, digits, `_`, at most 64 characters) and
- * quotes it for `dialect`: table and column names come from regimes and command lines, so none
- * reaches SQL text unchecked.
- */
-export function quoteName(name: string, dialect: SourceDialect): string {
-  if (typeof name !== 'string' || !IDENTIFIER.test(name) || name.length > 64) {
-    throw new ScrapeError('SQL_IDENTIFIER', `not a usable SQL identifier: '${String(name)}' (letters, digits and _, at most 64 characters)`);
-  }
-  return dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
-}
-
-/** The dialect of an open knex handle. */
-export function dialectOf(db: Knex): SourceDialect {
-  const client = String(db.client.config.client);
-  return /sqlite/i.test(client) ? 'sqlite' : 'mysql';
-}
 
 /**
  * Expands `{a..b}` ranges in a column-name template, leftmost range varying slowest:
@@ -118,7 +100,7 @@ export function fakeTables(regime: Regime, only?: string[]): FakeTable[] {
   }
   const out: FakeTable[] = [];
   for (const name of names) {
-    quoteName(name, 'mysql');
+    quoteIdentifier(name, 'mysql');
     let found: { decl: TableDecl; captures: Record<string, string> } | undefined;
     for (const decl of regime.tables) {
       const captures = matchDecl(decl, name);
@@ -130,7 +112,7 @@ export function fakeTables(regime: Regime, only?: string[]): FakeTable[] {
     if (!found) throw new ScrapeError('FAKER_TABLES', `faker table ${name} matches no name or pattern of the regime's tables`);
     const joins = (found.decl.join ?? []).map((j) => {
       const joinName = fillTemplate(j.table, found!.captures, name);
-      quoteName(joinName, 'mysql');
+      quoteIdentifier(joinName, 'mysql');
       return { name: joinName, columns: expandColumns(j.columns, j.prefix), captures: found!.captures, prefix: j.prefix, joins: [] };
     });
     out.push({ name, columns: expandColumns(found.decl.columns), captures: found.captures, prefix: '', joins });
@@ -154,13 +136,13 @@ export function flattenTables(tables: FakeTable[]): FakeTable[] {
 }
 
 /** SQL type of a declared column in `dialect`: MySQL keeps it, SQLite gets a type of the matching affinity (see `sqliteType`). */
-export function sourceColumnType(type: string, dialect: SourceDialect): string {
+export function sourceColumnType(type: string, dialect: SqlDialect): string {
   return dialect === 'mysql' ? type : sqliteType(type);
 }
 
 /** The DDL of one fake source table: `id` auto-increment key, `date_time`, declared columns, index on (date_time, id). */
-export function createTableStatements(table: FakeTable, dialect: SourceDialect, ifNotExists = true): string[] {
-  const q = (n: string) => quoteName(n, dialect);
+export function createTableStatements(table: FakeTable, dialect: SqlDialect, ifNotExists = true): string[] {
+  const q = (n: string) => quoteIdentifier(n, dialect);
   const cols = table.columns.map((c) => `  ${q(c.name)} ${sourceColumnType(c.type, dialect)}`);
   const ine = ifNotExists ? 'IF NOT EXISTS ' : '';
   const index = `${table.name}_dt_id`.slice(0, 64);
@@ -190,10 +172,10 @@ export async function tableExists(db: Knex, table: string): Promise<boolean> {
  * with `drop` they are dropped first (the caller has checked the database is a fake one),
  * else existing tables are left as they are.
  */
-export async function createSourceTables(db: Knex, dialect: SourceDialect, tables: FakeTable[], options: { drop?: boolean } = {}): Promise<string[]> {
+export async function createSourceTables(db: Knex, dialect: SqlDialect, tables: FakeTable[], options: { drop?: boolean } = {}): Promise<string[]> {
   const created: string[] = [];
   for (const table of flattenTables(tables)) {
-    if (options.drop) await db.raw(`DROP TABLE IF EXISTS ${quoteName(table.name, dialect)}`);
+    if (options.drop) await db.raw(`DROP TABLE IF EXISTS ${quoteIdentifier(table.name, dialect)}`);
     else if (await tableExists(db, table.name)) continue;
     for (const sql of createTableStatements(table, dialect)) await db.raw(sql);
     created.push(table.name);
@@ -205,7 +187,7 @@ export async function createSourceTables(db: Knex, dialect: SourceDialect, table
 export async function readTableColumns(db: Knex, table: string): Promise<{ name: string; type: string }[]> {
   let raw: { name: string; type: string }[];
   if (dialectOf(db) === 'sqlite') {
-    raw = (await db.raw(`PRAGMA table_info(${quoteName(table, 'sqlite')})`)).map((r: { name: string; type: string }) => ({ name: r.name, type: r.type }));
+    raw = (await db.raw(`PRAGMA table_info(${quoteIdentifier(table, 'sqlite')})`)).map((r: { name: string; type: string }) => ({ name: r.name, type: r.type }));
   } else {
     const [rows] = await db.raw(
       `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,

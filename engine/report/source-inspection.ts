@@ -1,8 +1,8 @@
 import { Knex } from 'knex';
 import { Regime } from '../config/regime';
 import { UnpivotCell, compileUnpivotPlan } from '../transform/unpivot-plan';
-import { quoteIdentifier } from '../source/source-reader';
 import { SourceColumn, StreamContext, discoverStreams } from '../source/source-stream';
+import { dialectOf, quoteIdentifier } from '../db/dialect';
 
 /**
  * One `GROUP BY year` line of a source table, the manual's "check ranges in the table with
@@ -79,7 +79,7 @@ async function rawRows(db: Knex, sql: string, bindings: Knex.RawBinding[] = []):
 
 /** Per-year counts, id and `date_time` ranges of a table (SQLite `substr`, MySQL `YEAR()`). */
 export async function yearRanges(db: Knex, table: string): Promise<YearRange[]> {
-  const q = (n: string) => quoteIdentifier(db, n);
+  const q = (n: string) => quoteIdentifier(n, dialectOf(db));
   const sqlite = db.client.config.client === 'better-sqlite3';
   const yearExpr = sqlite ? `substr(${q('date_time')}, 1, 4)` : `YEAR(${q('date_time')})`;
   const rows = await rawRows(
@@ -99,7 +99,7 @@ export async function yearRanges(db: Knex, table: string): Promise<YearRange[]> 
 
 /** Zero dates and rows before `timefloor` (`date_time < timefloor` as the scraper's reads compare). */
 export async function skippedRows(db: Knex, table: string, timefloor: string): Promise<SkippedRows> {
-  const q = (n: string) => quoteIdentifier(db, n);
+  const q = (n: string) => quoteIdentifier(n, dialectOf(db));
   // Zero dates sort below every real date on both dialects ('0000-00-00 ...' as text or datetime).
   const [row] = await rawRows(
     db,
@@ -131,7 +131,7 @@ export async function inspectSource(db: Knex, regime: Regime, only?: string[]): 
     const years = await yearRanges(db, s.table);
     const joins: JoinView[] = [];
     for (const j of s.joins) {
-      const [r] = await rawRows(db, `SELECT COUNT(*) AS n FROM ${quoteIdentifier(db, j.table)}`);
+      const [r] = await rawRows(db, `SELECT COUNT(*) AS n FROM ${quoteIdentifier(j.table, dialectOf(db))}`);
       joins.push({ table: j.table, prefix: j.prefix, columns: j.columns.length, rows: Number(r?.n ?? 0) });
     }
     let unpivot: UnpivotView | undefined;

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { ScrapeError } from '../core/errors';
+import { dialectOf, quoteIdentifier } from '../db/dialect';
 import { decodeNumericRows } from './row-decoder';
 import { SourceRow } from './source-row';
 import { SourceStream } from './source-stream';
@@ -39,11 +39,6 @@ export interface StreamedPage {
   joinMissing: boolean;
 }
 
-/** Quotes an identifier for the dialect; identifiers come from the live schema and are checked too. */
-export function quoteIdentifier(db: Knex, name: string): string {
-  if (!/^[A-Za-z0-9_$]+$/.test(name)) throw new ScrapeError('SOURCE_IDENTIFIER', `refusing source identifier ${JSON.stringify(name)}: only letters, digits, _ and $ are read (rename it or exclude it with the table pattern)`);
-  return db.client.config.client === 'better-sqlite3' ? `"${name}"` : `\`${name}\``;
-}
 
 /**
  * Columns from which a MySQL row counts as wide. mysql2 builds each row object property by
@@ -93,7 +88,7 @@ export class SourceReader {
     private readonly stream: SourceStream,
     private readonly pageSize: number,
   ) {
-    const q = (n: string) => quoteIdentifier(db, n);
+    const q = (n: string) => quoteIdentifier(n, dialectOf(db));
     const select = [`m.${q('id')} AS ${q('id')}`, `m.${q('date_time')} AS ${q('date_time')}`];
     const names = ['id', 'date_time'];
     for (const c of stream.mainColumns) {
@@ -318,20 +313,20 @@ export class SourceReader {
 
   /** Latest `date_time` in the main table (for lag), or undefined when empty. */
   async latestTime(): Promise<string | undefined> {
-    const q = (n: string) => quoteIdentifier(this.db, n);
+    const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
     const raw = await this.query(`SELECT MAX(${q('date_time')}) AS t FROM ${q(this.stream.table)}`, []);
     return raw[0]?.t ?? undefined;
   }
 
   /** Rows the scraper never reads: `date_time` before `timefloor`, zero dates included. */
   async countBefore(timefloor: string): Promise<number> {
-    const q = (n: string) => quoteIdentifier(this.db, n);
+    const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
     const raw = await this.query(`SELECT COUNT(*) AS n FROM ${q(this.stream.table)} WHERE ${q('date_time')} < ?`, [timefloor]);
     return Number(raw[0]?.n ?? 0);
   }
 
   private async maxJoinIds(): Promise<number[]> {
-    const q = (n: string) => quoteIdentifier(this.db, n);
+    const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
     const out: number[] = [];
     for (const j of this.stream.joins) {
       const raw = await this.query(`SELECT MAX(${q('id')}) AS m FROM ${q(j.table)}`, []);

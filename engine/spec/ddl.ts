@@ -1,8 +1,6 @@
 import { ScrapeError } from '../core/errors';
 import { SPEC_DBTYPE, SpecColumn, SpecTable } from './spec-table';
-
-/** SQL dialects the DBI target can live in. */
-export type SqlDialect = 'sqlite' | 'mysql';
+import { SqlDialect, quoteIdentifier } from '../db/dialect';
 
 /** Name of the shared SEQNO allocation table of a DBI database. */
 export const LOCALSEQNO = 'LOCALSEQNO';
@@ -20,22 +18,6 @@ export const VLD_COLUMNS = [
   'VERSIONDATE',
   'INSERTDATE',
 ] as const;
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** MySQL's limit on table, column and index names. */
-const MAX_IDENTIFIER = 64;
-
-/**
- * Checks that `name` is a plain SQL identifier (letters, digits, `_`, at most 64 characters)
- * and quotes it for `dialect`. Every name that reaches SQL text goes through here: identifiers
- * come from `.spec` files and command lines, never trusted as they are.
- */
-export function quoteIdentifier(name: string, dialect: SqlDialect): string {
-  if (typeof name !== 'string' || !IDENTIFIER.test(name) || name.length > MAX_IDENTIFIER) {
-    throw new ScrapeError('SQL_IDENTIFIER', `not a usable SQL identifier: '${String(name)}' (letters, digits and _, at most ${MAX_IDENTIFIER} characters)`);
-  }
-  return dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
-}
 
 /** Name of the validity table of a spec (`DcsAdTemp` → `DcsAdTempVld`). */
 export function vldTableName(spec: Pick<SpecTable, 'table'>): string {

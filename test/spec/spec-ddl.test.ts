@@ -2,8 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DIALECTS, createTestDatabase, expectRejection } from '../support/databases';
 import { loadSpec, parseSpec } from '../../engine/spec/spec-table';
-import { createTableStatements, quoteIdentifier, vldTableName } from '../../engine/spec/ddl';
+import { createTableStatements, vldTableName } from '../../engine/spec/ddl';
 import { isScrapeError } from '../../engine/core/errors';
+import { quoteIdentifier } from '../../engine/db/dialect';
 
 const SPEC_DIR = path.resolve(__dirname, '..', '..', 'spec');
 const SPEC_FILES = fs.readdirSync(SPEC_DIR).filter((f) => f.endsWith('.spec')).sort();
