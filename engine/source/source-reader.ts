@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { dialectOf, quoteIdentifier } from '../db/dialect';
+import { streamMysqlRows, withMysqlConnection } from '../db/mysql-row-stream';
 import { decodeNumericRows } from './row-decoder';
 import { SourceRow } from './source-row';
 import { SourceStream } from './source-stream';
@@ -159,68 +160,49 @@ export class SourceReader {
    */
   async streamPage(from: string, after: SourceKey | undefined, onRow: (row: SourceRow) => boolean): Promise<StreamedPage> {
     const limit = this.pageSize;
-    const [sql, bindings] = after ? [this.nextSql, [from, after.date_time, after.date_time, after.id, limit]] : [this.firstSql, [from, limit]];
-    const client = this.db.client as { acquireConnection(): Promise<any>; releaseConnection(c: unknown): Promise<unknown> };
-    const conn = await client.acquireConnection();
-    try {
-      return await new Promise<StreamedPage>((resolve, reject) => {
-        let received = 0;
-        let delivering = true;
-        let joinMissing = false;
-        let failure: unknown;
-        // mysql2 tells a query read without a callback nothing when its connection is lost (the
-        // connection gets the error): listened for here, or the read would wait forever
-        const lost = (err?: unknown): void => {
-          done();
-          reject(err instanceof Error ? err : Object.assign(new Error('the source connection closed during a read'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }));
-        };
-        const done = (): void => {
-          conn.removeListener('error', lost);
-          conn.removeListener('end', lost);
-        };
-        conn.once('error', lost);
-        conn.once('end', lost);
-        const take = (row: SourceRow): void => {
-          try {
-            if (!onRow(row)) delivering = false;
-          } catch (err) {
-            failure = err;
-            delivering = false;
-          }
-        };
-        const query = conn.query({ sql, rowsAsArray: this.wide }, bindings);
-        // rows of numbers decoded by us, every value as the driver gives it (see numericRowDecoder)
-        if (this.arrayRows) {
-          decodeNumericRows(query, conn.config, (row) => {
+    const [sql, values] = after ? [this.nextSql, [from, after.date_time, after.date_time, after.id, limit]] : [this.firstSql, [from, limit]];
+    let received = 0;
+    let delivering = true;
+    let joinMissing = false;
+    let failure: unknown;
+    // an exception of onRow stops delivery; the page is read to its end and the error raised then
+    const take = (row: SourceRow): void => {
+      try {
+        if (!onRow(row)) delivering = false;
+      } catch (err) {
+        failure = err;
+        delivering = false;
+      }
+    };
+    // rows of numbers decoded by us, every value as the driver gives it (see numericRowDecoder)
+    const hook = this.arrayRows
+      ? (query: unknown, config: unknown) =>
+          decodeNumericRows(query, config as Parameters<typeof decodeNumericRows>[1], (row) => {
             received++;
             if (delivering) take(row);
-          });
-        }
-        query
-          .on('result', (values: any) => {
-            received++;
-            if (!delivering) return;
-            if (this.joinMissingIn(values)) {
-              joinMissing = true;
-              delivering = false;
-              return;
-            }
-            take(this.toRow(values));
           })
-          .on('error', (err: unknown) => {
-            done();
-            reject(err);
-          })
-          .on('end', () => {
-            done();
-            if (failure === undefined) resolve({ full: received >= limit, joinMissing });
-            else reject(failure);
-          });
-      });
-    } finally {
-      await client.releaseConnection(conn);
-    }
+      : undefined;
+    await withMysqlConnection(this.db, (conn) =>
+      streamMysqlRows(
+        conn,
+        { sql, values, rowsAsArray: this.wide },
+        (raw) => {
+          received++;
+          if (!delivering) return;
+          if (this.joinMissingIn(raw)) {
+            joinMissing = true;
+            delivering = false;
+            return;
+          }
+          take(this.toRow(raw));
+        },
+        hook,
+      ),
+    );
+    if (failure !== undefined) throw failure;
+    return { full: received >= limit, joinMissing };
   }
+
 
   /** A row as the driver gave it, as the scraper takes it: `id` a number; join aliases dropped. */
   private toRow(values: any): SourceRow {
