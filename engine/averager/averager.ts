@@ -1,17 +1,12 @@
-import { systemClock } from '../core/clock';
-import { ScrapeError } from '../core/errors';
-import { AggregateDecl, Regime } from '../config/regime';
 import { normalizeTimeText, parseDuration } from '../core/time';
-import { DbiWriter } from '../dbi/dbi-writer';
-import { prepareTargetTables } from '../dbi/target-tables';
+import { AggregateDecl, Regime } from '../config/regime';
+import { SourceReader } from '../source/source-reader';
+import { rangeReaderFor } from '../source/range-reader';
 import { Aggregator, aggregateColumns } from '../aggregate/aggregator';
 import { compileFilter } from '../aggregate/row-filter';
-import { retryingWith } from '../stream/retry';
-import type { RunOptions } from '../scraper/scraper';
-import { SourceReader } from '../source/source-reader';
-import { discoverStreams } from '../source/source-stream';
-import { compileMapping } from '../transform/mapping';
-import { compileUnpivotPlan } from '../transform/unpivot-plan';
+import { RunOptions } from '../stream/run-options';
+import { buildStreamWorkers } from '../stream/stream-builder';
+import { SleepPolicy, runStreams } from '../stream/stream-loop';
 import { StreamAverager, StreamAveragerSettings } from './stream-averager';
 import { TimeBins } from './time-bins';
 
@@ -37,74 +32,53 @@ export function averagerSettings(regime: Regime): StreamAveragerSettings {
   };
 }
 
-/** Builds one StreamAverager per source stream the regime matches (creating/dropping targets as allowed). */
-export async function buildStreamAveragers(options: AveragerOptions): Promise<StreamAverager[]> {
-  const { regime, specs, source, target, logger } = options;
-  const clock = options.clock ?? systemClock;
-  const targetSpecs = regime.targets.map((t) => {
-    const spec = specs.get(t.spec);
-    if (!spec) throw new ScrapeError('REGIME_SPEC', `regime ${regime.name}: spec ${t.spec} not loaded`);
-    return spec;
-  });
-  await prepareTargetTables(target, targetSpecs, { create: options.allowCreate ?? false, drop: options.dropTargets ?? false, location: options.targetLocation });
-  const writers = targetSpecs.map((spec) => new DbiWriter(target, spec, { clock }));
-  const streams = await discoverStreams(source, regime, options.tables);
-  const settings = averagerSettings(regime);
-  const decl = regime.aggregate ?? DEFAULT_AGGREGATE;
-  // The filter decides bin membership too (TIMESTART/TIMEEND, first/last), so it runs once here
-  // and the aggregator sees only passing rows.
-  const filter = compileFilter(decl.filter ?? []);
-  const unfiltered: AggregateDecl = { ...decl, filter: [] };
-  const pageSize = Math.max(regime.scraper.page_size ?? 5000, 1);
-  return streams.map((stream) => {
-    const columns = aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, decl);
-    const targets = regime.targets.map((t, i) => ({
-      spec: targetSpecs[i],
-      writer: writers[i],
-      mapping: compileMapping(t.map, targetSpecs[i].columns.map((c) => c.name), `targets[${i}].map`),
-    }));
-    const plan = regime.unpivot ? compileUnpivotPlan(stream.columns.map((c) => c.name), regime.unpivot) : undefined;
-    const reader = new SourceReader(source, stream, pageSize);
-    const streaming = source.client.config.client === 'mysql2' ? { source, filter: decl.filter ?? [] } : undefined;
-    return new StreamAverager(stream, reader, targets, settings, new Aggregator(columns, unfiltered), filter, logger, plan, streaming);
-  });
+/** The aggregates the averager computes for a regime (its `aggregate`, else the default). */
+function averagerAggregate(regime: Regime): AggregateDecl {
+  return regime.aggregate ?? DEFAULT_AGGREGATE;
 }
 
 /**
- * Runs the averager (DESIGN §5): every stream catches up over its complete bins, chunk by chunk;
- * then, with `untilCaughtUp`, returns, else sleeps `averager.sleep` and wakes to look for newly
- * completed bins, until the signal aborts. Target rows depend only on the source rows and the
- * regime, never on chunking, restarts or when the run happened.
+ * Builds one StreamAverager per source stream the regime matches: the common stream build
+ * (specs, writers, mappings checked against the bins' aggregates, target tables) with the
+ * averager's decider, time bins over running aggregates.
+ */
+export async function buildStreamAveragers(options: AveragerOptions): Promise<StreamAverager[]> {
+  const { regime, source, logger } = options;
+  const settings = averagerSettings(regime);
+  const decl = averagerAggregate(regime);
+  // The filter decides bin membership too (TIMESTART/TIMEEND, first/last), so it runs once in
+  // the averager and the aggregator sees only passing rows.
+  const filter = compileFilter(decl.filter ?? []);
+  const unfiltered: AggregateDecl = { ...decl, filter: [] };
+  const pageSize = Math.max(regime.scraper.page_size ?? 5000, 1);
+  const columnsOf = (stream: { columns: { name: string; numeric: boolean }[] }) => aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, decl);
+  return buildStreamWorkers(options, {
+    aggregateKeys: (stream) => [...columnsOf(stream).flatMap((c) => decl.functions.map((f) => `${c}_${f}`)), decl.count],
+    make: ({ stream, targets }) => {
+      const reader = new SourceReader(source, stream, pageSize);
+      const rangeReader = rangeReaderFor(source, stream);
+      const range = rangeReader ? { reader: rangeReader, filter: decl.filter ?? [] } : undefined;
+      return new StreamAverager(stream, reader, targets, settings, new Aggregator(columnsOf(stream), unfiltered), filter, logger, range);
+    },
+  });
+}
+
+/** The averager's sleep when caught up: `averager.sleep`, the time to wait for the next bin to complete. */
+function averagerSleep(regime: Regime): SleepPolicy {
+  const sleepMs = parseDuration(regime.averager.sleep ?? '1m');
+  return { next: async () => sleepMs };
+}
+
+/**
+ * Runs the averager (DESIGN §5) in the one stream loop: every stream catches up over its
+ * complete bins, a chunk per step; then, with `untilCaughtUp`, returns, else sleeps
+ * `averager.sleep` and wakes to look for newly completed bins, until the signal aborts. Target
+ * rows depend only on the source rows and the regime, never on chunking, restarts or when the
+ * run happened.
  */
 export async function runAverager(options: AveragerOptions): Promise<AveragerReport> {
-  const clock = options.clock ?? systemClock;
-  const { logger, regime } = options;
-  // Lost connections, timeouts and deadlocks are retried as the scraper retries them: a stream
-  // whose pass failed resumes from the target (a chunk not committed is averaged again).
-  const retrying = retryingWith({ logger, clock, backoff: options.backoff, signal: options.signal });
-  const averagers = await retrying(() => buildStreamAveragers(options));
-  if (!averagers) return { streams: [] };
-  const sleepMs = parseDuration(regime.averager.sleep ?? '1m');
-  const stale = new Set(averagers);
-  const resumed = async (averager: StreamAverager): Promise<StreamAverager> => {
-    if (stale.has(averager)) {
-      await averager.resume();
-      stale.delete(averager);
-    }
-    return averager;
-  };
-  while (!options.signal?.aborted) {
-    let written = 0;
-    for (const averager of averagers) {
-      if (options.signal?.aborted) break;
-      const pass = await retrying(async () => (await resumed(averager)).pass(options.signal), () => stale.add(averager));
-      written += pass?.validities ?? 0;
-    }
-    if (options.signal?.aborted || options.untilCaughtUp) break;
-    logger.log('debug', `caught up (${written} validities this pass); sleeping ${sleepMs / 1000}s`);
-    await clock.sleep(sleepMs, options.signal);
-  }
+  const averagers = await runStreams(options, () => buildStreamAveragers(options), averagerSleep(options.regime));
   return {
-    streams: averagers.map((a) => ({ table: a.stream.table, resumedAt: a.resumedAt, ...a.totals })),
+    streams: (averagers ?? []).map((a) => ({ table: a.stream.table, resumedAt: a.resumeTime, rowsRead: a.totals.rowsRead, chunks: a.chunks, validities: a.totals.propagations })),
   };
 }

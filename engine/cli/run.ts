@@ -16,7 +16,7 @@ import { systemClock } from '../core/clock';
 import { parseDuration } from '../core/time';
 import { CatchUpProgress } from '../session/progress';
 import { ScrapeMetrics, startMetricsServer } from '../session/metrics-server';
-import { combineObservers } from '../scraper/scraper';
+import { combineObservers } from '../stream/stream-observer';
 import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
 

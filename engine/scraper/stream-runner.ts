@@ -2,24 +2,15 @@ import { Knex } from 'knex';
 import { Clock } from '../core/clock';
 import { Logger, logs } from '../core/logger';
 import { Regime } from '../config/regime';
-import { localToUtc, naiveMs, utcToLocal } from '../core/time';
-import { DbiWriter, PreparedWrite, Propagation } from '../dbi/dbi-writer';
-import { lastValidity } from '../dbi/dbi-reader';
-import { SpecTable } from '../spec/spec-table';
+import { localToUtc, naiveMs } from '../core/time';
+import { announceResume } from '../stream/announce-resume';
+import { TargetSet, nextTurn } from '../stream/target-set';
+import { StepResult, StreamTotals, StreamWorker, emptyStep } from '../stream/stream-worker';
 import { SourceKey, SourcePage, SourceReader, SourceRow, StreamedPage } from '../source/source-reader';
 import { SourceStream } from '../source/source-stream';
-import { Mapping } from '../transform/mapping';
-import { UnpivotPlan } from '../transform/unpivot-plan';
 import { Aggregator } from '../aggregate/aggregator';
 import { CompiledChangeRules } from './change-rules';
 import { Sample, SourceVector, formatSvLine } from './source-vector';
-
-/** A target table of a stream: where its propagations go and how payload rows are made. */
-export interface StreamTarget {
-  spec: SpecTable;
-  mapping: Mapping;
-  writer: DbiWriter;
-}
 
 /** Settings of one stream, already parsed into numbers. */
 export interface StreamSettings {
@@ -33,37 +24,6 @@ export interface StreamSettings {
   pageSize: number;
   joinWaitMs: number;
   seed?: { timestart: string; timeend: string };
-}
-
-/** What one step of a stream did. */
-export interface StepResult {
-  rowsRead: number;
-  samples: number;
-  propagations: number;
-  /** No more source rows now (or waiting for a joined table). */
-  caughtUp: boolean;
-  /** maxiter reached: this stream takes no more samples. */
-  finished: boolean;
-}
-
-/** Counters of a stream since it started. */
-export interface StreamTotals {
-  rowsRead: number;
-  rowsSkipped: number;
-  samples: number;
-  propagations: number;
-  writes: number;
-}
-
-/** Resolves on the event loop's next turn: I/O waiting meanwhile (a page streaming in, a write's reply) is handled first. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Propagations converted for their writers (one per target, none when it has nothing) and their decisions. */
-interface TakenWrites {
-  writes: (PreparedWrite | undefined)[];
-  reasons: PendingReason[];
 }
 
 /** A page streaming into the source vector: what its rows did, for the step that takes it. */
@@ -81,20 +41,14 @@ interface StreamedRun {
 /** Values processed between two turns of the event loop while a page is processed (about 1 ms). */
 const YIELD_VALUES = 25_000;
 
-/** A propagation decided but not yet known to be written: its decision and TIMEEND (UTC text). */
-interface PendingReason {
-  reason: string;
-  timeend: string;
-}
-
 /**
  * Runs one source stream: resumes from the target's last validity, reads keyset pages, feeds the
  * source vector, turns PROCEED samples into DBI propagations and writes each page's propagations
  * in one transaction per target. Holds O(1) rows besides the current page (and, while catching
  * up, the next one, read ahead).
  */
-export class StreamRunner {
-  readonly totals: StreamTotals = { rowsRead: 0, rowsSkipped: 0, samples: 0, propagations: 0, writes: 0 };
+export class StreamRunner implements StreamWorker {
+  private readonly counts = { rowsRead: 0, rowsSkipped: 0, samples: 0, propagations: 0 };
   private vector?: SourceVector;
   private rangeStart = '';
   private lastKey?: SourceKey;
@@ -103,24 +57,12 @@ export class StreamRunner {
    * next step has moved `lastKey` on, not the step's report.
    */
   private reportedKey?: SourceKey;
-  /** Per target: propagations starting before this local time are already in that target. */
-  private targetResume: (string | undefined)[] = [];
-  private pending: Propagation[][] = [];
-  /** Decisions (`changed`, `overage`…) and UTC ends of the propagations not written yet, for `onPropagation`. */
-  private pendingReasons: PendingReason[] = [];
-  /**
-   * Those of a write that failed: its commit may still have landed (the reply lost in an
-   * outage), so `resume` counts the ones it finds in every target; the others are decided again.
-   */
-  private unconfirmed: PendingReason[] = [];
   private joinWaitSince?: number;
   /** The last page stopped at an entry whose joined row has not arrived yet. */
   private waitingForJoin = false;
   private lastSample?: Sample;
   /** During catch-up: the next page, read while this one is processed (from `after`). */
   private prefetch?: { after: SourceKey; page: Promise<SourcePage> };
-  /** During catch-up: the previous page's write, running while this page is processed. */
-  private inFlight?: Promise<void>;
   /**
    * Rows are processed as the driver parses them (`streamPage`): MySQL with synchronous change
    * rules. Otherwise, and for the page after a missing joined row (`pageMode`), whole pages.
@@ -131,24 +73,18 @@ export class StreamRunner {
   private nextStream?: StreamedRun;
   /** Bumped by `resume`: a page still streaming from before stops handing rows on. */
   private generation = 0;
-  /** Told of each propagation once written (its decision: a step redone after a failure is not told twice) and each write's duration in ms: metrics. */
-  onPropagation?: (reason: string) => void;
-  onWrite?: (ms: number) => void;
 
   constructor(
     readonly stream: SourceStream,
     private readonly regime: Regime,
     private readonly reader: SourceReader,
-    private readonly targets: StreamTarget[],
+    readonly targets: TargetSet,
     private readonly settings: StreamSettings,
     private readonly changes: CompiledChangeRules,
     private readonly makeAggregator: (() => Aggregator) | undefined,
-    private readonly plan: UnpivotPlan | undefined,
     private readonly logger: Logger,
     private readonly clock: Clock,
-    private readonly targetDb: Knex,
   ) {
-    this.pending = targets.map(() => []);
     // Wide rows stay the driver's arrays through the source vector when nothing there needs
     // names (no aggregates, no JSONata rules): objects are made for sv[0] and sv[-1] at PROCEED.
     if (!makeAggregator && !changes.asyncTest && changes.forArrays && reader.useArrayRows()) {
@@ -161,6 +97,11 @@ export class StreamRunner {
 
   /** The synchronous change test the source vector uses (over array rows when the reader gives them). */
   private readonly changedTest: CompiledChangeRules['test'];
+
+  /** Counters of the stream since it started. */
+  get totals(): StreamTotals {
+    return { ...this.counts, writes: this.targets.writes };
+  }
 
   /** Context fields bound as `ctx` in mappings: captures, context columns, table name. */
   get ctx(): Record<string, unknown> {
@@ -195,25 +136,21 @@ export class StreamRunner {
     const streaming = this.nextStream;
     this.nextStream = undefined;
     if (streaming) await streaming.page.catch(() => undefined);
-    await this.settleInFlight();
     const { timezone, timefloor } = this.settings;
-    const ctx = this.stream.context;
-    const ends: (string | undefined)[] = [];
-    const endsUtc: (string | undefined)[] = [];
-    for (const [i, target] of this.targets.entries()) {
-      let last = await lastValidity(this.targetDb, target.spec, ctx);
-      if (!last && this.settings.seed) {
-        const seed = this.settings.seed;
-        const timestart = localToUtc(seed.timestart, timezone);
-        const timeend = localToUtc(seed.timeend, timezone);
-        await target.writer.write([{ timestart, timeend, context: ctx, rows: [Object.fromEntries(target.spec.columns.map((c) => [c.name, null]))] }]);
+    let lasts = await this.targets.lastValidities();
+    const seed = this.settings.seed;
+    if (seed && lasts.some((last) => last === undefined)) {
+      const timestart = localToUtc(seed.timestart, timezone);
+      const timeend = localToUtc(seed.timeend, timezone);
+      for (const [i, target] of this.targets.targets.entries()) {
+        if (lasts[i]) continue;
+        await target.writer.write([{ timestart, timeend, context: this.stream.context, rows: [Object.fromEntries(target.spec.columns.map((c) => [c.name, null]))] }]);
         this.logger.log('info', `seeded ${target.spec.table} for ${this.stream.table} with [${seed.timestart}, ${seed.timeend}) local`, { stream: this.stream.table });
-        last = await lastValidity(this.targetDb, target.spec, ctx);
       }
-      endsUtc.push(last?.TIMEEND);
-      ends.push(last ? utcToLocal(last.TIMEEND, timezone) : undefined);
-      this.targetResume[i] = ends[i];
+      lasts = await this.targets.lastValidities();
     }
+    const ends = lasts.map((last) => (last ? this.targets.local(last.TIMEEND) : undefined));
+    this.targets.holdBefore(ends.map((e) => (e === undefined ? undefined : naiveMs(e))));
     // Start from the earliest target: a target that is ahead skips what it already holds.
     const known = ends.filter((e): e is string => e !== undefined);
     let start = ends.some((e) => e === undefined) || known.length === 0 ? timefloor : known.reduce((a, b) => (a < b ? a : b));
@@ -222,13 +159,6 @@ export class StreamRunner {
     this.lastKey = undefined;
     this.reportedKey = undefined;
     this.pageMode = false;
-    this.pending = this.targets.map(() => []);
-    this.pendingReasons = [];
-    const unconfirmed = this.unconfirmed;
-    this.unconfirmed = [];
-    for (const p of unconfirmed) {
-      if (endsUtc.every((e) => e !== undefined && e >= p.timeend)) this.onPropagation?.(p.reason);
-    }
     this.vector = new SourceVector({
       intervalMs: this.settings.intervalMs,
       offset: this.settings.offset,
@@ -238,15 +168,7 @@ export class StreamRunner {
       aggregator: this.makeAggregator?.(),
       logCursor: start,
     });
-    const before = await this.reader.countBefore(timefloor);
-    if (before > 0) {
-      this.logger.log('warn', `${this.stream.table}: ${before} entries before timefloor ${timefloor} (zero dates included) are skipped`, { stream: this.stream.table });
-    }
-    const c = this.stream.context;
-    this.logger.log('info', `timecursor(local) ${this.stream.table} {sitemask: ${c.sitemask}, subsite: ${c.subsite}} ${start}`, {
-      stream: this.stream.table,
-      resume_utc: localToUtc(start, timezone),
-    });
+    await announceResume(this.reader, this.stream, this.logger, timefloor, start, timezone);
   }
 
   /**
@@ -260,30 +182,16 @@ export class StreamRunner {
     try {
       return await this.stepPage();
     } catch (err) {
-      await this.settleInFlight();
+      await this.targets.settle();
       throw err;
     }
-  }
-
-  /** Waits for the write in flight, if any, ignoring its failure (a resume reads the target after). */
-  private async settleInFlight(): Promise<void> {
-    const w = this.inFlight;
-    this.inFlight = undefined;
-    if (w) await w.catch(() => undefined);
-  }
-
-  /** Waits for the write in flight, if any; its failure is thrown here. */
-  private async awaitInFlight(): Promise<void> {
-    const w = this.inFlight;
-    this.inFlight = undefined;
-    if (w) await w;
   }
 
   private async stepPage(): Promise<StepResult> {
     if (!this.vector) await this.resume();
     const vector = this.vector!;
     const { maxiter } = this.settings;
-    const result: StepResult = { rowsRead: 0, samples: 0, propagations: 0, caughtUp: false, finished: false };
+    const result: StepResult = emptyStep();
     // a page already streaming is taken first: its samples count before maxiter stops the stream
     if (this.nextStream) return this.streamStep(vector);
     if (maxiter > 0 && vector.samples >= maxiter) return { ...result, caughtUp: true, finished: true };
@@ -300,7 +208,7 @@ export class StreamRunner {
     for (const row of page.skipped) {
       this.logger.log('warn', `${this.stream.table} id ${row.id} at ${row.date_time}: joined row missing while the joined table is past it; entry skipped`, { stream: this.stream.table });
     }
-    this.totals.rowsSkipped += page.skipped.length;
+    this.counts.rowsSkipped += page.skipped.length;
     let stoppedEarly = false;
     const debug = logs(this.logger, 'debug');
     // Every YIELD_VALUES values the loop lets the event loop run: the write in flight goes on
@@ -321,9 +229,8 @@ export class StreamRunner {
       this.lastSample = sample;
       if (sample.proceed) {
         this.logger.log('info', formatSvLine(sample), { stream: this.stream.table });
-        const timeend = await this.propagate(sample);
+        await this.propagate(sample);
         result.propagations++;
-        this.pendingReasons.push({ reason: sample.decision, timeend });
       } else if (debug) {
         this.logger.log('debug', formatSvLine(sample), { stream: this.stream.table });
       }
@@ -337,7 +244,7 @@ export class StreamRunner {
       this.lastKey = page.lastKey;
     }
     // catching up: this page's propagations are written while the next one is processed
-    if (page.full && !page.waitingForJoin && !stoppedEarly && this.prefetch) await this.writeBehind();
+    if (page.full && !page.waitingForJoin && !stoppedEarly && this.prefetch) await this.targets.writeBehind();
     else await this.flush();
     this.addTotals(result);
     // the joined row waited on has come or was skipped: rows stream again
@@ -381,7 +288,7 @@ export class StreamRunner {
     if (more && !page.joinMissing) this.nextStream = this.startStream(vector);
     await this.mapProceeds(run);
     // catching up: this page's propagations are written while the next one streams
-    if (more) await this.writeBehind();
+    if (more) await this.targets.writeBehind();
     else await this.flush();
     this.waitingForJoin = false;
     this.joinWaitSince = undefined;
@@ -400,7 +307,7 @@ export class StreamRunner {
     const { maxiter } = this.settings;
     const debug = logs(this.logger, 'debug');
     const table = this.stream.table;
-    const result: StepResult = { rowsRead: 0, samples: 0, propagations: 0, caughtUp: false, finished: false };
+    const result: StepResult = emptyStep();
     const run: StreamedRun = { result, proceeds: [], stoppedEarly: false, page: undefined as unknown as Promise<StreamedPage> };
     run.page = this.reader.streamPage(this.rangeStart, this.lastKey, (row) => {
       if (generation !== this.generation) return false;
@@ -431,31 +338,18 @@ export class StreamRunner {
   private async mapProceeds(run: StreamedRun): Promise<void> {
     for (let k = 0; k < run.proceeds.length; k++) {
       const sample = run.proceeds[k];
-      const timeend = await this.propagate(sample);
+      await this.propagate(sample);
       run.result.propagations++;
-      this.pendingReasons.push({ reason: sample.decision, timeend });
       if (k % 16 === 15) await nextTurn(); // a page streaming in is read in between
     }
     run.proceeds.length = 0; // their rows are mapped: not held while the last write finishes
     this.addTotals(run.result);
   }
 
-  /**
-   * Starts writing the propagations collected so far once the write in flight is done, and
-   * leaves it in flight: their rows are converted first, so they are not held while waiting.
-   */
-  private async writeBehind(): Promise<void> {
-    const taken = await this.takePending();
-    await this.awaitInFlight();
-    const w = this.writeTaken(taken);
-    w.catch(() => undefined); // awaited by the next step, flush or resume
-    this.inFlight = w;
-  }
-
   private addTotals(result: StepResult): void {
-    this.totals.rowsRead += result.rowsRead;
-    this.totals.samples += result.samples;
-    this.totals.propagations += result.propagations;
+    this.counts.rowsRead += result.rowsRead;
+    this.counts.samples += result.samples;
+    this.counts.propagations += result.propagations;
   }
 
   /**
@@ -474,21 +368,13 @@ export class StreamRunner {
     return Math.max(0, naiveMs(latest) - naiveMs(cursor));
   }
 
-  /** Maps a PROCEED sample for each target that lacks it; returns its TIMEEND (UTC). */
-  private async propagate(sample: Sample): Promise<string> {
+  /** Hands a PROCEED sample to the targets (mapped for each target that lacks it). */
+  private async propagate(sample: Sample): Promise<void> {
     const first = this.reader.materialize(sample.first);
     const last = this.reader.materialize(sample.last as SourceRow);
-    const { timezone } = this.settings;
-    const timestart = localToUtc(first.date_time, timezone);
-    const timeend = localToUtc(last.date_time, timezone);
-    for (const [i, target] of this.targets.entries()) {
-      const resumeAt = this.targetResume[i];
-      if (resumeAt !== undefined && first.date_time < resumeAt) continue;
-      const rows = await target.mapping.evaluate({ first, last, agg: sample.agg, ctx: this.ctx }, this.plan);
-      this.pending[i].push({ timestart, timeend, context: this.stream.context, rows });
-    }
-    return timeend;
+    await this.targets.add({ positionMs: naiveMs(first.date_time), first, last, agg: sample.agg, reason: sample.decision });
   }
+
 
   /** Writes the propagations collected so far (after the write in flight, if any), one transaction per target. */
   async flush(): Promise<void> {
@@ -500,56 +386,7 @@ export class StreamRunner {
       await this.mapProceeds(run);
       this.reportedKey = run.lastKey ?? this.reportedKey;
     }
-    await this.awaitInFlight();
-    await this.writePending();
-  }
-
-  /** Writes the propagations collected so far, one transaction per target. */
-  private async writePending(): Promise<void> {
-    await this.writeTaken(await this.takePending());
-  }
-
-  /**
-   * The propagations collected so far, checked and converted for their writers (`prepare`),
-   * with their decisions: the mapped rows are let go here, not held while an earlier write
-   * finishes. Converted in slices, letting a page that is streaming in be read in between. A
-   * conversion that fails keeps the decisions for `resume` as a failed write does.
-   */
-  private async takePending(): Promise<TakenWrites> {
-    const reasons = this.pendingReasons;
-    this.pendingReasons = [];
-    const batches = this.pending;
-    this.pending = this.targets.map(() => []);
-    try {
-      const writes: (PreparedWrite | undefined)[] = [];
-      for (const [i, target] of this.targets.entries()) {
-        writes.push(batches[i].length === 0 ? undefined : await target.writer.prepareInSlices(batches[i], nextTurn));
-      }
-      return { writes, reasons };
-    } catch (err) {
-      this.unconfirmed.push(...reasons);
-      throw err;
-    }
-  }
-
-  /** Writes what `takePending` took, target by target; decisions are told once written. */
-  private async writeTaken({ writes, reasons }: TakenWrites): Promise<void> {
-    try {
-      for (const [i, target] of this.targets.entries()) {
-        const w = writes[i];
-        if (!w) continue;
-        const t0 = this.clock.now();
-        await target.writer.writePrepared(w);
-        this.onWrite?.(this.clock.now() - t0);
-        this.totals.writes += w.validities.length;
-      }
-    } catch (err) {
-      // a step redone after a failure decides its propagations again; a commit that landed
-      // without its reply is found by `resume`
-      this.unconfirmed.push(...reasons);
-      throw err;
-    }
-    if (this.onPropagation) for (const p of reasons) this.onPropagation(p.reason);
+    await this.targets.flush();
   }
 
   /** The page after `lastKey`: the one read ahead when it starts there, else read now. */

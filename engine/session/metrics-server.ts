@@ -1,7 +1,7 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { ScraperObserver } from '../scraper/scraper';
-import { StepResult, StreamRunner } from '../scraper/stream-runner';
+import { StreamObserver } from '../stream/stream-observer';
+import { StepResult, StreamWorker } from '../stream/stream-worker';
 
 /** A Prometheus label value, escaped. */
 function label(value: string): string {
@@ -10,9 +10,9 @@ function label(value: string): string {
 
 /**
  * Scraper counters for Prometheus (`--metrics-port`): lag per stream, rows read, propagations by
- * reason, write latency (sum/count), retries after transient errors. Fed as a ScraperObserver.
+ * reason, write latency (sum/count), retries after transient errors. Fed as a StreamObserver.
  */
-export class ScrapeMetrics implements ScraperObserver {
+export class ScrapeMetrics implements StreamObserver {
   private readonly lag = new Map<string, number>();
   private readonly rows = new Map<string, number>();
   private readonly propagations = new Map<string, number>();
@@ -22,8 +22,8 @@ export class ScrapeMetrics implements ScraperObserver {
 
   constructor(private readonly regime: string) {}
 
-  step(runner: StreamRunner, step: StepResult, lagMs: number | undefined): void {
-    const stream = runner.stream.table;
+  step(worker: StreamWorker, step: StepResult, lagMs: number | undefined): void {
+    const stream = worker.stream.table;
     this.rows.set(stream, (this.rows.get(stream) ?? 0) + step.rowsRead);
     if (lagMs !== undefined) this.lag.set(stream, lagMs / 1000);
   }
@@ -32,11 +32,11 @@ export class ScrapeMetrics implements ScraperObserver {
     this.retries++;
   }
 
-  propagation(_runner: StreamRunner, reason: string): void {
+  propagation(_worker: StreamWorker, reason: string): void {
     this.propagations.set(reason, (this.propagations.get(reason) ?? 0) + 1);
   }
 
-  write(_runner: StreamRunner, seconds: number): void {
+  write(_worker: StreamWorker, seconds: number): void {
     this.writeSum += seconds;
     this.writeCount++;
   }

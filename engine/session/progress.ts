@@ -1,8 +1,8 @@
 import { Clock } from '../core/clock';
 import { Logger } from '../core/logger';
 import { naiveMs } from '../core/time';
-import { ScraperObserver } from '../scraper/scraper';
-import { StepResult, StreamRunner } from '../scraper/stream-runner';
+import { StreamObserver } from '../stream/stream-observer';
+import { StepResult, StreamWorker } from '../stream/stream-worker';
 
 /** `1d 3h`, `2h 5m`, `2m10s`, `45s`: a span for people. */
 export function humanSpan(ms: number): string {
@@ -39,8 +39,8 @@ interface StreamProgress {
  * stream is (source-local), its lag and an ETA from the pace of the last interval; one line when
  * it has caught up. Silent in steady state, so log volume stays bounded.
  */
-export class CatchUpProgress implements ScraperObserver {
-  private readonly streams = new Map<StreamRunner, StreamProgress>();
+export class CatchUpProgress implements StreamObserver {
+  private readonly streams = new Map<StreamWorker, StreamProgress>();
 
   constructor(
     private readonly logger: Logger,
@@ -50,16 +50,16 @@ export class CatchUpProgress implements ScraperObserver {
     private readonly behindHeartbeats = 3,
   ) {}
 
-  step(runner: StreamRunner, step: StepResult, lagMs: number | undefined): void {
+  step(worker: StreamWorker, step: StepResult, lagMs: number | undefined): void {
     const now = this.clock.now();
-    let p = this.streams.get(runner);
+    let p = this.streams.get(worker);
     if (!p) {
       p = { rows: 0, lineAt: now, lineRows: 0, catchingUp: false, startedAt: now, startRows: 0 };
-      this.streams.set(runner, p);
+      this.streams.set(worker, p);
     }
     p.rows += step.rowsRead;
-    const table = runner.stream.table;
-    const cursor = runner.cursor;
+    const table = worker.stream.table;
+    const cursor = worker.cursor;
     const behind = lagMs !== undefined && lagMs > this.behindHeartbeats * this.heartbeatMs && !step.caughtUp;
     if (behind && !p.catchingUp) {
       p.catchingUp = true;

@@ -1,0 +1,72 @@
+import type { Knex } from 'knex';
+import { dialectOf, quoteIdentifier } from '../db/dialect';
+import { MysqlConnection, streamMysqlRows, withMysqlConnection } from '../db/mysql-row-stream';
+import { SourceStream } from './source-stream';
+
+/** The first entry at or after a time and the id range of a time range, as one query answers them. */
+export interface RangeBounds {
+  /** Smallest `date_time` in the range (undefined when the range is empty). */
+  first?: string;
+  lo: unknown;
+  hi: unknown;
+}
+
+/**
+ * Reads a MySQL stream without joined tables by time ranges instead of keyset pages: one
+ * range query `date_time >= from AND date_time < to ORDER BY date_time, id` streamed as arrays
+ * (`id`, `date_time`, then the main columns) through the one guarded row stream. The query also
+ * names the range's id range (`MIN(id)`, `MAX(id)` read from the `(date_time, id)` index): the
+ * rows are the same, but when ids follow time, as auto-increment ids do, MariaDB reads the range
+ * along the primary key instead of one primary-key lookup per row. The averager reads a chunk
+ * (a day) at a time this way.
+ */
+export class RangeReader {
+  /** Column names of the arrays handed out, in order. */
+  readonly columnNames: string[];
+  private readonly boundsSql: string;
+  private readonly firstSql: string;
+  private readonly rangeSql: string;
+
+  constructor(private readonly db: Knex, stream: SourceStream) {
+    const dialect = dialectOf(db);
+    const q = (n: string) => quoteIdentifier(n, dialect);
+    this.columnNames = ['id', 'date_time', ...stream.mainColumns.map((c) => c.name)];
+    const table = q(stream.table);
+    const dt = q('date_time');
+    const id = q('id');
+    const inRange = `${dt} >= ? AND ${dt} < ?`;
+    this.boundsSql = `SELECT MIN(${dt}) AS t, MIN(${id}) AS lo, MAX(${id}) AS hi FROM ${table} WHERE ${inRange}`;
+    this.firstSql = `SELECT MIN(${dt}) AS t FROM ${table} WHERE ${dt} >= ?`;
+    this.rangeSql = `SELECT ${this.columnNames.map(q).join(', ')} FROM ${table} WHERE ${id} >= ? AND ${id} <= ? AND ${inRange} ORDER BY ${dt}, ${id}`;
+  }
+
+  /** Runs `fn` with one source connection (the queries of one chunk go through it, in order). */
+  session<T>(fn: (conn: MysqlConnection) => Promise<T>): Promise<T> {
+    return withMysqlConnection(this.db, fn);
+  }
+
+  /** The first entry's time and the id range of `[from, to)` (source-local texts). */
+  async bounds(conn: MysqlConnection, from: string, to: string): Promise<RangeBounds> {
+    let row: unknown[] = [];
+    await streamMysqlRows(conn, { sql: this.boundsSql, values: [from, to], rowsAsArray: true }, (r) => (row = r));
+    return { first: (row[0] as string | null) ?? undefined, lo: row[1], hi: row[2] };
+  }
+
+  /** The first `date_time` at or after `from`, if any. */
+  async firstFrom(conn: MysqlConnection, from: string): Promise<string | undefined> {
+    let found: string | undefined;
+    await streamMysqlRows(conn, { sql: this.firstSql, values: [from], rowsAsArray: true }, (r) => (found = (r[0] as string | null) ?? undefined));
+    return found;
+  }
+
+  /** Streams the rows of `[from, to)` within ids `lo..hi` as arrays (see `columnNames`), in `(date_time, id)` order. */
+  stream(conn: MysqlConnection, bounds: RangeBounds, from: string, to: string, onRow: (values: unknown[]) => void): Promise<void> {
+    if (bounds.lo === null || bounds.lo === undefined) return Promise.resolve();
+    return streamMysqlRows(conn, { sql: this.rangeSql, values: [bounds.lo, bounds.hi, from, to], rowsAsArray: true }, onRow);
+  }
+}
+
+/** A range reader for `stream` where one applies (MySQL, no joined tables), else undefined: keyset pages then. */
+export function rangeReaderFor(db: Knex, stream: SourceStream): RangeReader | undefined {
+  return dialectOf(db) === 'mysql' && stream.joins.length === 0 ? new RangeReader(db, stream) : undefined;
+}

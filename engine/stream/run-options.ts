@@ -1,0 +1,33 @@
+import { Knex } from 'knex';
+import { Clock } from '../core/clock';
+import { Logger } from '../core/logger';
+import { DatabaseLocation } from '../config/dbconf';
+import { Regime } from '../config/regime';
+import { SpecTable } from '../spec/spec-table';
+import { BackoffOptions } from './retry';
+import { StreamObserver } from './stream-observer';
+
+/** What a scraper or averager run needs; connections are opened and closed by the caller. */
+export interface RunOptions {
+  regime: Regime;
+  specs: Map<string, SpecTable>;
+  source: Knex;
+  target: Knex;
+  targetLocation: DatabaseLocation;
+  logger: Logger;
+  /** Real time: live-mode sleeps and INSERTDATE (injected by tests). */
+  clock?: Clock;
+  /** Stops the run between pages or chunks (SIGTERM). */
+  signal?: AbortSignal;
+  /** Return once every stream is caught up (instead of sleeping and waiting for more). */
+  untilCaughtUp?: boolean;
+  /** Only these source tables. */
+  tables?: string[];
+  /** Table creation policy (`--allow-drop-create-table`, `--drop-target-tables`). */
+  allowCreate?: boolean;
+  dropTargets?: boolean;
+  /** Backoff of retries after transient errors (lost connections): default 0.5 s doubling to 30 s. */
+  backoff?: BackoffOptions;
+  /** Told of every step, write and retry (progress lines, metrics). */
+  observer?: StreamObserver;
+}

@@ -1,0 +1,84 @@
+import { systemClock } from '../core/clock';
+import { ScrapeError } from '../core/errors';
+import { Regime } from '../config/regime';
+import { DbiWriter } from '../dbi/dbi-writer';
+import { prepareTargetTables } from '../dbi/target-tables';
+import { SpecTable } from '../spec/spec-table';
+import { SourceStream, discoverStreams } from '../source/source-stream';
+import { compileMapping } from '../transform/mapping';
+import { UnpivotPlan, compileUnpivotPlan } from '../transform/unpivot-plan';
+import { RunOptions } from './run-options';
+import { TargetSet } from './target-set';
+
+/** What every stream gets before its decider is added: the matched table, its columns as the regime sees them, and its targets. */
+export interface StreamParts {
+  stream: SourceStream;
+  /** Column names of the stream's rows (main table and joined columns). */
+  columnNames: string[];
+  plan?: UnpivotPlan;
+  targets: TargetSet;
+}
+
+/** What a decider adds to the common build: the `agg` keys its mappings may use, and the worker itself. */
+export interface WorkerFactory<W> {
+  /** Keys bound under `agg` for a stream (undefined when the decider computes no aggregates). */
+  aggregateKeys(stream: SourceStream, columnNames: string[]): string[] | undefined;
+  make(parts: StreamParts): W;
+}
+
+/** Context fields bound as `ctx` in mappings, besides the name captures. */
+const CONTEXT_KEYS = ['sitemask', 'subsite', 'simmask', 'task', 'aggregateno', 'table'];
+
+/**
+ * Builds one worker per source stream the regime matches, the same way for the scraper and
+ * the averager: the regime's target specs, one writer per target, the streams found in the
+ * source, each stream's unpivot plan and mappings, every mapping checked against the columns,
+ * cells and aggregates the stream really has. Only when all of that holds are the target
+ * tables created (or dropped) as allowed: a regime error writes nothing, not even a table.
+ */
+export async function buildStreamWorkers<W>(options: RunOptions, factory: WorkerFactory<W>): Promise<W[]> {
+  const { regime, specs, source, target } = options;
+  const clock = options.clock ?? systemClock;
+  const targetSpecs = targetSpecsOf(regime, specs);
+  const writers = targetSpecs.map((spec) => new DbiWriter(target, spec, { clock }));
+  const streams = await discoverStreams(source, regime, options.tables);
+  const workers = streams.map((stream) =>
+    withStreamContext(regime, stream.table, () => {
+      const columnNames = stream.columns.map((c) => c.name);
+      const plan = regime.unpivot ? compileUnpivotPlan(columnNames, regime.unpivot) : undefined;
+      const aggKeys = factory.aggregateKeys(stream, columnNames);
+      const ctxKeys = [...Object.keys(stream.captures), ...CONTEXT_KEYS];
+      const targets = regime.targets.map((t, i) => {
+        const mapping = compileMapping(t.map, targetSpecs[i].columns.map((c) => c.name), `targets[${i}].map`);
+        mapping.check({ columns: columnNames, plan, aggKeys, ctxKeys });
+        return { spec: targetSpecs[i], writer: writers[i], mapping };
+      });
+      const ctx = { ...stream.captures, ...stream.context, table: stream.table };
+      const set = new TargetSet(targets, stream.context, ctx, regime.timezone, clock, plan);
+      return factory.make({ stream, columnNames, plan, targets: set });
+    }),
+  );
+  await prepareTargetTables(target, targetSpecs, { create: options.allowCreate ?? false, drop: options.dropTargets ?? false, location: options.targetLocation });
+  return workers;
+}
+
+/** The loaded specs of a regime's targets, in the regime's order. */
+function targetSpecsOf(regime: Regime, specs: Map<string, SpecTable>): SpecTable[] {
+  return regime.targets.map((t) => {
+    const spec = specs.get(t.spec);
+    if (!spec) throw new ScrapeError('REGIME_SPEC', `regime ${regime.name}: spec ${t.spec} not loaded`);
+    return spec;
+  });
+}
+
+/** Runs `build`, prefixing regime errors about columns with the regime and source table they concern. */
+function withStreamContext<T>(regime: Regime, table: string, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof ScrapeError && err.code.startsWith('REGIME_')) {
+      throw new ScrapeError(err.code, `regime ${regime.name}, source table ${table}: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,50 @@
+import { SourceStream } from '../source/source-stream';
+import { TargetSet } from './target-set';
+
+/** What one step of a stream did. */
+export interface StepResult {
+  rowsRead: number;
+  samples: number;
+  propagations: number;
+  /** No more source rows now (or waiting for a joined table, or no complete bin left). */
+  caughtUp: boolean;
+  /** maxiter reached: this stream takes no more samples. */
+  finished: boolean;
+}
+
+/** Counters of a stream since it started. */
+export interface StreamTotals {
+  rowsRead: number;
+  rowsSkipped: number;
+  samples: number;
+  propagations: number;
+  writes: number;
+}
+
+/**
+ * One source stream as the stream loop drives it, whatever decides its validities (the
+ * scraper's source vector or the averager's time bins): resume from the targets, take a step
+ * (read, decide, map, write behind), flush, and say how far behind the source it is.
+ */
+export interface StreamWorker {
+  readonly stream: SourceStream;
+  readonly targets: TargetSet;
+  readonly totals: StreamTotals;
+  /** Source-local `date_time` the stream resumed from at its last `resume`. */
+  readonly resumeTime: string;
+  /** Source-local `date_time` of the last entry consumed (the resume time before any): progress lines. */
+  readonly cursor: string;
+  /** Finds where to start from the targets; forgets everything not written. */
+  resume(): Promise<void>;
+  /** Reads and decides one page (or chunk) and hands its writes on. */
+  step(): Promise<StepResult>;
+  /** Writes everything decided so far. */
+  flush(): Promise<void>;
+  /** Lag behind the source in source time (ms), for sleep tuning, progress and metrics. */
+  lagMs(): Promise<number>;
+}
+
+/** A step that did nothing. */
+export function emptyStep(): StepResult {
+  return { rowsRead: 0, samples: 0, propagations: 0, caughtUp: false, finished: false };
+}
