@@ -186,16 +186,115 @@ export function numericRowDecoder(fields: readonly DriverField[], config: Driver
   };
 }
 
+/**
+ * mysql2 versions the decoder was read against and tested with: its private row step
+ * (`Query#row` in lib/commands/query.js, the state-machine contract `decodeNumericRows` replaces)
+ * and its digit arithmetic (`Packet#parseFloat`, `#parseInt`, `#parseIntNoBigCheck` in
+ * lib/packets/packet.js), which `numericRowDecoder` copies. With any other version installed the
+ * decoder is not installed (`rowDecoderUnavailable`). Add a version only after reading the diff of
+ * those two files and running test/source (row-decoder-packets and wide-rows) on it;
+ * package.json pins the driver exactly so that an update is a deliberate change.
+ */
+export const TESTED_DRIVER_VERSIONS: readonly string[] = ['3.24.6'];
+
+let installedVersion: string | undefined;
+
+/** The installed mysql2's version, read once from its package.json ('' when it cannot be read). */
+export function installedDriverVersion(): string {
+  if (installedVersion === undefined) {
+    try {
+      const version = (require('mysql2/package.json') as { version?: unknown }).version;
+      installedVersion = typeof version === 'string' ? version : '';
+    } catch {
+      installedVersion = '';
+    }
+  }
+  return installedVersion;
+}
+
+/**
+ * Why the decoder is not installed with driver `version` (the installed one by default), or
+ * undefined when that version was tested (`TESTED_DRIVER_VERSIONS`). The library never prints
+ * this: the caller logs it once (the same text for every reader of a process).
+ */
+export function rowDecoderUnavailable(version: string = installedDriverVersion()): string | undefined {
+  if (TESTED_DRIVER_VERSIONS.includes(version)) return undefined;
+  return `row decoder not installed: mysql2 ${version || '(version unreadable)'} is not among the versions it was tested with (${TESTED_DRIVER_VERSIONS.join(', ')}); the driver parses every row`;
+}
+
+/**
+ * Decoded rows per reader also parsed by the driver and compared (`DecoderCheck`). A change of the
+ * driver's arithmetic or of its row step shows in most values of a column type, and a wide row
+ * holds hundreds of values (the HV tables: 386), so 64 rows compare some 25 000 values. The
+ * comparison re-does the driver's parse the decoder saves: 1.1 ms for 64 rows of 386 columns
+ * (measured on packets fed to mysql2 3.24.6's `Query`, median of 200 runs), once per reader. A
+ * difference confined to rare digit patterns can slip past the first rows: the exact pin and
+ * `TESTED_DRIVER_VERSIONS` are the guard for that.
+ */
+export const SELF_CHECK_ROWS = 64;
+
+/**
+ * One reader's self-check of the decoder, shared by all its queries: while `remaining` is above
+ * zero each decoded row is also parsed by the driver's own row step and compared value by value
+ * (Object.is); on the first difference `off` is set to why, the decoder stays off for every
+ * later query of the reader, and rows come from the driver's parse from that row on.
+ */
+export interface DecoderCheck {
+  /** Decoded rows still to compare with the driver's parse. */
+  remaining: number;
+  /** Why the decoder was turned off (a difference, or a row step that behaved unexpectedly); undefined while it is on. */
+  off?: string;
+}
+
+/** Makes the decoder for a column set (`numericRowDecoder`; tests give a faulty one to see the self-check catch it). */
+export type DecoderFactory = (fields: readonly DriverField[], config: DriverConfig) => RowDecoder | undefined;
+
+/** How `decodeNumericRows` hooks a query. */
+export interface DecodeOptions {
+  /** The reader's self-check; without it rows are not compared. */
+  check?: DecoderCheck;
+  /** The driver version to judge (default: the installed one, `installedDriverVersion`). */
+  driverVersion?: string;
+  /** The decoder factory (default `numericRowDecoder`): a test seam. */
+  decoder?: DecoderFactory;
+}
+
 /** The parts of a mysql2 text query the decoder hooks into. */
 interface DriverQuery {
   row(packet: { buffer: Buffer; offset: number; isEOF(): boolean }, connection: unknown): unknown;
   on(event: 'fields', listener: (fields: DriverField[] | undefined) => void): unknown;
+  emit(event: string | symbol, ...args: unknown[]): boolean;
   /** Set when the query was given a callback (rows collected, not emitted). */
   onResult?: unknown;
 }
 
 /** Declined rows (left to the driver) after which a query stops trying: more than this, and more than 8 per decoded row. */
 const DECLINES_TO_GIVE_UP = 64;
+
+/** A value for a message: strings quoted, -0 shown. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Object.is(v, -0)) return '-0';
+  return String(v);
+}
+
+/** Where a decoded row differs from the driver's parse of the same packet (rows as arrays), or undefined when every value is the same (Object.is). */
+function difference(decoded: SourceRow, parsed: unknown, fields: readonly DriverField[] | undefined): string | undefined {
+  const values = decoded as unknown as unknown[];
+  if (!Array.isArray(parsed)) return `the driver gave ${parsed === null ? 'null' : typeof parsed}, not an array`;
+  if (parsed.length !== values.length) return `the driver gave ${parsed.length} values, the decoder ${values.length}`;
+  const name = (j: number): string => {
+    const n = (fields?.[j] as { name?: unknown } | undefined)?.name;
+    return typeof n === 'string' ? `${j + 1} (${n})` : `${j + 1}`;
+  };
+  if (!Object.is(decoded.id, parsed[0])) return `id: decoded ${shown(decoded.id)}, driver ${shown(parsed[0])}`;
+  if (decoded.date_time !== parsed[1]) return `column ${name(1)}: decoded ${shown(decoded.date_time)}, driver ${shown(parsed[1])}`;
+  for (let j = 0; j < parsed.length; j++) {
+    if (j === 1) continue;
+    if (!Object.is(values[j], parsed[j])) return `column ${name(j)}: decoded ${shown(values[j])}, driver ${shown(parsed[j])}`;
+  }
+  return undefined;
+}
 
 /**
  * Has a mysql2 text query hand its rows to `onRow`, decoded by `numericRowDecoder` when its
@@ -205,23 +304,72 @@ const DECLINES_TO_GIVE_UP = 64;
  * rows are arrays, and they are not emitted as 'result' nor collected). It replaces the query's
  * row-reading step on that one query object: the step's contract (return the next step; the
  * driver's own step ends the result set) is what mysql2 3.x's `Query` state machine uses. A query
- * whose rows keep being declined (NULLs, long BIGINTs) stops trying. Returns false, changing
- * nothing, when the query does not have that shape.
+ * whose rows keep being declined (NULLs, long BIGINTs) stops trying.
+ *
+ * With `options.check`, decoded rows are compared with the driver's parse while
+ * `check.remaining` lasts: the driver's row step runs on the same packet with the query's 'result'
+ * event held back, the decoded row goes on when the two agree, the driver's row (as 'result')
+ * when they differ, after which the decoder is off (`check.off`) for this query and the reader's
+ * later ones. Rows stay in order, each delivered once.
+ *
+ * Returns false, changing nothing, when the query does not have that shape or the driver version
+ * was not tested (`rowDecoderUnavailable`), or when `check.off` is already set.
  */
-export function decodeNumericRows(query: unknown, config: DriverConfig, onRow: (row: SourceRow) => void): boolean {
+export function decodeNumericRows(query: unknown, config: DriverConfig, onRow: (row: SourceRow) => void, options: DecodeOptions = {}): boolean {
   const q = query as DriverQuery;
-  if (typeof q.row !== 'function' || typeof q.on !== 'function' || q.onResult) return false;
+  if (typeof q.row !== 'function' || typeof q.on !== 'function' || typeof q.emit !== 'function' || q.onResult) return false;
+  if (rowDecoderUnavailable(options.driverVersion ?? installedDriverVersion()) !== undefined) return false;
+  const check = options.check;
+  if (check?.off !== undefined) return false;
+  const makeDecoder = options.decoder ?? numericRowDecoder;
   const driverRow = q.row;
   let decode: RowDecoder | undefined;
+  let fields: DriverField[] | undefined;
   let decoded = 0;
   let declined = 0;
-  q.on('fields', (fields) => {
-    decode = Array.isArray(fields) ? numericRowDecoder(fields, config) : undefined;
+  q.on('fields', (f) => {
+    fields = f;
+    decode = Array.isArray(f) && check?.off === undefined ? makeDecoder(f, config) : undefined;
   });
+  /** The driver's row step on `packet` with the query's events held back: its next step and what it would have emitted. */
+  const driverStep = (self: DriverQuery, packet: Parameters<DriverQuery['row']>[0], connection: unknown): { next: unknown; events: unknown[][] } => {
+    const events: unknown[][] = [];
+    const own = Object.prototype.hasOwnProperty.call(self, 'emit');
+    const emit = self.emit;
+    self.emit = (...args: unknown[]) => {
+      events.push(args);
+      return true;
+    };
+    try {
+      return { next: driverRow.call(self, packet, connection), events };
+    } finally {
+      if (own) self.emit = emit;
+      else delete (self as Partial<DriverQuery>).emit;
+    }
+  };
+  const turnOff = (reason: string): void => {
+    decode = undefined;
+    if (check !== undefined && check.off === undefined) {
+      check.off = reason;
+      check.remaining = 0;
+    }
+  };
   const step = function (this: DriverQuery, packet: Parameters<DriverQuery['row']>[0], connection: unknown): unknown {
     if (decode !== undefined && !packet.isEOF()) {
       const row = decode(packet.buffer, packet.offset);
       if (row !== undefined) {
+        if (check !== undefined && check.remaining > 0) {
+          check.remaining--;
+          const { next, events } = driverStep(this, packet, connection);
+          const normal = next === driverRow && events.length === 1 && events[0][0] === 'result';
+          const diff = normal ? difference(row, events[0][1], fields) : 'the driver\'s row step did not give one row';
+          if (diff !== undefined) {
+            turnOff(`row decoder off: decoded row ${decoded + 1} of a query differs from the parse of mysql2 ${options.driverVersion ?? installedDriverVersion()}: ${diff}`);
+            // the driver's row (or whatever its step did) goes on as if never held back
+            for (const e of events) this.emit(e[0] as string, ...e.slice(1));
+            return next === driverRow ? step : next;
+          }
+        }
         decoded++;
         onRow(row);
         return step;

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { dialectOf, quoteIdentifier } from '../db/dialect';
 import { streamMysqlRows, withMysqlConnection } from '../db/mysql-row-stream';
-import { decodeNumericRows } from './row-decoder';
+import { DecoderCheck, DecoderFactory, decodeNumericRows, rowDecoderUnavailable, SELF_CHECK_ROWS } from './row-decoder';
 import { SourceRow } from './source-row';
 import { SourceStream } from './source-stream';
 
@@ -59,6 +59,34 @@ const WIDE_ROW = 100;
  */
 const WIDE_PAGE_VALUES = 200_000;
 
+/** Environment variable that turns the row decoder off for every reader: `off` (or `0`, `false`, `no`; any case). */
+export const ROW_DECODER_ENV = 'SCRAPE_ROW_DECODER';
+
+/** True when `value` of `SCRAPE_ROW_DECODER` turns the decoder off. */
+function decoderSwitchedOff(value: string | undefined): boolean {
+  return value !== undefined && ['off', '0', 'false', 'no'].includes(value.trim().toLowerCase());
+}
+
+/** How a `SourceReader` reads rows (all optional: the defaults are the scraper's). */
+export interface SourceReaderOptions {
+  /**
+   * false: streamed wide rows of numbers are never decoded from their packets (`numericRowDecoder`),
+   * the driver parses every row. Default true; `SCRAPE_ROW_DECODER=off` in `env` turns it off
+   * whatever this says (an operator's switch wins).
+   */
+  rowDecoder?: boolean;
+  /** Where `SCRAPE_ROW_DECODER` is read (default `process.env`), once, at construction. */
+  env?: NodeJS.ProcessEnv;
+  /** Sets `onDecoderDisabled`. */
+  onDecoderDisabled?: (reason: string) => void;
+  /** Decoded rows compared with the driver's parse per reader (default `SELF_CHECK_ROWS`). */
+  selfCheckRows?: number;
+  /** Tests only: the decoder factory (a faulty one shows the self-check at work). */
+  decoder?: DecoderFactory;
+  /** Tests only: the driver version judged against `TESTED_DRIVER_VERSIONS` (default the installed one). */
+  driverVersion?: string;
+}
+
 /**
  * Reads a stream in keyset pages: `(date_time, id) > last ORDER BY date_time, id LIMIT n`, with
  * joined tables LEFT JOINed on `id`. One prepared statement text per stream; never one query per
@@ -83,12 +111,38 @@ export class SourceReader {
   private arrayRows = false;
   /** The last array row `materialize` made an object of, and that object. */
   private made?: { row: SourceRow; object: SourceRow };
+  /** Why the decoder is not used from the start (switched off, untested driver); undefined when it may be. */
+  private readonly decoderNotUsed?: string;
+  /** The decoder's self-check, shared by this reader's queries (see `DecoderCheck`). */
+  private readonly decoderCheck: DecoderCheck;
+  private readonly decoderOptions: Pick<SourceReaderOptions, 'decoder' | 'driverVersion'>;
+
+  /**
+   * Hears, once, why the row decoder was turned off for this reader by its self-check (a decoded
+   * row differed from the driver's parse). Called after the page whose row showed it (before the
+   * next page when that page's read failed), outside the driver; a throw rejects that
+   * `streamPage`. For the stream layer to log and count (`scrape_row_decoder_disabled_total`).
+   */
+  onDecoderDisabled?: (reason: string) => void;
+  /** Times the self-check turned the decoder off for this reader: 0 or 1 (it stays off). */
+  decoderDisabledCount = 0;
 
   constructor(
     private readonly db: Knex,
     private readonly stream: SourceStream,
     private readonly pageSize: number,
+    options: SourceReaderOptions = {},
   ) {
+    const env = options.env ?? process.env;
+    this.decoderNotUsed =
+      options.rowDecoder === false
+        ? 'row decoder switched off (rowDecoder: false)'
+        : decoderSwitchedOff(env[ROW_DECODER_ENV])
+          ? `row decoder switched off (${ROW_DECODER_ENV}=${env[ROW_DECODER_ENV]})`
+          : rowDecoderUnavailable(options.driverVersion);
+    this.decoderCheck = { remaining: options.selfCheckRows ?? SELF_CHECK_ROWS };
+    this.decoderOptions = { decoder: options.decoder, driverVersion: options.driverVersion };
+    this.onDecoderDisabled = options.onDecoderDisabled;
     const q = (n: string) => quoteIdentifier(n, dialectOf(db));
     const select = [`m.${q('id')} AS ${q('id')}`, `m.${q('date_time')} AS ${q('date_time')}`];
     const names = ['id', 'date_time'];
@@ -130,13 +184,23 @@ export class SourceReader {
    * caller reads values by `columnIndex` and makes objects with `materialize` only where names
    * are needed (a PROCEED). Building a 386-property object per row costs more than reading it.
    * Streamed rows of numbers are decoded from their packets (`numericRowDecoder`: unboxed
-   * doubles, the `date_time` slot NaN); others are the driver's arrays. Returns false (and
-   * changes nothing) when rows are not read as arrays.
+   * doubles, the `date_time` slot NaN) unless the decoder is off (`rowDecoderOff`); others are
+   * the driver's arrays. Returns false (and changes nothing) when rows are not read as arrays.
    */
   useArrayRows(): boolean {
     if (!this.wide) return false;
     this.arrayRows = true;
     return true;
+  }
+
+  /**
+   * Why rows are not decoded from their packets by this reader: switched off (option or
+   * `SCRAPE_ROW_DECODER`), an untested driver (`rowDecoderUnavailable`), or the self-check's
+   * finding; undefined while the decoder may be used (it is used only for streamed wide rows of
+   * numbers, `useArrayRows`).
+   */
+  get rowDecoderOff(): string | undefined {
+    return this.decoderNotUsed ?? this.decoderCheck.off;
   }
 
   /** Values in each row read (id, date_time, the table's and the joined tables' columns). */
@@ -159,6 +223,7 @@ export class SourceReader {
    * in `onRow` stops delivery and rejects once the query is done. MySQL only (`canStream`).
    */
   async streamPage(from: string, after: SourceKey | undefined, onRow: (row: SourceRow) => boolean): Promise<StreamedPage> {
+    this.reportDecoderOff(); // a finding of a page whose read failed
     const limit = this.pageSize;
     const [sql, values] = after ? [this.nextSql, [from, after.date_time, after.date_time, after.id, limit]] : [this.firstSql, [from, limit]];
     let received = 0;
@@ -174,14 +239,22 @@ export class SourceReader {
         delivering = false;
       }
     };
-    // rows of numbers decoded by us, every value as the driver gives it (see numericRowDecoder)
-    const hook = this.arrayRows
-      ? (query: unknown, config: unknown) =>
-          decodeNumericRows(query, config as Parameters<typeof decodeNumericRows>[1], (row) => {
-            received++;
-            if (delivering) take(row);
-          })
-      : undefined;
+    // rows of numbers decoded by us, every value as the driver gives it (see numericRowDecoder),
+    // the first ones checked against the driver's parse
+    const check = this.decoderCheck;
+    const hook =
+      this.arrayRows && this.rowDecoderOff === undefined
+        ? (query: unknown, config: unknown) =>
+            decodeNumericRows(
+              query,
+              config as Parameters<typeof decodeNumericRows>[1],
+              (row) => {
+                received++;
+                if (delivering) take(row);
+              },
+              { check, ...this.decoderOptions },
+            )
+        : undefined;
     await withMysqlConnection(this.db, (conn) =>
       streamMysqlRows(
         conn,
@@ -199,10 +272,18 @@ export class SourceReader {
         hook,
       ),
     );
+    this.reportDecoderOff();
     if (failure !== undefined) throw failure;
     return { full: received >= limit, joinMissing };
   }
 
+
+  /** Tells `onDecoderDisabled` (once) that the self-check turned the decoder off. */
+  private reportDecoderOff(): void {
+    if (this.decoderCheck.off === undefined || this.decoderDisabledCount > 0) return;
+    this.decoderDisabledCount++;
+    this.onDecoderDisabled?.(this.decoderCheck.off);
+  }
 
   /** A row as the driver gave it, as the scraper takes it: `id` a number; join aliases dropped. */
   private toRow(values: any): SourceRow {

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { SourceReader, SourceRow } from '../../engine/source/source-reader';
 import { SourceStream, tableColumns } from '../../engine/source/source-stream';
-import { decodeNumericRows, numericRowDecoder } from '../../engine/source/row-decoder';
+import { DecoderFactory, decodeNumericRows, numericRowDecoder } from '../../engine/source/row-decoder';
 import { openDatabase } from '../../engine/db/open-database';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
@@ -188,6 +188,74 @@ describe.each(DIALECTS)('wide numeric rows on %s', (dialect) => {
     expectValues(rows, g.expected.filter((e) => e.id !== 12));
     // streamed rows 1-11 (ids 3, 4, 9, 10 decodable by hand), then pages from row 12 on
     expect(decoded).toBe(arrays ? 4 : 0);
+  });
+
+  it.each([
+    ['rowDecoder: false', { rowDecoder: false }, /rowDecoder: false/],
+    ['SCRAPE_ROW_DECODER=off', { env: { SCRAPE_ROW_DECODER: 'off' } }, /SCRAPE_ROW_DECODER=off/],
+    ['SCRAPE_ROW_DECODER=OFF over rowDecoder: true', { rowDecoder: true, env: { SCRAPE_ROW_DECODER: 'OFF' } }, /SCRAPE_ROW_DECODER=OFF/],
+    ['an untested mysql2', { driverVersion: '3.25.0' }, /mysql2 3\.25\.0 is not among the versions/],
+  ] as const)('with the decoder off (%s) the same rows come, none decoded', async (_, options, why) => {
+    const reader = new SourceReader(db, await hvStream(db), 25, options);
+    expect(reader.rowDecoderOff).toMatch(why);
+    const arrays = reader.useArrayRows();
+    const { rows, decoded } = await readAll(reader);
+    expect(decoded).toBe(0);
+    expectValues(rows, f.expected);
+    expect(arrays).toBe(dialect === 'mariadb');
+  });
+
+  it('SCRAPE_ROW_DECODER is read from the environment when the reader is made; unset, the decoder is on', async () => {
+    const before = process.env.SCRAPE_ROW_DECODER;
+    try {
+      process.env.SCRAPE_ROW_DECODER = 'off';
+      const off = new SourceReader(db, await hvStream(db), 25);
+      delete process.env.SCRAPE_ROW_DECODER;
+      const on = new SourceReader(db, await hvStream(db), 25);
+      expect(off.rowDecoderOff).toMatch(/SCRAPE_ROW_DECODER=off/);
+      expect(on.rowDecoderOff).toBeUndefined();
+      off.useArrayRows();
+      expect((await readAll(off)).decoded).toBe(0);
+    } finally {
+      if (before === undefined) delete process.env.SCRAPE_ROW_DECODER;
+      else process.env.SCRAPE_ROW_DECODER = before;
+    }
+  });
+
+  it('a faulty decoder is caught by the reader’s self-check: off for good, reported once, counted, and the rows are the numbers stored', async () => {
+    // the real decoder, with d2 off by a millionth from its 3rd decoded row on (id 9: decoded are ids 3, 4, 9, 10, ...)
+    const faulty: DecoderFactory = (fields, config) => {
+      const real = numericRowDecoder(fields, config);
+      const d2 = fields.findIndex((c) => (c as { name?: string }).name === 'd2');
+      let n = 0;
+      return real && ((buf, offset) => {
+        const row = real(buf, offset);
+        if (row !== undefined && ++n >= 3) (row as unknown as number[])[d2] += 1e-6;
+        return row;
+      });
+    };
+    const reasons: string[] = [];
+    const reader = new SourceReader(db, await hvStream(db), 25, { decoder: faulty, onDecoderDisabled: (r) => reasons.push(r) });
+    const arrays = reader.useArrayRows();
+    const { rows, decoded } = await readAll(reader);
+    expectValues(rows, f.expected);
+    if (arrays) {
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0]).toMatch(/^row decoder off: decoded row 3 of a query differs from the parse of mysql2 [\d.]+: column \d+ \(d2\): decoded [\d.]+, driver [\d.]+$/);
+      expect(reader.rowDecoderOff).toBe(reasons[0]);
+      expect(reader.decoderDisabledCount).toBe(1);
+      // ids 3 and 4 decoded; the driver's rows from id 9 on, over all four pages
+      expect(decoded).toBe(2);
+    } else {
+      expect(reasons).toEqual([]);
+      expect(reader.decoderDisabledCount).toBe(0);
+      expect(decoded).toBe(0);
+    }
+    // off for good: a second pass of the same reader decodes nothing and reports nothing more
+    if (arrays) {
+      expect((await readAll(reader)).decoded).toBe(0);
+      expect(reasons).toHaveLength(1);
+    }
   });
 });
 
