@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { describeLocation, openDatabase } from '../db/open-database';
+import { databaseFileMissing } from '../db/introspection';
 import { resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
 import { normalizeTimeText } from '../core/time';
@@ -66,7 +67,7 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
 
   const location = resolveDatabase(opts.target, { dbconf: opts.dbconf ? path.resolve(io.cwd, opts.dbconf) : undefined, env: io.env });
   for (const warning of location.warnings) io.stderr.write(`warning: ${warning}\n`);
-  if (location.dialect === 'sqlite' && location.filename !== ':memory:' && !fs.existsSync(location.filename ?? '')) {
+  if (databaseFileMissing(location)) {
     throw new ScrapeError('TARGET_MISSING', `target ${opts.target} (${describeLocation(location)}) does not exist yet: nothing was written there`);
   }
   const db = openDatabase(location, { readOnly: true, poolMax: 1 });

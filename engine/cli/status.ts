@@ -1,7 +1,7 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Knex } from 'knex';
 import { openDatabase } from '../db/open-database';
+import { databaseFileMissing } from '../db/introspection';
 import { DatabaseLocation, resolveDatabase } from '../config/dbconf';
 import { ScrapeError, isScrapeError } from '../core/errors';
 import { listRegimeFiles } from '../config/load-regime';
@@ -63,7 +63,7 @@ class Connections {
     const key = JSON.stringify([location.dialect, location.filename, location.host, location.port, location.socket, location.user, location.database]);
     let db = this.open.get(key);
     if (!db) {
-      if (location.dialect === 'sqlite' && location.filename !== ':memory:' && !fs.existsSync(location.filename!)) {
+      if (databaseFileMissing(location)) {
         throw new ScrapeError('DATABASE_MISSING', `database ${location.name} is a SQLite file that does not exist: ${location.filename}`);
       }
       db = openDatabase(location, { readOnly: true });

@@ -47,3 +47,81 @@ export function quoteString(text: string, dialect: SqlDialect): string {
     }
   })}'`;
 }
+
+/** `INSERT` that skips rows whose key is already there: MySQL `INSERT IGNORE`, SQLite `INSERT OR IGNORE`. */
+export function insertIgnoreVerb(dialect: SqlDialect): string {
+  return dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+}
+
+/** The statement that opens a transaction on a raw session (MySQL `START TRANSACTION`, SQLite `BEGIN`). */
+export function beginTransactionSql(dialect: SqlDialect): string {
+  return dialect === 'mysql' ? 'START TRANSACTION' : 'BEGIN';
+}
+
+/**
+ * The year of a `datetime` expression as an SQL expression: MySQL `YEAR(x)` (a number, 0 for
+ * zero dates), SQLite `substr(x, 1, 4)` (the text's first four characters, as times are stored).
+ */
+export function yearExpression(expr: string, dialect: SqlDialect): string {
+  return dialect === 'sqlite' ? `substr(${expr}, 1, 4)` : `YEAR(${expr})`;
+}
+
+/**
+ * The rows of a raw query on `db`, whatever the driver: better-sqlite3 answers `knex.raw` with the
+ * rows, mysql2 with `[rows, fields]`.
+ */
+export async function rawRows(db: Knex, sql: string, bindings: Knex.RawBinding[] = []): Promise<Record<string, any>[]> {
+  const result = await db.raw(sql, bindings);
+  return dialectOf(db) === 'sqlite' ? result : result[0];
+}
+
+/**
+ * One driver connection taken from a knex pool, for work that needs a single session (a dump's
+ * `SET`/`LOCK TABLES`, long write transactions) or SQL text that must reach the server untouched
+ * (knex would read a `?` inside a string literal as a binding).
+ */
+export interface RawConnection {
+  dialect: SqlDialect;
+  /** Runs SQL text as it is; resolves to the rows of a query (or the driver's result). */
+  query(sql: string): Promise<any>;
+  /** Runs SQL text that returns no rows (DDL, INSERT, BEGIN/COMMIT). */
+  exec(sql: string): Promise<void>;
+  /** The better-sqlite3 database (SQLite only): prepared statements for bulk inserts. */
+  sqlite?: any;
+}
+
+/** Runs `work` on one connection of `db`'s pool (better-sqlite3 or mysql2, behind `RawConnection`) and gives it back afterwards. */
+export async function withRawConnection<T>(db: Knex, work: (conn: RawConnection) => Promise<T>): Promise<T> {
+  const dialect = dialectOf(db);
+  const client = db.client as any;
+  const driver = await client.acquireConnection();
+  const conn: RawConnection =
+    dialect === 'sqlite'
+      ? {
+          dialect,
+          sqlite: driver,
+          query: async (sql: string) => {
+            const stmt = driver.prepare(sql);
+            return stmt.reader ? stmt.all() : stmt.run();
+          },
+          exec: async (sql: string) => {
+            driver.exec(sql);
+          },
+        }
+      : {
+          dialect,
+          query: (sql: string) =>
+            new Promise((resolve, reject) => {
+              driver.query(sql, (err: Error | null, rows: unknown) => (err ? reject(err) : resolve(rows)));
+            }),
+          exec: (sql: string) =>
+            new Promise<void>((resolve, reject) => {
+              driver.query(sql, (err: Error | null) => (err ? reject(err) : resolve()));
+            }),
+        };
+  try {
+    return await work(conn);
+  } finally {
+    await client.releaseConnection(driver);
+  }
+}

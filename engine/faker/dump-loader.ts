@@ -3,10 +3,9 @@ import { StringDecoder } from 'string_decoder';
 import { createGunzip } from 'zlib';
 import { Knex } from 'knex';
 import { ScrapeError } from '../core/errors';
-import { RawConnection, withRawConnection } from './raw-connection';
 import { DumpStatementSplitter } from './dump-statement-splitter';
 import { DumpValue, parseDropTable, parseInsertStatement, sqliteName, stripExecutableComments, translateCreateTable } from './mysql-to-sqlite';
-import { SqlDialect, dialectOf } from '../db/dialect';
+import { RawConnection, SqlDialect, dialectOf, withRawConnection } from '../db/dialect';
 
 /** How far a dump load has got (reported once per chunk read). */
 export interface DumpProgress {

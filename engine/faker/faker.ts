@@ -8,10 +8,10 @@ import { Logger, silentLogger } from '../core/logger';
 import { Regime } from '../config/regime';
 import { isValidTimeText, naiveMs, naiveText, normalizeTimeText, parseDuration, utcNowText, utcToLocal } from '../core/time';
 import { loadDump } from './dump-loader';
-import { RawConnection, withRawConnection } from './raw-connection';
 import { RowGenerator, compileColumnRules } from './row-generator';
-import { FakeTable, createSourceTables, fakeTables, flattenTables, readTableColumns, tableExists } from './source-schema';
-import { SqlDialect, dialectOf, quoteIdentifier } from '../db/dialect';
+import { FakeTable, createSourceTables, fakeTables, flattenTables, readTableColumns } from './source-schema';
+import { RawConnection, beginTransactionSql, dialectOf, quoteIdentifier, rawRows, withRawConnection } from '../db/dialect';
+import { tableExists } from '../db/introspection';
 
 /**
  * Refuses any database that is not a fake one (name starting with `fake`, or `fake = true` in
@@ -123,12 +123,10 @@ async function openStreams(db: Knex, regime: Regime, tables: FakeTable[]): Promi
       const columns = actual.map((c) => ({ name: c.name, key: t.prefix + c.name, type: declared.get(c.name) ?? c.type }));
       generators.push(new RowGenerator(t.name, columns, regime, dialect, rules));
       const q = (n: string) => quoteIdentifier(n, dialect);
-      const row = await db.raw(`SELECT MAX(id) AS m FROM ${q(t.name)}`);
-      const m = Number((dialect === 'sqlite' ? row : row[0])[0]?.m ?? 0);
+      const m = Number((await rawRows(db, `SELECT MAX(id) AS m FROM ${q(t.name)}`))[0]?.m ?? 0);
       if (m > maxId) maxId = m;
       if (t === table && m > 0) {
-        const last = await db.raw(`SELECT date_time AS d FROM ${q(t.name)} WHERE id = ${m}`);
-        const d = (dialect === 'sqlite' ? last : last[0])[0]?.d;
+        const d = (await rawRows(db, `SELECT date_time AS d FROM ${q(t.name)} WHERE id = ${m}`))[0]?.d;
         if (isValidTimeText(d)) lastDt = d;
       }
     }
@@ -139,10 +137,6 @@ async function openStreams(db: Knex, regime: Regime, tables: FakeTable[]): Promi
 
 async function resumeWalks(conn: RawConnection, streams: FakeStream[]): Promise<void> {
   for (const s of streams) for (const g of s.generators) if (g.needsResume()) await g.resume(conn, s.maxId);
-}
-
-function begin(dialect: SqlDialect): string {
-  return dialect === 'mysql' ? 'START TRANSACTION' : 'BEGIN';
 }
 
 /** Source-local now in the regime's time zone. */
@@ -224,7 +218,7 @@ export async function runBatchFaker(options: BatchFakerOptions): Promise<FakerRe
       const chunk = Math.min(...stream.generators.map((g) => rowsPerStatement(g.columnNames().length)));
       const heads = stream.generators.map((g) => g.insertHead());
       for (const g of stream.generators) rows[g.table] = rows[g.table] ?? 0;
-      await conn.exec(begin(dialect));
+      await conn.exec(beginTransactionSql(dialect));
       try {
         let sinceCommit = 0;
         for (let k = 0; k < perStream; k += chunk) {
@@ -240,7 +234,7 @@ export async function runBatchFaker(options: BatchFakerOptions): Promise<FakerRe
           stream.maxId = firstId + k + n - 1;
           if (sinceCommit >= COMMIT_ROWS) {
             await conn.exec('COMMIT');
-            await conn.exec(begin(dialect));
+            await conn.exec(beginTransactionSql(dialect));
             sinceCommit = 0;
           }
           options.onProgress?.({ table: stream.table.name, rows: written, total });
@@ -291,7 +285,7 @@ export async function runLiveFaker(options: LiveFakerOptions): Promise<FakerResu
     const now = timestart === undefined ? localNow(clock, regime.timezone) : '';
     let lastDt = now;
     await withRawConnection(db, async (conn) => {
-      await conn.exec(begin(dialect));
+      await conn.exec(beginTransactionSql(dialect));
       try {
         for (const stream of streams) {
           const id = stream.maxId + 1;

@@ -1,9 +1,8 @@
 import jsonata from 'jsonata';
 import { ScrapeError } from '../core/errors';
 import { FakerColumnDecl, FakerProfile, Regime } from '../config/regime';
-import { RawConnection } from './raw-connection';
 import { nameHash, seededUnit } from './seeded-random';
-import { SqlDialect, quoteIdentifier, quoteString } from '../db/dialect';
+import { RawConnection, SqlDialect, quoteIdentifier, quoteString } from '../db/dialect';
 
 /** A column of a table being faked: its name in the table, its key in stream rows, its SQL type. */
 export interface GeneratorColumn {

@@ -2,7 +2,8 @@ import { Knex } from 'knex';
 import { ScrapeError } from '../core/errors';
 import { ColumnTypes, Regime, TableDecl } from '../config/regime';
 import { sqliteType } from './mysql-to-sqlite';
-import { SqlDialect, dialectOf, quoteIdentifier } from '../db/dialect';
+import { SqlDialect, quoteIdentifier } from '../db/dialect';
+import { listColumns, tableExists } from '../db/introspection';
 
 /** SQL dialects a fake source can live in. */
 
@@ -157,16 +158,6 @@ export function createTableStatements(table: FakeTable, dialect: SqlDialect, ifN
   ];
 }
 
-/** True when `table` exists in the database. */
-export async function tableExists(db: Knex, table: string): Promise<boolean> {
-  if (dialectOf(db) === 'sqlite') {
-    const rows = await db.raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?`, [table]);
-    return rows.length > 0;
-  }
-  const [rows] = await db.raw(`SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`, [table]);
-  return rows.length > 0;
-}
-
 /**
  * Creates the fake source tables (main and joined) from the columns the regime declares;
  * with `drop` they are dropped first (the caller has checked the database is a fake one),
@@ -185,15 +176,5 @@ export async function createSourceTables(db: Knex, dialect: SqlDialect, tables: 
 
 /** The columns of an existing table besides `id` and `date_time` (name and declared type, lower case). */
 export async function readTableColumns(db: Knex, table: string): Promise<{ name: string; type: string }[]> {
-  let raw: { name: string; type: string }[];
-  if (dialectOf(db) === 'sqlite') {
-    raw = (await db.raw(`PRAGMA table_info(${quoteIdentifier(table, 'sqlite')})`)).map((r: { name: string; type: string }) => ({ name: r.name, type: r.type }));
-  } else {
-    const [rows] = await db.raw(
-      `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
-      [table],
-    );
-    raw = rows;
-  }
-  return raw.filter((c) => c.name !== 'id' && c.name !== 'date_time').map((c) => ({ name: c.name, type: String(c.type).toLowerCase() }));
+  return (await listColumns(db, table)).filter((c) => c.name !== 'id' && c.name !== 'date_time');
 }

@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Regime } from '../config/regime';
 import { UnpivotCell, compileUnpivotPlan } from '../transform/unpivot-plan';
 import { SourceColumn, StreamContext, discoverStreams } from '../source/source-stream';
-import { dialectOf, quoteIdentifier } from '../db/dialect';
+import { dialectOf, quoteIdentifier, rawRows, yearExpression } from '../db/dialect';
 
 /**
  * One `GROUP BY year` line of a source table, the manual's "check ranges in the table with
@@ -72,16 +72,10 @@ export interface SourceInspection {
 
 const ZERO_YEAR = '0000';
 
-async function rawRows(db: Knex, sql: string, bindings: Knex.RawBinding[] = []): Promise<Record<string, unknown>[]> {
-  const result = await db.raw(sql, bindings);
-  return db.client.config.client === 'better-sqlite3' ? result : result[0];
-}
-
 /** Per-year counts, id and `date_time` ranges of a table (SQLite `substr`, MySQL `YEAR()`). */
 export async function yearRanges(db: Knex, table: string): Promise<YearRange[]> {
   const q = (n: string) => quoteIdentifier(n, dialectOf(db));
-  const sqlite = db.client.config.client === 'better-sqlite3';
-  const yearExpr = sqlite ? `substr(${q('date_time')}, 1, 4)` : `YEAR(${q('date_time')})`;
+  const yearExpr = yearExpression(q('date_time'), dialectOf(db));
   const rows = await rawRows(
     db,
     `SELECT ${yearExpr} AS y, COUNT(*) AS n, MIN(${q('id')}) AS min_id, MAX(${q('id')}) AS max_id, ` +

@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { ScrapeError } from '../core/errors';
 import { ContextDecl, ContextValueDecl, JoinDecl, Regime, TableDecl } from '../config/regime';
+import { listColumns, listTables } from '../db/introspection';
 
 /** A column of a source table as introspected from the live schema. */
 export interface SourceColumn {
@@ -51,35 +52,12 @@ export interface SourceStream {
 
 const NUMERIC = /^(tinyint|smallint|mediumint|int|integer|bigint|float|double|real|decimal|numeric|dec)\b/i;
 
-/** Lists the tables of the database (base tables only). */
-export async function listTables(db: Knex): Promise<string[]> {
-  if (db.client.config.client === 'better-sqlite3') {
-    const rows = await db.raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`);
-    return rows.map((r: { name: string }) => r.name);
-  }
-  const [rows] = await db.raw(
-    `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME`,
-  );
-  return rows.map((r: { name: string }) => r.name);
-}
+/** Lists the tables of the database (base tables only); asked of `db/introspection`. */
+export { listTables };
 
 /** Introspects a table's columns (name, type) from the live schema. */
 export async function tableColumns(db: Knex, table: string): Promise<SourceColumn[]> {
-  let raw: { name: string; type: string }[];
-  if (db.client.config.client === 'better-sqlite3') {
-    raw = (await db.raw(`PRAGMA table_info(${quoteSqliteString(table)})`)).map((r: { name: string; type: string }) => ({ name: r.name, type: r.type }));
-  } else {
-    const [rows] = await db.raw(
-      `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
-      [table],
-    );
-    raw = rows;
-  }
-  return raw.map((c) => ({ name: c.name, type: String(c.type).toLowerCase(), numeric: NUMERIC.test(String(c.type)) }));
-}
-
-function quoteSqliteString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
+  return (await listColumns(db, table)).map((c) => ({ name: c.name, type: c.type, numeric: NUMERIC.test(c.type) }));
 }
 
 /** Matches a table name against a declaration; returns its captures or undefined. */

@@ -29,11 +29,14 @@ export function testSpec(table = 'DcsProbe'): SpecTable {
  */
 export function ensureDist(): void {
   const pairs = [
-    ['engine/dbi/dbi-writer.ts', 'dist/engine/dbi/dbi-writer.js'],
-    ['engine/dbi/target-tables.ts', 'dist/engine/dbi/target-tables.js'],
+    ...['dbi', 'db'].flatMap((dir) =>
+      fs
+        .readdirSync(path.join(ROOT, 'engine', dir))
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => [`engine/${dir}/${f}`, `dist/engine/${dir}/${f.replace(/\.ts$/, '.js')}`]),
+    ),
     ['engine/spec/ddl.ts', 'dist/engine/spec/ddl.js'],
     ['engine/spec/spec-table.ts', 'dist/engine/spec/spec-table.js'],
-    ['engine/config/database.ts', 'dist/engine/config/database.js'],
     ['engine/config/dbconf.ts', 'dist/engine/config/dbconf.js'],
   ];
   const stale = pairs.some(([src, out]) => {

@@ -10,7 +10,7 @@
 const path = require('path');
 const dist = path.resolve(__dirname, '..', '..', 'dist', 'engine');
 const { parseDatabaseUrl } = require(path.join(dist, 'config', 'dbconf.js'));
-const { openDatabase } = require(path.join(dist, 'config', 'database.js'));
+const { openDatabase } = require(path.join(dist, 'db', 'open-database.js'));
 const { parseSpec } = require(path.join(dist, 'spec', 'spec-table.js'));
 const { DbiWriter } = require(path.join(dist, 'dbi', 'dbi-writer.js'));
 
