@@ -1,6 +1,5 @@
 import { normalizeTimeText, parseDuration } from '../core/time';
 import { AggregateDecl, Regime } from '../config/regime';
-import { SourceReader } from '../source/source-reader';
 import { rangeReaderFor } from '../source/range-reader';
 import { Aggregator, aggregateColumns } from '../aggregate/aggregator';
 import { compileFilter } from '../aggregate/row-filter';
@@ -50,12 +49,10 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
   // the averager and the aggregator sees only passing rows.
   const filter = compileFilter(decl.filter ?? []);
   const unfiltered: AggregateDecl = { ...decl, filter: [] };
-  const pageSize = Math.max(regime.scraper.page_size ?? 5000, 1);
   const columnsOf = (stream: { columns: { name: string; numeric: boolean }[] }) => aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, decl);
   return buildStreamWorkers(options, {
     aggregateKeys: (stream) => [...columnsOf(stream).flatMap((c) => decl.functions.map((f) => `${c}_${f}`)), decl.count],
-    make: ({ stream, targets }) => {
-      const reader = new SourceReader(source, stream, pageSize);
+    make: ({ stream, reader, targets }) => {
       const rangeReader = rangeReaderFor(source, stream);
       const range = rangeReader ? { reader: rangeReader, filter: decl.filter ?? [] } : undefined;
       return new StreamAverager(stream, reader, targets, settings, new Aggregator(columnsOf(stream), unfiltered), filter, logger, range);

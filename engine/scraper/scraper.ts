@@ -2,7 +2,6 @@ import { systemClock } from '../core/clock';
 import { ScrapeError } from '../core/errors';
 import { parseDuration } from '../core/time';
 import { Regime } from '../config/regime';
-import { SourceReader } from '../source/source-reader';
 import { Aggregator, aggregateColumns } from '../aggregate/aggregator';
 import { RunOptions } from '../stream/run-options';
 import { buildStreamWorkers } from '../stream/stream-builder';
@@ -44,7 +43,7 @@ export function streamSettings(regime: Regime, seed: boolean): StreamSettings {
  * the regime's change rules and, when declared, running aggregates.
  */
 export async function buildStreamRunners(options: ScraperOptions): Promise<StreamRunner[]> {
-  const { regime, source, logger } = options;
+  const { regime, logger } = options;
   const clock = options.clock ?? systemClock;
   const seed = options.seed ?? regime.scraper.seed_target_tables;
   if (seed && options.targetLocation.production) {
@@ -55,11 +54,10 @@ export async function buildStreamRunners(options: ScraperOptions): Promise<Strea
   const numericColumns = (stream: { columns: { name: string; numeric: boolean }[] }) => (aggDecl ? aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, aggDecl) : []);
   return buildStreamWorkers(options, {
     aggregateKeys: (stream) => (aggDecl ? [...numericColumns(stream).flatMap((c) => aggDecl.functions.map((f) => `${c}_${f}`)), aggDecl.count] : undefined),
-    make: ({ stream, columnNames, targets }) => {
+    make: ({ stream, reader, columnNames, targets }) => {
       const changes = compileChangeRules(regime.changes, columnNames, regime.scraper.threshold);
       const aggColumns = numericColumns(stream);
       const makeAggregator = aggDecl ? () => new Aggregator(aggColumns, aggDecl) : undefined;
-      const reader = new SourceReader(source, stream, settings.pageSize);
       return new StreamRunner(stream, regime, reader, targets, settings, changes, makeAggregator, logger, clock);
     },
   });

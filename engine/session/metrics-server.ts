@@ -19,6 +19,7 @@ export class ScrapeMetrics implements StreamObserver {
   private writeSum = 0;
   private writeCount = 0;
   private retries = 0;
+  private decodersOff = 0;
 
   constructor(private readonly regime: string) {}
 
@@ -30,6 +31,10 @@ export class ScrapeMetrics implements StreamObserver {
 
   retry(): void {
     this.retries++;
+  }
+
+  decoderOff(): void {
+    this.decodersOff++;
   }
 
   propagation(_worker: StreamWorker, reason: string): void {
@@ -55,6 +60,8 @@ export class ScrapeMetrics implements StreamObserver {
     out.push(`scrape_write_seconds_sum{${r}} ${this.writeSum}`, `scrape_write_seconds_count{${r}} ${this.writeCount}`);
     out.push('# HELP scrape_retries_total Retries after transient errors (lost connections, timeouts, deadlocks).', '# TYPE scrape_retries_total counter');
     out.push(`scrape_retries_total{${r}} ${this.retries}`);
+    out.push('# HELP scrape_row_decoder_disabled_total Streams whose packet row decoder differed from the driver and was turned off.', '# TYPE scrape_row_decoder_disabled_total counter');
+    out.push(`scrape_row_decoder_disabled_total{${r}} ${this.decodersOff}`);
     return out.join('\n') + '\n';
   }
 }

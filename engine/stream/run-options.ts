@@ -28,6 +28,8 @@ export interface RunOptions {
   dropTargets?: boolean;
   /** Backoff of retries after transient errors (lost connections): default 0.5 s doubling to 30 s. */
   backoff?: BackoffOptions;
+  /** false: wide numeric rows are never decoded from their packets (the driver parses every row; `--no-row-decoder`). */
+  rowDecoder?: boolean;
   /** Told of every step, write and retry (progress lines, metrics). */
   observer?: StreamObserver;
 }

@@ -4,15 +4,18 @@ import { Regime } from '../config/regime';
 import { DbiWriter } from '../dbi/dbi-writer';
 import { prepareTargetTables } from '../dbi/target-tables';
 import { SpecTable } from '../spec/spec-table';
+import { SourceReader } from '../source/source-reader';
 import { SourceStream, discoverStreams } from '../source/source-stream';
 import { compileMapping } from '../transform/mapping';
 import { UnpivotPlan, compileUnpivotPlan } from '../transform/unpivot-plan';
 import { RunOptions } from './run-options';
 import { TargetSet } from './target-set';
 
-/** What every stream gets before its decider is added: the matched table, its columns as the regime sees them, and its targets. */
+/** What every stream gets before its decider is added: the matched table, its reader, its columns as the regime sees them, and its targets. */
 export interface StreamParts {
   stream: SourceStream;
+  /** Keyset pages (and, on MySQL, streamed pages) of the stream, `scraper.page_size` rows each. */
+  reader: SourceReader;
   /** Column names of the stream's rows (main table and joined columns). */
   columnNames: string[];
   plan?: UnpivotPlan;
@@ -55,7 +58,15 @@ export async function buildStreamWorkers<W>(options: RunOptions, factory: Worker
       });
       const ctx = { ...stream.captures, ...stream.context, table: stream.table };
       const set = new TargetSet(targets, stream.context, ctx, regime.timezone, clock, plan);
-      return factory.make({ stream, columnNames, plan, targets: set });
+      const reader = new SourceReader(source, stream, Math.max(regime.scraper.page_size, 1), {
+        rowDecoder: options.rowDecoder,
+        // told once per stream: its rows come from the driver's own parse from then on
+        onDecoderDisabled: (reason) => {
+          options.logger.log('warn', `${stream.table}: ${reason}; reading on with the driver's parse`, { stream: stream.table });
+          options.observer?.decoderOff?.(stream.table, reason);
+        },
+      });
+      return factory.make({ stream, reader, columnNames, plan, targets: set });
     }),
   );
   await prepareTargetTables(target, targetSpecs, { create: options.allowCreate ?? false, drop: options.dropTargets ?? false, location: options.targetLocation });

@@ -10,6 +10,8 @@ export interface StreamObserver {
   propagation?(worker: StreamWorker, reason: string): void;
   /** After each write (one transaction of a target), with its duration. */
   write?(worker: StreamWorker, seconds: number): void;
+  /** A stream's row decoder found a difference from the driver's parse and was turned off. */
+  decoderOff?(table: string, reason: string): void;
 }
 
 /** One observer telling all of `observers` (undefined ones skipped). */
@@ -20,5 +22,6 @@ export function combineObservers(...observers: (StreamObserver | undefined)[]): 
     retry: (err) => all.forEach((o) => o.retry?.(err)),
     propagation: (worker, reason) => all.forEach((o) => o.propagation?.(worker, reason)),
     write: (worker, seconds) => all.forEach((o) => o.write?.(worker, seconds)),
+    decoderOff: (table, reason) => all.forEach((o) => o.decoderOff?.(table, reason)),
   };
 }
