@@ -28,7 +28,7 @@ function parseSettingValue(schema: SchemaNode, raw: string): unknown {
     if (['false', 'no', 'off', '0'].includes(v)) return false;
     throw new Error(`must be true or false, found "${raw}"`);
   }
-  if (typeof schema.pattern === 'string' && schema.pattern.startsWith('^\\d{4}-')) {
+  if (schema.format === 'local-time') {
     try {
       return normalizeTimeText(raw);
     } catch {

@@ -6,7 +6,7 @@
 import { ErrorObject } from 'ajv';
 import { didYouMean } from './diagnostic';
 import { CREDENTIAL_KEY, Issue, RegimeText, positionInString } from './regime-issue';
-import { jsonataError, regexError } from './regime-formats';
+import { jsonataError, regexError, regimeFormat } from './regime-formats';
 import { regimeSchema } from './regime-schema';
 import { pointerSegments } from './yaml-positions';
 
@@ -37,8 +37,6 @@ function describe(value: unknown): string {
   if (typeof value === 'number') return Number.isInteger(value) ? `integer ${value}` : `number ${value}`;
   return `${typeof value} ${String(value)}`;
 }
-
-const DURATION_PATTERN = '^\\d+[smhd]$';
 
 function errorKey(e: ErrorObject): string {
   return `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}|${e.message}`;
@@ -156,11 +154,11 @@ export function errorIssue(e: ErrorObject, data: unknown, src?: RegimeText): Iss
     }
     case 'required':
       return { ...base, segments: [...segments, String(params.missingProperty)], message: 'required key missing', pos: undefined, useKey: false, keyword: 'required' };
-    case 'type':
-      if ((e.parentSchema as { pattern?: string })?.pattern === DURATION_PATTERN) {
-        return { ...base, message: `must be a duration (digits then s, m, h or d, e.g. 10s, 1m, 1h, 1d), found ${describe(value)}` };
-      }
-      return { ...base, message: `must be ${typeWords(params.type)}, found ${describe(value)}` };
+    case 'type': {
+      // a named format says more than its type: `must be a duration …, found integer 10`
+      const format = regimeFormat((e.parentSchema as { format?: string })?.format);
+      return { ...base, message: `must be ${format ? format.words : typeWords(params.type)}, found ${describe(value)}` };
+    }
     case 'uniqueItems': {
       const [first, again] = [Number(params.j), Number(params.i)].sort((a, b) => a - b);
       const item = Array.isArray(value) ? value[again] : undefined;
@@ -169,17 +167,8 @@ export function errorIssue(e: ErrorObject, data: unknown, src?: RegimeText): Iss
     case 'minItems':
       return { ...base, message: Number(params.limit) === 1 ? 'must not be empty' : `must have at least ${params.limit} items` };
     case 'pattern': {
-      const pattern = String(params.pattern);
-      const what =
-        pattern === DURATION_PATTERN
-          ? ' (a duration: digits then s, m, h or d, e.g. 10s, 1m, 1h, 1d)'
-          : pattern.startsWith('^\\d{4}-')
-            ? ' (a local time YYYY-MM-DD HH:MM:SS)'
-            : pattern === '^[A-Za-z_][A-Za-z0-9_]*$'
-              ? ' (an identifier: letters, digits and _)'
-              : '';
       const subject = e.propertyName !== undefined ? `key \`${e.propertyName}\` ` : '';
-      return { ...base, message: `${subject}must match "${pattern}"${what}, found ${describe(value)}` };
+      return { ...base, message: `${subject}must match "${params.pattern}", found ${describe(value)}` };
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String);
@@ -197,7 +186,8 @@ export function errorIssue(e: ErrorObject, data: unknown, src?: RegimeText): Iss
         const pos = positionInString(src, segments, problem.index);
         return { ...base, code: 'REGIME_JSONATA', message: `bad JSONata: ${problem.message}`, pos };
       }
-      return { ...base, message: e.message ?? 'invalid' };
+      const format = regimeFormat(params.format);
+      return { ...base, message: format ? `must be ${format.words}, found ${describe(value)}` : (e.message ?? 'invalid') };
     }
     case 'minimum':
     case 'maximum':

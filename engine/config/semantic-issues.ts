@@ -6,7 +6,7 @@
 import { Document } from 'yaml';
 import { checkTimeZone, naiveMs, normalizeTimeText } from '../core/time';
 import { didYouMean } from './diagnostic';
-import { captureNames, regexError } from './regime-formats';
+import { REGIME_FORMATS, captureNames, regexError } from './regime-formats';
 import { CREDENTIAL_KEY, Issue, RegimeText, asObject, positionInString } from './regime-issue';
 import { allKeys, nodeAt } from './yaml-positions';
 
@@ -43,12 +43,12 @@ export function semanticIssues(data: Record<string, unknown>, src: RegimeText): 
     }
   }
 
-  // local times that match the pattern but are no real time; seed range order
+  // local times of the right shape that are no real time; seed range order
   const times: Array<[string, string]> = [['scraper', 'timefloor'], ['scraper', 'seed_timestart'], ['scraper', 'seed_timeend'], ['faker', 'timestart']];
   const good = new Map<string, string>();
   for (const [section, key] of times) {
     const v = asObject(data[section])?.[key];
-    if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$/.test(v)) continue;
+    if (typeof v !== 'string' || !REGIME_FORMATS['local-time'].test(v)) continue;
     try {
       good.set(`${section}.${key}`, normalizeTimeText(v));
     } catch {

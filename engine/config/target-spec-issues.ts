@@ -8,6 +8,7 @@ import * as path from 'path';
 import { SpecTable, parseSpec } from '../spec/spec-table';
 import { didYouMean } from './diagnostic';
 import { RegimeLookup, specDirOf } from './find-regime-file';
+import { REGIME_FORMATS } from './regime-formats';
 import { Issue, asObject } from './regime-issue';
 
 /** The issues of `data.targets`; each spec that parses is put in `specs` by class name. */
@@ -20,7 +21,7 @@ export function targetSpecIssues(data: Record<string, unknown>, lookup: RegimeLo
   const seen = new Map<string, number>();
   targets.forEach((t, i) => {
     const target = asObject(t);
-    if (!target || typeof target.spec !== 'string' || !/^G[A-Za-z0-9]+$/.test(target.spec)) return;
+    if (!target || typeof target.spec !== 'string' || !REGIME_FORMATS['spec-class'].test(target.spec)) return;
     const className = target.spec;
     if (seen.has(className)) {
       issues.push({ segments: ['targets', i, 'spec'], code: 'REGIME_SPEC', message: `${className} is already the target of targets[${seen.get(className)}]` });
