@@ -174,6 +174,10 @@ export function errorIssue(e: ErrorObject, data: unknown, src?: RegimeText): Iss
       const allowed = (params.allowedValues as unknown[]).map(String);
       return { ...base, message: `must be one of: ${allowed.join(', ')}; found ${describe(value)}${typeof value === 'string' ? didYouMean(value, allowed) : ''}` };
     }
+    case 'not':
+      // `not: {required: [a, b]}`: keys that exclude each other
+      if (isRequiredOnly(e.schema)) return { ...base, useKey: true, message: `give only one of: ${e.schema.required.map((r) => `\`${r}\``).join(', ')}` };
+      return { ...base, message: e.message ?? 'invalid' };
     case 'const':
       return { ...base, message: `must be ${JSON.stringify(params.allowedValue)}, found ${describe(value)}` };
     case 'format': {
