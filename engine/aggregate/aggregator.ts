@@ -46,14 +46,15 @@ export class Aggregator {
   private cachedText = '';
   private cachedMs = NaN;
 
+  /** `decl` as loaded: every key present (schema defaults filled in by engine/config; the averager's from averagerAggregate). */
   constructor(columns: readonly string[], decl: AggregateDecl) {
     this.decl = decl;
     this.columns = [...columns];
     this.functions = [...decl.functions];
-    this.countKey = decl.count ?? 'count';
-    this.none = decl.none ?? null;
-    this.filter = compileFilter(decl.filter ?? []);
-    this.hasFilter = (decl.filter ?? []).length > 0;
+    this.countKey = decl.count;
+    this.none = decl.none;
+    this.filter = compileFilter(decl.filter);
+    this.hasFilter = decl.filter.length > 0;
     this.timed = this.functions.includes('twavg');
     this.keys = this.columns.map((c) => this.functions.map((f) => `${c}_${f}`));
     const k = this.columns.length;
@@ -273,9 +274,10 @@ export class Aggregator {
 /**
  * The columns to aggregate, decided once per stream: every column not in `decl.skips` whose value
  * in `sampleRow` (when given) is NULL or numeric. Text columns and the skipped ones drop out.
+ * `decl.skips` is as loaded (schema default `[id, date_time]`).
  */
 export function aggregateColumns(columns: readonly string[], sampleRow: SourceRow | undefined, decl: Pick<AggregateDecl, 'skips'>): string[] {
-  const skips = new Set(decl.skips ?? ['id', 'date_time']);
+  const skips = new Set(decl.skips);
   return columns.filter((c) => {
     if (skips.has(c)) return false;
     if (!sampleRow) return true;

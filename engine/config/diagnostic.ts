@@ -46,7 +46,7 @@ export function excerptAt(text: string, line: number, col: number, before = 1): 
 
 /**
  * Compiler-style rendering, one diagnostic per block:
- * `regimes.d/adtemp.yaml:14:7 error REGIME_SCHEMA scraper.maxage: must match "^\d+[smhd]$"`
+ * `regimes.d/adtemp.yaml:14:7 error REGIME_SCHEMA scraper.maxage: must be a duration (…), found string "10 min"`
  * then its excerpt. Files are shown relative to `cwd` when inside it.
  */
 export function renderDiagnostics(diags: Diagnostic[], cwd: string = process.cwd()): string {

@@ -1,6 +1,7 @@
 /**
  * The shape of a regime after YAML parsing, schema validation and schema defaults.
- * `schemas/regime.schema.json` is the declaration; these types mirror it for the engine.
+ * `schemas/regime.schema.json` is the declaration (keys, defaults); these types mirror it for the
+ * engine, and test/config/regime-type.test.ts fails (tsc or jest) when the two drift apart.
  */
 
 /** A source-local time `YYYY-MM-DD HH:MM:SS`. */
@@ -101,6 +102,10 @@ export interface AveragerSettings {
 
 export type FakerProfile = 'modulo_ramp' | 'constant' | 'ramp' | 'sine' | 'random_walk' | 'step';
 
+/**
+ * A `faker.columns` rule. value/amplitude/period/step have schema defaults (filled in at load) but
+ * stay optional here while engine/faker builds `{}` for unmatched columns (see defaultFakerColumn).
+ */
 export interface FakerColumnDecl {
   profile?: FakerProfile;
   expr?: string;

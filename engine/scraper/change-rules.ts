@@ -156,8 +156,8 @@ function anyTest(sync: ChangeTest[]): ChangeTest {
 
 /**
  * Compiles the regime's change rules against the actual source columns (DESIGN §4.4):
- * `threshold` fires when any |last − first| > threshold (`defaultThreshold` when a rule gives
- * none), `equal` when any value differs (numerically when both are numeric: `1.50` = 1.5), and
+ * `threshold` fires when any |last − first| > threshold (`defaultThreshold`, the regime's
+ * `scraper.threshold`, when a rule gives none), `equal` when any value differs (numerically when both are numeric: `1.50` = 1.5), and
  * `when` when its JSONata predicate over `{first, last, ctx}` is `true`. NULL against a value is a
  * change only with `null_is_change`. Column rules are synchronous; `when` rules are returned
  * separately so a caller evaluates them only when no column rule fired.

@@ -30,6 +30,7 @@ const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
  * matching `decl.pattern` becomes a cell whose named captures are fields (`ladder`, `col`, `ring`;
  * all-digit captures become numbers) and whose `values` templates (`{column}`, `{capture}`) name
  * the source columns to read. A template naming a missing column is a regime error listing it.
+ * `decl` is as loaded: `values` always present (schema default `{value: '{column}'}`).
  */
 export function compileUnpivotPlan(columns: readonly string[], decl: UnpivotDecl): UnpivotPlan {
   let re: RegExp;
@@ -38,7 +39,7 @@ export function compileUnpivotPlan(columns: readonly string[], decl: UnpivotDecl
   } catch (err) {
     throw new ScrapeError('REGIME_UNPIVOT', `unpivot.pattern '${decl.pattern}' is not a valid regular expression`, { cause: err });
   }
-  const templates = Object.entries(decl.values ?? { value: '{column}' });
+  const templates = Object.entries(decl.values);
   const have = new Set(columns);
   const cells: UnpivotCell[] = [];
   const missing: string[] = [];

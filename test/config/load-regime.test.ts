@@ -223,7 +223,7 @@ describe('finding and loading', () => {
       err = e;
     }
     expect(isScrapeError(err, 'REGIME_INVALID')).toBe(true);
-    expect((err as Error).message).toContain('r.yaml:10:11 error REGIME_SCHEMA scraper.maxage: must match "^\\d+[smhd]$"');
+    expect((err as Error).message).toContain('r.yaml:10:11 error REGIME_SCHEMA scraper.maxage: must be a duration (digits then s, m, h or d, e.g. 10s, 1m, 1h, 1d), found string "soon"');
   });
 });
 
@@ -247,7 +247,7 @@ describe('applySettingOverrides', () => {
 
   it.each([
     ['maxag=1h', /unknown scraper setting `maxag` \(did you mean `maxage`\?\)/],
-    ['maxage=1 hour', /scraper.maxage must match/],
+    ['maxage=1 hour', /scraper.maxage must be a duration \(digits then s, m, h or d.*found string "1 hour"/],
     ['offset=2.5', /scraper.offset must be an integer/],
     ['offset=-1', /scraper.offset must be >= 0/],
     ['threshold=abc', /scraper.threshold must be a number/],

@@ -38,7 +38,7 @@ describe('compileChangeRules', () => {
   });
 
   it('uses the default threshold when a rule gives none', () => {
-    const r = compileChangeRules([{ columns: ['L1C1R1'], null_is_change: false } as never], cols, 10);
+    const r = compileChangeRules([{ columns: ['L1C1R1'], null_is_change: false }], cols, 10);
     expect(r.test(row({}), row({ L1C1R1: 1509 }))).toBe(false);
     expect(r.test(row({}), row({ L1C1R1: 1511 }))).toBe(true);
   });

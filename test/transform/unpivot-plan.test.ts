@@ -1,3 +1,5 @@
+import type { UnpivotDecl } from '../../engine/config/regime';
+import { withSchemaDefaults } from '../../engine/config/regime-defaults';
 import { compileUnpivotPlan } from '../../engine/transform/unpivot-plan';
 import { pmtColumns } from './pmt-columns';
 
@@ -19,8 +21,10 @@ describe('compileUnpivotPlan', () => {
     expect(plan.cells.map((c) => [c.fields.sensor, c.values.quality])).toEqual([['PT1', 'Q_PT1'], ['PT2', 'Q_PT2']]);
   });
 
-  it('defaults to value: {column}', () => {
-    const plan = compileUnpivotPlan(['a1', 'a2'], { pattern: '^a(?<n>\\d)$' } as never);
+  it('without values, as loaded (schema default), one value field: value = {column}', () => {
+    const decl = withSchemaDefaults<UnpivotDecl>('/properties/unpivot', { pattern: '^a(?<n>\\d)$' });
+    expect(decl.values).toEqual({ value: '{column}' });
+    const plan = compileUnpivotPlan(['a1', 'a2'], decl);
     expect(plan.cells.map((c) => c.values)).toEqual([{ value: 'a1' }, { value: 'a2' }]);
   });
 

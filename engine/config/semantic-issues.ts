@@ -1,0 +1,130 @@
+/**
+ * The checks of a regime that JSON Schema cannot express: credentials anywhere, a real IANA time
+ * zone, real local times in order, and captures that the templates (`{site}`) use but the table
+ * patterns lack. They run on the data even when the schema failed, so one pass shows everything.
+ */
+import { Document } from 'yaml';
+import { checkTimeZone, naiveMs, normalizeTimeText } from '../core/time';
+import { didYouMean } from './diagnostic';
+import { REGIME_FORMATS, captureNames, regexError } from './regime-formats';
+import { CREDENTIAL_KEY, Issue, RegimeText, asObject, positionInString } from './regime-issue';
+import { allKeys, nodeAt } from './yaml-positions';
+
+/** The issues beyond the schema of a parsed regime (`data`) read from `src`. */
+export function semanticIssues(data: Record<string, unknown>, src: RegimeText): Issue[] {
+  const doc: Document = src.doc;
+  const issues: Issue[] = [];
+
+  // credentials anywhere
+  for (const k of allKeys(doc)) {
+    if (CREDENTIAL_KEY.test(k.text)) {
+      issues.push({ segments: k.path, code: 'REGIME_CREDENTIALS', useKey: true, message: `credentials belong in dbconf (~/.my.cnf, $SCRAPE_DBCONF or --dbconf), never in a regime` });
+    }
+  }
+  for (const key of ['source', 'target']) {
+    const v = data[key];
+    if (typeof v === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(v)) {
+      issues.push({ segments: [key], code: 'REGIME_CREDENTIALS', message: 'URL carries a password: credentials belong in dbconf (~/.my.cnf, $SCRAPE_DBCONF or --dbconf), never in a regime' });
+    }
+  }
+
+  // time zone
+  if (typeof data.timezone === 'string') {
+    const problem = checkTimeZone(data.timezone);
+    if (problem) {
+      let zones: string[] = [];
+      try {
+        zones = (Intl as unknown as { supportedValuesOf(k: string): string[] }).supportedValuesOf('timeZone');
+      } catch {
+        /* older runtimes: no suggestion */
+      }
+      const hint = didYouMean(data.timezone, zones);
+      issues.push({ segments: ['timezone'], code: 'REGIME_TIMEZONE', message: hint ? `unknown time zone '${data.timezone}'${hint}` : problem });
+    }
+  }
+
+  // local times of the right shape that are no real time; seed range order
+  const times: Array<[string, string]> = [['scraper', 'timefloor'], ['scraper', 'seed_timestart'], ['scraper', 'seed_timeend'], ['faker', 'timestart']];
+  const good = new Map<string, string>();
+  for (const [section, key] of times) {
+    const v = asObject(data[section])?.[key];
+    if (typeof v !== 'string' || !REGIME_FORMATS['local-time'].test(v)) continue;
+    try {
+      good.set(`${section}.${key}`, normalizeTimeText(v));
+    } catch {
+      issues.push({ segments: [section, key], code: 'REGIME_SCHEMA', message: `not a real date and time: "${v}"` });
+    }
+  }
+  const start = good.get('scraper.seed_timestart');
+  const end = good.get('scraper.seed_timeend');
+  if (start && end && naiveMs(start) >= naiveMs(end)) {
+    const inFile = nodeAt(doc, ['scraper', 'seed_timeend']).depth === 2 ? 'seed_timeend' : 'seed_timestart';
+    issues.push({ segments: ['scraper', inFile], code: 'REGIME_SCHEMA', message: `seed_timestart (${start}) must be before seed_timeend (${end})` });
+  }
+
+  // captures: context and join templates need captures of every table pattern
+  const tables = Array.isArray(data.tables) ? data.tables.map(asObject) : [];
+  const tableCaptures = tables.map((t) => (t && typeof t.pattern === 'string' && !regexError(t.pattern) ? captureNames(t.pattern) : t && typeof t.pattern === 'string' ? undefined : []));
+  const missingCapture = (name: string): string | undefined => {
+    for (let i = 0; i < tables.length; i++) {
+      const caps = tableCaptures[i];
+      if (caps === undefined || caps.includes(name)) continue;
+      const where = typeof tables[i]?.pattern === 'string' ? `tables[${i}].pattern` : `tables[${i}] (a plain name)`;
+      return `\`${name}\` is not a named capture of ${where}${didYouMean(name, caps)}${caps.length ? ` (captures: ${caps.join(', ')})` : ' (it has none)'}`;
+    }
+    return undefined;
+  };
+  const context = asObject(data.context);
+  for (const which of ['sitemask', 'subsite']) {
+    const cv = asObject(context?.[which]);
+    if (cv && typeof cv.capture === 'string') {
+      const problem = missingCapture(cv.capture);
+      if (problem) issues.push({ segments: ['context', which, 'capture'], code: 'REGIME_CAPTURE', message: problem });
+    }
+  }
+  tables.forEach((t, i) => {
+    const joins = Array.isArray(t?.join) ? t!.join : [];
+    joins.forEach((j, k) => {
+      const tmpl = asObject(j)?.table;
+      if (typeof tmpl !== 'string' || tableCaptures[i] === undefined) return;
+      for (const m of tmpl.matchAll(/\{([^{}]*)\}/g)) {
+        if (!tableCaptures[i]!.includes(m[1])) {
+          issues.push({
+            segments: ['tables', i, 'join', k, 'table'],
+            pos: positionInString(src, ['tables', i, 'join', k, 'table'], m.index!),
+            code: 'REGIME_CAPTURE',
+            message: `\`{${m[1]}}\` is not a named capture of tables[${i}].pattern${didYouMean(m[1], tableCaptures[i]!)} (captures: ${tableCaptures[i]!.join(', ') || 'none'})`,
+          });
+        }
+      }
+    });
+  });
+  const unpivot = asObject(data.unpivot);
+  if (unpivot && typeof unpivot.pattern === 'string' && !regexError(unpivot.pattern)) {
+    const common = tableCaptures.every((c) => c !== undefined) && tableCaptures.length
+      ? tableCaptures.reduce((a, b) => a!.filter((x) => b!.includes(x)))!
+      : [];
+    const allowed = ['column', ...captureNames(unpivot.pattern), ...common];
+    for (const [field, tmpl] of Object.entries(asObject(unpivot.values) ?? {})) {
+      if (typeof tmpl !== 'string') continue;
+      for (const m of tmpl.matchAll(/\{([^{}]*)\}/g)) {
+        if (!allowed.includes(m[1])) {
+          issues.push({
+            segments: ['unpivot', 'values', field],
+            pos: positionInString(src, ['unpivot', 'values', field], m.index!),
+            code: 'REGIME_CAPTURE',
+            message: `\`{${m[1]}}\` is neither \`{column}\` nor a named capture of unpivot.pattern or the table pattern${didYouMean(m[1], allowed)} (captures: ${allowed.slice(1).join(', ') || 'none'})`,
+          });
+        }
+      }
+    }
+  }
+
+  // faker columns are keyed by regular expressions
+  const fakerColumns = asObject(asObject(data.faker)?.columns);
+  for (const key of Object.keys(fakerColumns ?? {})) {
+    const problem = regexError(key);
+    if (problem) issues.push({ segments: ['faker', 'columns', key], code: 'REGIME_REGEX', useKey: true, message: `bad regular expression: ${problem}` });
+  }
+  return issues;
+}
