@@ -1,5 +1,6 @@
 import { normalizeTimeText, parseDuration } from '../core/time';
 import { AggregateDecl, Regime } from '../config/regime';
+import { averagerAggregate } from '../config/regime-defaults';
 import { rangeReaderFor } from '../source/range-reader';
 import { Aggregator, aggregateColumns } from '../aggregate/aggregator';
 import { compileFilter } from '../aggregate/row-filter';
@@ -17,23 +18,15 @@ export interface AveragerReport {
   streams: { table: string; resumedAt: string; rowsRead: number; chunks: number; validities: number }[];
 }
 
-/** Aggregation used when a regime declares none: avg/min/max/std of every numeric column, plus `count`. */
-const DEFAULT_AGGREGATE: AggregateDecl = { functions: ['avg', 'min', 'max', 'std'], count: 'count', skips: ['id', 'date_time'], filter: [], none: null };
-
 /** The averager settings of a regime in numbers. */
 export function averagerSettings(regime: Regime): StreamAveragerSettings {
   const a = regime.averager;
   return {
-    bins: new TimeBins(parseDuration(a.bin ?? '1h')),
-    chunks: new TimeBins(parseDuration(a.chunk ?? '1d')),
-    timefloor: normalizeTimeText(regime.scraper.timefloor ?? '2010-01-01 00:00:00'),
+    bins: new TimeBins(parseDuration(a.bin)),
+    chunks: new TimeBins(parseDuration(a.chunk)),
+    timefloor: normalizeTimeText(regime.scraper.timefloor),
     timezone: regime.timezone,
   };
-}
-
-/** The aggregates the averager computes for a regime (its `aggregate`, else the default). */
-function averagerAggregate(regime: Regime): AggregateDecl {
-  return regime.aggregate ?? DEFAULT_AGGREGATE;
 }
 
 /**
@@ -47,14 +40,14 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
   const decl = averagerAggregate(regime);
   // The filter decides bin membership too (TIMESTART/TIMEEND, first/last), so it runs once in
   // the averager and the aggregator sees only passing rows.
-  const filter = compileFilter(decl.filter ?? []);
+  const filter = compileFilter(decl.filter);
   const unfiltered: AggregateDecl = { ...decl, filter: [] };
   const columnsOf = (stream: { columns: { name: string; numeric: boolean }[] }) => aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, decl);
   return buildStreamWorkers(options, {
     aggregateKeys: (stream) => [...columnsOf(stream).flatMap((c) => decl.functions.map((f) => `${c}_${f}`)), decl.count],
     make: ({ stream, reader, targets }) => {
       const rangeReader = rangeReaderFor(source, stream);
-      const range = rangeReader ? { reader: rangeReader, filter: decl.filter ?? [] } : undefined;
+      const range = rangeReader ? { reader: rangeReader, filter: decl.filter } : undefined;
       return new StreamAverager(stream, reader, targets, settings, new Aggregator(columnsOf(stream), unfiltered), filter, logger, range);
     },
   });
@@ -62,7 +55,7 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
 
 /** The averager's sleep when caught up: `averager.sleep`, the time to wait for the next bin to complete. */
 function averagerSleep(regime: Regime): SleepPolicy {
-  const sleepMs = parseDuration(regime.averager.sleep ?? '1m');
+  const sleepMs = parseDuration(regime.averager.sleep);
   return { next: async () => sleepMs };
 }
 
