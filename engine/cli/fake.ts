@@ -9,7 +9,7 @@ import { normalizeTimeText } from '../core/time';
 import { FakerResult, assertFakeDatabase, runBatchFaker, runLiveFaker } from '../faker/faker';
 import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
-import { shutdownSignal } from './run';
+import { shutdownSignal } from '../session/shutdown-signal';
 
 /**
  * Progress on stderr: a redrawn bar on a terminal, otherwise a plain line every ~5 s, so logs of

@@ -2,7 +2,7 @@ import { describeLocation, openDatabase } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
 import { FieldRange, SourceInspection, TableInspection, inspectSource, summarizeColumns } from '../report/source-inspection';
 import { UnpivotCell } from '../transform/unpivot-plan';
-import { CommonOptions, addCommonOptions, loadRegimeForCli } from './run';
+import { CommonOptions, addCommonOptions, loadRegimeForCli } from './common-options';
 import { RegisterCommand } from './main';
 
 interface InspectOptions extends CommonOptions {

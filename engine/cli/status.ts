@@ -6,7 +6,7 @@ import { DatabaseLocation, resolveDatabase } from '../config/dbconf';
 import { ScrapeError, isScrapeError } from '../core/errors';
 import { listRegimeFiles } from '../config/load-regime';
 import { StreamStatus, streamStatuses } from '../report/stream-status';
-import { CommonOptions, addCommonOptions, loadRegimeForCli } from './run';
+import { CommonOptions, addCommonOptions, loadRegimeForCli } from './common-options';
 import { RegisterCommand } from './main';
 
 interface StatusOptions extends CommonOptions {

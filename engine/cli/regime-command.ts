@@ -1,0 +1,96 @@
+import { Command } from 'commander';
+import { ScrapeError } from '../core/errors';
+import { resolveDatabase } from '../config/dbconf';
+import { applySettingOverrides, checkRegimeFile, renderDiagnostics } from '../config/load-regime';
+import { runRegimeSession } from '../session/regime-session';
+import { CommonOptions, addCommonOptions, effectiveSettingsText, loadRegimeForCli } from './common-options';
+import { CliIo, streamLogger } from './io';
+
+/** Flags of `scrape run` and `scrape average`. */
+export interface RegimeCommandOptions extends CommonOptions {
+  source?: string;
+  target?: string;
+  maxiter?: string;
+  untilCaughtUp?: boolean;
+  seed?: boolean;
+  tables?: string;
+  allowDropCreateTable?: boolean;
+  dropTargetTables?: boolean;
+  help?: boolean;
+  standby?: boolean;
+  metricsPort?: string;
+  rowDecoder?: boolean;
+}
+
+/** The options `scrape run` and `scrape average` share, worded for `mode`. */
+export function addRegimeRunOptions(cmd: Command, mode: 'scrape' | 'average'): Command {
+  const who = mode === 'scrape' ? 'scraper' : 'averager';
+  cmd
+    .argument('[regime]', 'regime name (regimes.d/<name>.yaml) or path to a YAML file')
+    .helpOption(false)
+    .option('-h, --help', `show this help and, with a regime, its effective ${who} settings`)
+    .option('--source <name>', "dbconf section or URL of the source (default: the regime's)")
+    .option('--target <name>', "dbconf section or URL of the target (default: the regime's)")
+    .option('--until-caught-up', mode === 'scrape' ? 'exit 0 once every stream has consumed the source rows present' : 'exit 0 once every complete bin present is written (default: keep waiting for new bins)')
+    .option('--tables <names>', 'only these source tables (comma separated)')
+    .option('--allow-drop-create-table', "create missing target tables (the manual's --ALLOW_DROP_CREATE_TABLE)")
+    .option('--drop-target-tables', 'drop and recreate the target tables first (with --allow-drop-create-table)')
+    .option('--standby', `when another ${who} holds the regime lock on the target, wait and take over when it dies`)
+    .option('--metrics-port <n>', 'serve Prometheus metrics at http://<host>:<n>/metrics while running (0: any free port)')
+    .option('--no-row-decoder', 'let the MySQL driver parse every source row (never decode wide numeric rows from their packets)');
+  return addCommonOptions(cmd);
+}
+
+/**
+ * The action of `scrape run` / `scrape average`: help with the effective settings, flag checks,
+ * the regime and databases resolved, then the regime session (lock, run, signals, metrics).
+ */
+export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average', io: CliIo, setExit: (code: number) => void, name: string | undefined, opts: RegimeCommandOptions): Promise<void> {
+  const section = mode === 'scrape' ? 'scraper' : 'averager';
+  const sets = [...(opts.set ?? [])];
+  if (opts.maxiter !== undefined) sets.push(`maxiter=${opts.maxiter}`);
+  const withSets = { ...opts, set: sets };
+  if (opts.help || !name) {
+    io.stdout.write(cmd.helpInformation());
+    if (name) io.stdout.write('\n' + effectiveSettingsText(loadRegimeForCli(name, withSets, io, section), section));
+    if (!name && !opts.help) setExit(1);
+    return;
+  }
+  if (opts.dropTargetTables && !opts.allowDropCreateTable) {
+    throw new ScrapeError('USAGE', '--drop-target-tables needs --allow-drop-create-table too');
+  }
+  let metrics: { port: number } | undefined;
+  if (opts.metricsPort !== undefined) {
+    const port = Number(opts.metricsPort);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScrapeError('USAGE', `--metrics-port ${opts.metricsPort}: not a port number`);
+    metrics = { port };
+  }
+  const loaded = loadRegimeForCli(name, withSets, io, section);
+  const logger = streamLogger(io, opts.logLevel, opts.logFormat);
+  const dbconf = { dbconf: opts.dbconf, env: io.env };
+  const source = resolveDatabase(opts.source ?? loaded.regime.source, dbconf);
+  const target = resolveDatabase(opts.target ?? loaded.regime.target, dbconf);
+  for (const w of [...source.warnings, ...target.warnings]) logger.log('warn', w);
+  const lookup = { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env };
+  await runRegimeSession({
+    mode,
+    loaded,
+    reload: () => {
+      const checked = checkRegimeFile(loaded.file, lookup);
+      if (!checked.regime || checked.diagnostics.some((d) => d.severity === 'error')) return `${loaded.file}:\n${renderDiagnostics(checked.diagnostics, io.cwd)}`;
+      return { regime: sets.length ? applySettingOverrides(checked.regime, sets, section) : checked.regime, specs: checked.specs };
+    },
+    source,
+    target,
+    logger,
+    env: io.env,
+    standby: opts.standby,
+    untilCaughtUp: opts.untilCaughtUp,
+    tables: opts.tables?.split(',').map((t) => t.trim()).filter(Boolean),
+    allowCreate: opts.allowDropCreateTable,
+    dropTargets: opts.dropTargetTables,
+    seed: opts.seed,
+    rowDecoder: opts.rowDecoder,
+    metrics,
+  });
+}

@@ -1,0 +1,168 @@
+import { Clock, systemClock } from '../core/clock';
+import { ScrapeError } from '../core/errors';
+import { Logger } from '../core/logger';
+import { parseDuration } from '../core/time';
+import { DatabaseLocation } from '../config/dbconf';
+import { Regime } from '../config/regime';
+import { describeLocation, openDatabase } from '../db/open-database';
+import { SpecTable } from '../spec/spec-table';
+import { rowDecoderUnavailable } from '../source/row-decoder';
+import { BackoffOptions } from '../stream/retry';
+import { combineObservers } from '../stream/stream-observer';
+import { runScraper } from '../scraper/scraper';
+import { runAverager } from '../averager/averager';
+import { ScrapeMetrics, startMetricsServer } from './metrics-server';
+import { CatchUpProgress } from './progress';
+import { RegimeLock } from './regime-lock';
+import { shutdownSignal } from './shutdown-signal';
+import { acquireRegimeLock, watchLock } from './writer-lock';
+
+/** A regime and its target specs, as loaded from its file. */
+export interface RegimeWithSpecs {
+  regime: Regime;
+  specs: Map<string, SpecTable>;
+}
+
+/** Everything a long-running scraper or averager process needs; the CLI fills it from flags. */
+export interface RegimeSessionOptions {
+  /** `scrape` runs the scraper, `average` the averager; each has its own writer lock. */
+  mode: 'scrape' | 'average';
+  loaded: RegimeWithSpecs;
+  /**
+   * SIGHUP: re-reads the regime file. A valid edit restarts the run loop between pages with the
+   * new regime (it resumes from the target); an invalid one (a string saying why) is logged and
+   * the running regime kept.
+   */
+  reload?: () => RegimeWithSpecs | string;
+  source: DatabaseLocation;
+  target: DatabaseLocation;
+  logger: Logger;
+  clock?: Clock;
+  /** Where `SCRAPE_LOCK_POLL_MS` / `SCRAPE_LOCK_CHECK_MS` are read (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** When another process holds the writer lock: wait and take over when it dies (else LOCK_HELD). */
+  standby?: boolean;
+  untilCaughtUp?: boolean;
+  tables?: string[];
+  allowCreate?: boolean;
+  dropTargets?: boolean;
+  /** Scraper only: write a seed validity into empty targets. */
+  seed?: boolean;
+  /** false: never decode rows from their packets (`--no-row-decoder`). */
+  rowDecoder?: boolean;
+  /** Serve Prometheus metrics at `http://host:port/metrics` while running (port 0: any free port). */
+  metrics?: { port: number; host?: string };
+  backoff?: BackoffOptions;
+}
+
+/**
+ * Runs a regime as an operator's process does, for the scraper and the averager alike: takes
+ * the writer lock (or stands by), opens the source read-only and the target, serves metrics,
+ * logs catch-up progress, re-reads the regime on SIGHUP, stops on SIGINT/SIGTERM after the write
+ * in flight, and stops writing with LOCK_LOST when the lock is lost. Resolves when the run ends
+ * (caught up, stopped by a signal, or stopped while standing by); closes everything it opened.
+ */
+export async function runRegimeSession(options: RegimeSessionOptions): Promise<void> {
+  const { logger, mode } = options;
+  const clock = options.clock ?? systemClock;
+  const env = options.env ?? process.env;
+  const first = options.loaded.regime;
+  logger.log('info', mode === 'scrape'
+    ? `regime ${first.name}: ${describeLocation(options.source)} -> ${describeLocation(options.target)}`
+    : `averager ${first.name}: ${describeLocation(options.source)} -> ${describeLocation(options.target)} bin ${first.averager.bin} chunk ${first.averager.chunk}`);
+  const decoderMissing = options.rowDecoder === false ? undefined : rowDecoderUnavailable();
+  if (decoderMissing) logger.log('info', decoderMissing);
+  const shutdown = shutdownSignal(logger);
+  let lock: RegimeLock | undefined;
+  try {
+    lock = await acquireRegimeLock(mode, first.name, options.target, logger, shutdown.signal, options.standby, env);
+  } finally {
+    if (!lock) shutdown.dispose();
+  }
+  if (!lock) return; // stopped while standing by
+  // DECIMAL readings as numbers, as SQLite gives them: parsed once by the driver instead of
+  // once per change test and aggregate (a third of the catch-up CPU).
+  const source = openDatabase(options.source, { readOnly: true, decimalNumbers: true });
+  const target = openDatabase(options.target);
+  let { regime, specs } = options.loaded;
+  let pending: RegimeWithSpecs | undefined;
+  let runAbort: AbortController | undefined;
+  const onHup = (): void => {
+    const reloaded = options.reload?.();
+    if (reloaded === undefined) return;
+    if (typeof reloaded === 'string') {
+      logger.log('warn', `SIGHUP: the regime file is invalid, keeping the running regime:\n${reloaded}`);
+      return;
+    }
+    pending = reloaded;
+    runAbort?.abort();
+  };
+  process.on('SIGHUP', onHup);
+  const watch = watchLock(lock, logger, () => runAbort?.abort(), env);
+  const metrics = options.metrics ? new ScrapeMetrics(first.name) : undefined;
+  // catch-up lines while more than three heartbeats (the averager: three bins) behind
+  const pace = parseDuration(mode === 'scrape' ? first.scraper.heartbeat : first.averager.bin);
+  const observer = combineObservers(new CatchUpProgress(logger, clock, pace), metrics);
+  let metricsServer: { port: number; close(): Promise<void> } | undefined;
+  try {
+    if (metrics) {
+      const host = options.metrics!.host ?? '0.0.0.0';
+      metricsServer = await startMetricsServer(metrics, options.metrics!.port, host);
+      logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics`);
+    }
+    for (;;) {
+      runAbort = new AbortController();
+      const stop = (): void => runAbort?.abort();
+      shutdown.signal.addEventListener('abort', stop, { once: true });
+      if (shutdown.signal.aborted) runAbort.abort();
+      const run = {
+        regime,
+        specs,
+        source,
+        target,
+        targetLocation: options.target,
+        logger,
+        clock: options.clock,
+        signal: runAbort.signal,
+        untilCaughtUp: options.untilCaughtUp,
+        tables: options.tables,
+        allowCreate: options.allowCreate,
+        dropTargets: options.dropTargets && regime === options.loaded.regime,
+        rowDecoder: options.rowDecoder,
+        backoff: options.backoff,
+        observer,
+      };
+      let done: string[];
+      try {
+        if (mode === 'scrape') {
+          const report = await runScraper({ ...run, seed: options.seed || regime.scraper.seed_target_tables });
+          done = report.streams.map((s) => `done ${s.table}: ${s.rowsRead} rows read, ${s.samples} samples, ${s.propagations} propagations${s.rowsSkipped ? `, ${s.rowsSkipped} skipped` : ''}`);
+        } else {
+          const report = await runAverager(run);
+          done = report.streams.map((s) => `done ${s.table}: resumed at ${s.resumedAt}, ${s.rowsRead} rows read, ${s.chunks} chunks, ${s.validities} validities`);
+        }
+      } finally {
+        shutdown.signal.removeEventListener('abort', stop);
+      }
+      if (watch.lost()) {
+        throw new ScrapeError('LOCK_LOST', `lost the ${mode === 'scrape' ? '' : 'averager '}lock of regime ${regime.name} on ${describeLocation(options.target)}: stopped writing`, { transient: true });
+      }
+      if (pending && !shutdown.signal.aborted) {
+        ({ regime, specs } = pending);
+        pending = undefined;
+        logger.log('info', `reloaded regime ${regime.name}`);
+        continue;
+      }
+      for (const line of done) logger.log('info', line);
+      break;
+    }
+  } finally {
+    watch.stop();
+    await metricsServer?.close();
+    process.removeListener('SIGHUP', onHup);
+    shutdown.dispose();
+    await source.destroy();
+    await target.destroy();
+    await lock.release();
+  }
+}
