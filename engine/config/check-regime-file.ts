@@ -1,3 +1,4 @@
+import { ErrorCode } from '../core/error-codes';
 /**
  * Checking one regime file end to end, never throwing for bad content: bytes (binary, UTF-8),
  * YAML syntax and duplicate keys with positions, the schema (defaults filled in), the semantic
@@ -52,7 +53,7 @@ export function checkRegimeFile(file: string, lookup: RegimeLookup = {}): { regi
   const abs = path.resolve(lookup.cwd ?? process.cwd(), file);
   const specs = new Map<string, SpecTable>();
   const diagnostics: Diagnostic[] = [];
-  const at = (line: number, col: number, code: string, message: string, extra: Partial<Diagnostic> = {}): void => {
+  const at = (line: number, col: number, code: ErrorCode, message: string, extra: Partial<Diagnostic> = {}): void => {
     diagnostics.push({ file: abs, line, col, severity: 'error', code, path: '', message, ...extra });
   };
   let buf: Buffer;

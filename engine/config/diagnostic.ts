@@ -1,3 +1,4 @@
+import { ErrorCode } from '../core/error-codes';
 import * as path from 'path';
 
 /** One problem found in a regime file, positioned (1-based line and column) at the offending YAML node. */
@@ -7,7 +8,7 @@ export interface Diagnostic {
   col: number;
   severity: 'error' | 'warning';
   /** Stable code such as `REGIME_SCHEMA`, `REGIME_UNKNOWN_KEY`. */
-  code: string;
+  code: ErrorCode;
   /** Where in the regime (`scraper.maxage`, `targets[0].map.Temp_PT1`); empty for file-level problems. */
   path: string;
   message: string;

@@ -1,3 +1,4 @@
+import { ErrorCode } from '../core/error-codes';
 /**
  * A problem found in a regime before it is positioned (`Issue`), and the parsed text the checks
  * share (`RegimeText`). Schema, semantic and spec checks all produce issues; checkRegimeFile turns
@@ -9,7 +10,7 @@ import { Position, nodeAt, scalarCharOffset } from './yaml-positions';
 /** A problem before positioning: where (path segments) and what. */
 export interface Issue {
   segments: Array<string | number>;
-  code: string;
+  code: ErrorCode;
   message: string;
   severity?: 'error' | 'warning';
   /** Point at the key of the last segment rather than its value. */

@@ -1,3 +1,4 @@
+import { ErrorCode } from '../core/error-codes';
 /**
  * Readable diagnostics from ajv's schema errors: each error becomes an issue at the node it is
  * about, worded for an operator (`must be a duration …, found string "10 min"`), and oneOf/anyOf
@@ -143,7 +144,7 @@ export function errorIssue(e: ErrorObject, data: unknown, src?: RegimeText): Iss
     useKey = true;
   }
   const value = e.propertyName !== undefined ? e.propertyName : e.data;
-  const base = { segments, code: 'REGIME_SCHEMA', useKey, keyword: e.keyword };
+  const base = { segments, code: 'REGIME_SCHEMA' as ErrorCode, useKey, keyword: e.keyword };
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(params.additionalProperty);

@@ -1,3 +1,5 @@
+import { ErrorCode } from './error-codes';
+
 /**
  * Errors the engine raises on purpose. Each carries a stable code (for scripts and docs), a user
  * message and, optionally, the cause. `cli/` maps `ScrapeError` to exit 1 (user-fixable) and
@@ -5,11 +7,11 @@
  */
 export class ScrapeError extends Error {
   /** Stable, upper-case code such as `DBCONF_SECTION` or `REGIME_SCHEMA`. */
-  readonly code: string;
+  readonly code: ErrorCode;
   /** True when the condition may pass by itself (lost connection, lock held). */
   readonly transient: boolean;
 
-  constructor(code: string, message: string, options: { cause?: unknown; transient?: boolean } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; transient?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ScrapeError';
     this.code = code;
@@ -18,6 +20,6 @@ export class ScrapeError extends Error {
 }
 
 /** True when `err` is a ScrapeError with the given code (or any code when omitted). */
-export function isScrapeError(err: unknown, code?: string): err is ScrapeError {
+export function isScrapeError(err: unknown, code?: ErrorCode): err is ScrapeError {
   return err instanceof ScrapeError && (code === undefined || err.code === code);
 }

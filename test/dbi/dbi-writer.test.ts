@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../engine/core/error-codes';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { DbiWriter, Propagation, ValidityContext } from '../../engine/dbi/dbi-writer';
@@ -233,7 +234,7 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
   it('refuses bad input before touching the database', async () => {
     const writer = new DbiWriter(t.db, testSpec());
     const base: Propagation = { timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:01:00', context: SAB_AD1, rows: [{ value: 1 }] };
-    const cases: [Propagation, string][] = [
+    const cases: [Propagation, ErrorCode][] = [
       [{ ...base, rows: [{ value: { x: 1 } }] }, 'DBI_VALUE'],
       [{ ...base, timestart: 'yesterday' }, 'BAD_TIME'],
       [{ ...base, timeend: '2011-01-31 00:00:00' }, 'DBI_RANGE'],

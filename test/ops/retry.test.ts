@@ -13,7 +13,7 @@ describe('isTransientError', () => {
     expect(isTransientError(new Error('Knex: Timeout acquiring a connection. The pool is probably full.'))).toBe(true);
     expect(isTransientError(new ScrapeError('LOCK_LOST', 'lost', { transient: true }))).toBe(true);
     // Wrapped: the cause decides.
-    expect(isTransientError(new ScrapeError('WRITE', 'write failed', { cause: coded('ECONNRESET') }))).toBe(true);
+    expect(isTransientError(new ScrapeError('DBI_WRITE', 'write failed', { cause: coded('ECONNRESET') }))).toBe(true);
   });
 
   it('config errors and bugs are not', () => {
