@@ -2,7 +2,8 @@ import { Knex } from 'knex';
 import { openDatabase } from '../engine/db/open-database';
 import { DatabaseLocation, parseDatabaseUrl } from '../engine/config/dbconf';
 import { loadRegime } from '../engine/config/load-regime';
-import { Regime } from '../engine/config/regime';
+import { FakerColumnDecl, Regime } from '../engine/config/regime';
+import { withSchemaDefaults } from '../engine/config/regime-defaults';
 import { SpecTable } from '../engine/spec/spec-table';
 import { runBatchFaker } from '../engine/faker/faker';
 
@@ -61,17 +62,22 @@ export function benchRegime(workload: Workload, options: { pmthvStep?: number } 
   let table: string;
   if (workload === 'adtemp') {
     table = 'DBNS_SAB_Temp';
-    regime.faker = { ...regime.faker!, tables: [table], columns: { '^DBNS_SAB_Temp_PT\\d$': { profile: 'random_walk', value: 22, step: 0.1 } } };
+    regime.faker = { ...regime.faker!, tables: [table], columns: fakerColumns({ '^DBNS_SAB_Temp_PT\\d$': { profile: 'random_walk', value: 22, step: 0.1 } }) };
   } else if (workload === 'pmthv') {
     table = 'DBNS_AD1_HV_Vmon';
     const step = options.pmthvStep ?? 0.05;
-    regime.faker = { ...regime.faker!, tables: [table], columns: { '^L\\dC\\dR\\d$': { profile: 'random_walk', value: 1500, step }, '^pw_': { profile: 'constant', value: 1 } } };
+    regime.faker = { ...regime.faker!, tables: [table], columns: fakerColumns({ '^L\\dC\\dR\\d$': { profile: 'random_walk', value: 1500, step }, '^pw_': { profile: 'constant', value: 1 } }) };
   } else {
     table = 'AD1_LidSensor';
     regime.faker = { ...regime.faker!, tables: [table] };
   }
   regime.faker!.dropsrc = true;
   return { regime, specs: loaded.specs, file: loaded.file, table };
+}
+
+/** `faker.columns` rules with their schema defaults filled in, as a loaded regime has them. */
+function fakerColumns(rules: Record<string, Partial<FakerColumnDecl>>): Record<string, FakerColumnDecl> {
+  return withSchemaDefaults('/definitions/faker/properties/columns', rules);
 }
 
 /** What a batch-faker setup wrote and how fast. */

@@ -103,16 +103,17 @@ export interface AveragerSettings {
 export type FakerProfile = 'modulo_ramp' | 'constant' | 'ramp' | 'sine' | 'random_walk' | 'step';
 
 /**
- * A `faker.columns` rule. value/amplitude/period/step have schema defaults (filled in at load) but
- * stay optional here while engine/faker builds `{}` for unmatched columns (see defaultFakerColumn).
+ * A `faker.columns` rule. value/amplitude/period/step always hold a value: the schema defaults are
+ * filled in at load, and a column no rule matches gets defaultFakerColumn() (config/regime-defaults);
+ * code building a rule by hand fills it with withSchemaDefaults('/definitions/fakerColumn', …).
  */
 export interface FakerColumnDecl {
   profile?: FakerProfile;
   expr?: string;
-  value?: number;
-  amplitude?: number;
-  period?: number;
-  step?: number;
+  value: number;
+  amplitude: number;
+  period: number;
+  step: number;
   null_rate?: number;
 }
 

@@ -68,7 +68,7 @@ interface FakeStream {
 }
 
 function dumpPath(regime: Regime, regimeFile?: string): string | undefined {
-  const dump = regime.faker?.dump;
+  const dump = regime.faker.dump;
   if (!dump) return undefined;
   return path.resolve(regimeFile ? path.dirname(regimeFile) : process.cwd(), dump);
 }
@@ -85,7 +85,7 @@ export async function prepareFakeSource(options: FakerOptions): Promise<{ tables
   const dialect = dialectOf(db);
   const tables = fakeTables(regime, options.tables);
   const all = flattenTables(tables);
-  const drop = options.dropsrc ?? regime.faker?.dropsrc ?? false;
+  const drop = options.dropsrc ?? regime.faker.dropsrc;
   const dump = dumpPath(regime, options.regimeFile);
   const created: string[] = [];
   if (dump) {
@@ -184,7 +184,7 @@ export async function runBatchFaker(options: BatchFakerOptions): Promise<FakerRe
   const { db, regime } = options;
   const dialect = dialectOf(db);
   const logger = options.logger ?? silentLogger;
-  const interval = parseDuration(regime.faker?.interval ?? '10s');
+  const interval = parseDuration(regime.faker.interval);
   const hasRange = options.from !== undefined || options.to !== undefined;
   if (hasRange && (options.from === undefined || options.to === undefined)) throw new ScrapeError('FAKER_RANGE', 'give both --from and --to');
   if (hasRange && options.count !== undefined) throw new ScrapeError('FAKER_RANGE', 'give --count or --from/--to, not both');
@@ -194,7 +194,7 @@ export async function runBatchFaker(options: BatchFakerOptions): Promise<FakerRe
   const fromMs = hasRange ? naiveMs(normalizeTimeText(options.from!)) : NaN;
   const toMs = hasRange ? naiveMs(normalizeTimeText(options.to!)) : NaN;
   if (hasRange && toMs < fromMs) throw new ScrapeError('FAKER_RANGE', `--to ${options.to} is before --from ${options.from}`);
-  const timestart = regime.faker?.timestart ? naiveMs(normalizeTimeText(regime.faker.timestart)) : undefined;
+  const timestart = regime.faker.timestart ? naiveMs(normalizeTimeText(regime.faker.timestart)) : undefined;
 
   const { tables, created } = await prepareFakeSource(options);
   const streams = await openStreams(db, regime, tables);
@@ -271,8 +271,8 @@ export async function runLiveFaker(options: LiveFakerOptions): Promise<FakerResu
   const { db, regime, clock } = options;
   const dialect = dialectOf(db);
   const logger = options.logger ?? silentLogger;
-  const interval = parseDuration(regime.faker?.interval ?? '10s');
-  const timestart = regime.faker?.timestart ? naiveMs(normalizeTimeText(regime.faker.timestart)) : undefined;
+  const interval = parseDuration(regime.faker.interval);
+  const timestart = regime.faker.timestart ? naiveMs(normalizeTimeText(regime.faker.timestart)) : undefined;
   const { tables, created } = await prepareFakeSource(options);
   const streams = await openStreams(db, regime, tables);
   await withRawConnection(db, (conn) => resumeWalks(conn, streams));

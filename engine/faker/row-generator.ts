@@ -1,6 +1,7 @@
 import jsonata from 'jsonata';
 import { ScrapeError } from '../core/errors';
 import { FakerColumnDecl, FakerProfile, Regime } from '../config/regime';
+import { defaultFakerColumn } from '../config/regime-defaults';
 import { nameHash, seededUnit } from './seeded-random';
 import { RawConnection, SqlDialect, quoteIdentifier, quoteString } from '../db/dialect';
 
@@ -48,7 +49,7 @@ function kindOf(type: string): { kind: Kind; scale?: number } {
 
 /** Compiles `faker.columns` keys once: regexes over column keys, first match wins. */
 export function compileColumnRules(regime: Regime): { re: RegExp; decl: FakerColumnDecl }[] {
-  return Object.entries(regime.faker?.columns ?? {}).map(([source, decl]) => {
+  return Object.entries(regime.faker.columns ?? {}).map(([source, decl]) => {
     try {
       return { re: new RegExp(source), decl };
     } catch (cause) {
@@ -80,13 +81,14 @@ export class RowGenerator {
     rules = compileColumnRules(regime),
   ) {
     const faker = regime.faker;
-    this.seed = faker.seed ?? 1;
+    this.seed = faker.seed;
     const quality = faker.quality;
+    const unmatched = defaultFakerColumn();
     this.columns = columns.map((c) => {
       const { kind, scale } = kindOf(c.type);
-      const decl = rules.find((r) => r.re.test(c.key))?.decl ?? {};
+      const decl = rules.find((r) => r.re.test(c.key))?.decl ?? unmatched;
       const isQuality = quality !== undefined && (quality.column === c.key || quality.column === c.name);
-      const profile: CompiledColumn['profile'] = isQuality ? 'quality' : decl.expr !== undefined ? 'expr' : decl.profile ?? faker.profile ?? 'modulo_ramp';
+      const profile: CompiledColumn['profile'] = isQuality ? 'quality' : decl.expr !== undefined ? 'expr' : decl.profile ?? faker.profile;
       let expr: jsonata.Expression | undefined;
       if (profile === 'expr') {
         try {
@@ -95,7 +97,7 @@ export class RowGenerator {
           throw new ScrapeError('FAKER_EXPR', `faker expression for ${c.key}: ${(cause as Error).message}`, { cause });
         }
       }
-      const value = decl.value ?? 0;
+      const value = decl.value;
       return {
         name: c.name,
         key: c.key,
@@ -103,12 +105,12 @@ export class RowGenerator {
         scale,
         profile,
         value,
-        amplitude: decl.amplitude ?? 1,
-        period: Math.max(1, decl.period ?? 60),
-        step: decl.step ?? 1,
+        amplitude: decl.amplitude,
+        period: Math.max(1, decl.period),
+        step: decl.step,
         expr,
-        nullRate: isQuality ? 0 : decl.null_rate ?? faker.null_rate ?? 0,
-        quality: isQuality ? { good: quality!.good ?? 0, bad: quality!.bad ?? 1, rate: quality!.rate ?? 0 } : undefined,
+        nullRate: isQuality ? 0 : decl.null_rate ?? faker.null_rate,
+        quality: isQuality ? { good: quality!.good, bad: quality!.bad, rate: quality!.rate } : undefined,
         hash: nameHash(`${table}.${c.name}`),
         walk: value,
       };

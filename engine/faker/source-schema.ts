@@ -87,7 +87,7 @@ function fillTemplate(template: string, captures: Record<string, string>, table:
  * (`--tables a,b`).
  */
 export function fakeTables(regime: Regime, only?: string[]): FakeTable[] {
-  let names = regime.faker?.tables;
+  let names = regime.faker.tables;
   if (!names || names.length === 0) {
     names = regime.tables.filter((t) => t.name !== undefined).map((t) => t.name!);
     if (names.length === 0) {

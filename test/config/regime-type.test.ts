@@ -35,7 +35,7 @@ const faker: Presence<R.FakerSettings> = {
 };
 const quality: Presence<NonNullable<R.FakerSettings['quality']>> = { column: 'always', good: 'always', bad: 'always', rate: 'always' };
 const fakerColumn: Presence<R.FakerColumnDecl> = {
-  profile: 'optional', expr: 'optional', value: 'optional', amplitude: 'optional', period: 'optional', step: 'optional', null_rate: 'optional',
+  profile: 'optional', expr: 'optional', value: 'always', amplitude: 'always', period: 'always', step: 'always', null_rate: 'optional',
 };
 const target: Presence<R.TargetDecl> = { spec: 'always', map: 'always' };
 
@@ -62,14 +62,7 @@ const SECTIONS: Array<[string, string, Record<string, 'always' | 'optional'>]> =
  * Keys the schema fills in but the type leaves optional, on purpose and with the reason. Nothing
  * else may differ.
  */
-const LOOSER_IN_TYPE: Record<string, string> = {
-  // engine/faker/row-generator.ts builds `{}` for a column no rule matches; once it uses
-  // defaultFakerColumn() (engine/config/regime-defaults) these can become required.
-  'FakerColumnDecl.value': 'row-generator builds {}',
-  'FakerColumnDecl.amplitude': 'row-generator builds {}',
-  'FakerColumnDecl.period': 'row-generator builds {}',
-  'FakerColumnDecl.step': 'row-generator builds {}',
-};
+const LOOSER_IN_TYPE: Record<string, string> = {};
 
 function nodeAt(pointer: string): SchemaNode {
   const node = pointer.split('/').slice(1).reduce((o: SchemaNode, k: string) => o?.[k], regimeSchema().root);

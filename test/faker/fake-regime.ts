@@ -1,4 +1,10 @@
-import { Regime } from '../../engine/config/regime';
+import { FakerColumnDecl, Regime } from '../../engine/config/regime';
+import { withSchemaDefaults } from '../../engine/config/regime-defaults';
+
+/** `faker.columns` rules as a loaded regime has them: each with its schema defaults filled in. */
+export function fakerColumns(rules: Record<string, Partial<FakerColumnDecl>>): Record<string, FakerColumnDecl> {
+  return Object.fromEntries(Object.entries(rules).map(([source, decl]) => [source, withSchemaDefaults<FakerColumnDecl>('/definitions/fakerColumn', decl)]));
+}
 
 /**
  * Regimes built in the tests (schema defaults written out), so faker tests do not depend on the
@@ -47,10 +53,10 @@ export function hvLikeRegime(faker: Partial<Regime['faker']> = {}): Regime {
       dropsrc: false,
       profile: 'modulo_ramp',
       tables: ['DBNS_AD1_HV_Vmon', 'LANS_AD2_HV_Vmon'],
-      columns: {
+      columns: fakerColumns({
         '^L\\dC\\dR\\d$': { profile: 'random_walk', value: 1500, step: 0.4 },
         '^pw_': { profile: 'constant', value: 1 },
-      },
+      }),
       null_rate: 0,
       seed: 7,
       ...faker,

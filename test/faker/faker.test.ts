@@ -3,7 +3,7 @@ import { Knex } from 'knex';
 import { ManualClock } from '../../engine/core/clock';
 import { runBatchFaker, runLiveFaker } from '../../engine/faker/faker';
 import { DIALECTS, TestDatabase, createTestDatabase } from '../support/databases';
-import { adtempLikeRegime, hvLikeRegime } from './fake-regime';
+import { adtempLikeRegime, fakerColumns, hvLikeRegime } from './fake-regime';
 
 const PT = ['DBNS_SAB_Temp_PT1', 'DBNS_SAB_Temp_PT2', 'DBNS_SAB_Temp_PT3', 'DBNS_SAB_Temp_PT4', 'DBNS_SAB_Temp_PT5'];
 const HV = ['L1C1R1', 'L1C1R2', 'L1C2R1', 'L1C2R2', 'L2C1R1', 'L2C1R2', 'L2C2R1', 'L2C2R2'];
@@ -90,10 +90,10 @@ describe.each(DIALECTS)('faker on %s', (dialect) => {
 
   it('random walk: same seed, same rows; two batches equal one batch, also across injected NULLs', async () => {
     const regime = hvLikeRegime({
-      columns: {
+      columns: fakerColumns({
         '^L\\dC\\dR\\d$': { profile: 'random_walk', value: 1500, step: 0.4, null_rate: 0.2 },
         '^pw_': { profile: 'constant', value: 1 },
-      },
+      }),
       tables: ['DBNS_AD1_HV_Vmon'],
     });
     const other = await createTestDatabase(dialect, 'faker_one_batch');
@@ -174,7 +174,7 @@ describe.each(DIALECTS)('faker on %s', (dialect) => {
         tables: ['AD1_LidSensor'],
         dump: 'fixtures/AD_LidSensor_nodata.sql',
         profile: 'constant' as const,
-        columns: { '^Temp_': { profile: 'sine' as const, value: 20, amplitude: 2, period: 8 } },
+        columns: fakerColumns({ '^Temp_': { profile: 'sine', value: 20, amplitude: 2, period: 8 } }),
         quality: { column: 'SensorStatus', good: 0, bad: 1, rate: 0.3 },
       },
     };
