@@ -77,7 +77,7 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
     loaded,
     reload: () => {
       const checked = checkRegimeFile(loaded.file, lookup);
-      if (!checked.regime || checked.diagnostics.some((d) => d.severity === 'error')) return `${loaded.file}:\n${renderDiagnostics(checked.diagnostics, io.cwd)}`;
+      if (!checked.regime || checked.diagnostics.some((d) => d.severity === 'error')) return renderDiagnostics(checked.diagnostics, io.cwd);
       return { regime: sets.length ? applySettingOverrides(checked.regime, sets, section) : checked.regime, specs: checked.specs };
     },
     source,

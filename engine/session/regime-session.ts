@@ -21,6 +21,8 @@ import { acquireRegimeLock, watchLock } from './writer-lock';
 export interface RegimeWithSpecs {
   regime: Regime;
   specs: Map<string, SpecTable>;
+  /** The regime's file, when it has one (log lines of reloads). */
+  file?: string;
 }
 
 /** Everything a long-running scraper or averager process needs; the CLI fills it from flags. */
@@ -91,7 +93,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
     const reloaded = options.reload?.();
     if (reloaded === undefined) return;
     if (typeof reloaded === 'string') {
-      logger.log('warn', `SIGHUP: the regime file is invalid, keeping the running regime:\n${reloaded}`);
+      logger.log('warn', `SIGHUP: regime file ${options.loaded.file ?? ''} is invalid, keeping the running regime:\n${reloaded}`);
       return;
     }
     pending = reloaded;
@@ -150,7 +152,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
       if (pending && !shutdown.signal.aborted) {
         ({ regime, specs } = pending);
         pending = undefined;
-        logger.log('info', `reloaded regime ${regime.name}`);
+        logger.log('info', `reloaded regime ${regime.name}${options.loaded.file ? ` from ${options.loaded.file}` : ''}`);
         continue;
       }
       for (const line of done) logger.log('info', line);
