@@ -70,8 +70,9 @@ export function yearExpression(expr: string, dialect: SqlDialect): string {
  * The rows of a raw query on `db`, whatever the driver: better-sqlite3 answers `knex.raw` with the
  * rows, mysql2 with `[rows, fields]`.
  */
-export async function rawRows(db: Knex, sql: string, bindings: Knex.RawBinding[] = []): Promise<Record<string, any>[]> {
-  const result = await db.raw(sql, bindings);
+export async function rawRows(db: Knex, sql: string, bindings: Knex.RawBinding[] = [], options: { asArrays?: boolean } = {}): Promise<any[]> {
+  const raw = db.raw(sql, bindings);
+  const result = await (options.asArrays ? raw.options({ rowsAsArray: true }) : raw);
   return dialectOf(db) === 'sqlite' ? result : result[0];
 }
 

@@ -223,20 +223,13 @@ export class StreamRunner implements StreamWorker {
       }
       const sample = vector.needsAsync ? await vector.pushAsync(row) : vector.push(row);
       this.lastKey = { date_time: row.date_time, id: row.id };
-      result.rowsRead++;
-      if (!sample) continue;
-      result.samples++;
-      this.lastSample = sample;
-      if (sample.proceed) {
-        this.logger.log('info', formatSvLine(sample), { stream: this.stream.table });
-        await this.propagate(sample);
+      const proceed = this.took(sample, vector, result, debug);
+      if (proceed) {
+        await this.propagate(proceed);
         result.propagations++;
-      } else if (debug) {
-        this.logger.log('debug', formatSvLine(sample), { stream: this.stream.table });
       }
-      if (maxiter > 0 && vector.samples >= maxiter) {
+      if (result.finished) {
         stoppedEarly = true;
-        result.finished = true;
         break;
       }
     }
@@ -268,6 +261,23 @@ export class StreamRunner implements StreamWorker {
     result.caughtUp = !page.full && !stoppedEarly;
     this.reportedKey = this.lastKey;
     return result;
+  }
+
+  /**
+   * Counts one row the source vector took and what it made of it: its sample (logged as the
+   * manual's SV line: PROCEEDs at info, the others at debug), the PROCEED sample to propagate,
+   * and `finished` once maxiter samples are taken. The same for whole and streamed pages.
+   */
+  private took(sample: Sample | undefined, vector: SourceVector, result: StepResult, debug: boolean): Sample | undefined {
+    result.rowsRead++;
+    if (!sample) return undefined;
+    result.samples++;
+    this.lastSample = sample;
+    if (sample.proceed) this.logger.log('info', formatSvLine(sample), { stream: this.stream.table });
+    else if (debug) this.logger.log('debug', formatSvLine(sample), { stream: this.stream.table });
+    const { maxiter } = this.settings;
+    if (maxiter > 0 && vector.samples >= maxiter) result.finished = true;
+    return sample.proceed ? sample : undefined;
   }
 
   /**
@@ -304,31 +314,17 @@ export class StreamRunner implements StreamWorker {
    */
   private startStream(vector: SourceVector): StreamedRun {
     const generation = this.generation;
-    const { maxiter } = this.settings;
     const debug = logs(this.logger, 'debug');
-    const table = this.stream.table;
     const result: StepResult = emptyStep();
     const run: StreamedRun = { result, proceeds: [], stoppedEarly: false, page: undefined as unknown as Promise<StreamedPage> };
     run.page = this.reader.streamPage(this.rangeStart, this.lastKey, (row) => {
       if (generation !== this.generation) return false;
       const sample = vector.push(row);
       this.lastKey = run.lastKey = { date_time: row.date_time, id: row.id };
-      result.rowsRead++;
-      if (!sample) return true;
-      result.samples++;
-      this.lastSample = sample;
-      if (sample.proceed) {
-        this.logger.log('info', formatSvLine(sample), { stream: table });
-        run.proceeds.push(sample);
-      } else if (debug) {
-        this.logger.log('debug', formatSvLine(sample), { stream: table });
-      }
-      if (maxiter > 0 && vector.samples >= maxiter) {
-        run.stoppedEarly = true;
-        result.finished = true;
-        return false;
-      }
-      return true;
+      const proceed = this.took(sample, vector, result, debug);
+      if (proceed) run.proceeds.push(proceed);
+      run.stoppedEarly = result.finished;
+      return !result.finished;
     });
     run.page.catch(() => undefined); // awaited by the next step, flush or resume
     return run;

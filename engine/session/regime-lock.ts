@@ -9,6 +9,7 @@ import { Clock, systemClock } from '../core/clock';
 import { KEEPALIVE_AFTER_MS } from '../db/open-database';
 import { DatabaseLocation } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
+import { dialectOf, rawRows } from '../db/dialect';
 
 /** Which program holds a lock: one scraper and one averager may run per regime and target. */
 export type LockRole = 'scrape' | 'average';
@@ -270,8 +271,8 @@ function describeMysqlHolder(id: number | null | undefined, recorded: string | u
  * `scrape status`). SQLite probes the lock database without keeping it.
  */
 export async function lockStatus(target: Knex, role: LockRole, regime: string): Promise<RegimeLockState> {
-  const config = target.client.config as { client: string; connection: { filename?: string; database?: string } };
-  if (config.client === 'better-sqlite3') {
+  const config = target.client.config as { connection: { filename?: string; database?: string } };
+  if (dialectOf(target) === 'sqlite') {
     const file = config.connection.filename ?? ':memory:';
     if (file === ':memory:') return { held: false };
     const lockFile = sqliteLockFile(file, role, regime);
@@ -289,7 +290,7 @@ export async function lockStatus(target: Knex, role: LockRole, regime: string): 
     }
   }
   const name = regimeLockName(role, regime, config.connection.database ?? '');
-  const rows = (await target.raw('SELECT IS_USED_LOCK(?) AS id', [name]))[0] as Array<{ id: number | null }>;
+  const rows = (await rawRows(target, 'SELECT IS_USED_LOCK(?) AS id', [name])) as Array<{ id: number | null }>;
   const id = rows[0]?.id;
   if (id == null) return { held: false };
   let recorded: string | undefined;

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { dialectOf, quoteIdentifier } from '../db/dialect';
+import { dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
 import { streamMysqlRows, withMysqlConnection } from '../db/mysql-row-stream';
 import { DecoderCheck, DecoderFactory, decodeNumericRows, rowDecoderUnavailable, SELF_CHECK_ROWS } from './row-decoder';
 import { SourceRow } from './source-row';
@@ -167,7 +167,7 @@ export class SourceReader {
     this.aliasAt = select.length;
     this.names = names;
     select.push(...aliases);
-    this.wide = select.length > WIDE_ROW && db.client.config.client !== 'better-sqlite3';
+    this.wide = select.length > WIDE_ROW && dialectOf(db) === 'mysql';
     this.limit = Math.min(pageSize, Math.max(100, Math.floor(WIDE_PAGE_VALUES / select.length)));
     if (this.wide) {
       // Column names come from the live schema and passed quoteIdentifier; JSON quoting makes them literal keys.
@@ -213,7 +213,7 @@ export class SourceReader {
    * `page_size` rows however wide, and no page is held in memory.
    */
   canStream(): boolean {
-    return this.db.client.config.client !== 'better-sqlite3';
+    return dialectOf(this.db) === 'mysql';
   }
 
   /**
@@ -399,8 +399,6 @@ export class SourceReader {
   }
 
   private async query(sql: string, bindings: unknown[], asArrays = false): Promise<any[]> {
-    const raw = this.db.raw(sql, bindings as Knex.RawBinding[]);
-    const result = await (asArrays ? raw.options({ rowsAsArray: true }) : raw);
-    return this.db.client.config.client === 'better-sqlite3' ? result : result[0];
+    return rawRows(this.db, sql, bindings as Knex.RawBinding[], { asArrays });
   }
 }
