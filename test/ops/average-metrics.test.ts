@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Knex } from 'knex';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createLidTable, insertLidRows, lidRows } from '../averager/lid-fixture';
-import { ADTEMP_YAML, fillAdTempSource, ROOT, spawnScrape } from './ops-support';
+import { ADTEMP_YAML, fillAdTempSource, ROOT, spawnScrape, samples } from './ops-support';
 
 const ADLID_YAML = path.join(ROOT, 'regimes.d', 'adlid.yaml');
 
@@ -35,15 +35,6 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Samples of `name` (any labels) → value, keyed by the label text. */
-function samples(body: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of body.split('\n')) {
-    const m = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`).exec(line);
-    if (m) out.set(m[1] ?? '', Number(m[2]));
-  }
-  return out;
-}
 
 /** `name type` of every `# TYPE` line, sorted. */
 function families(body: string): string[] {

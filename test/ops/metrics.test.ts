@@ -5,7 +5,7 @@ import { silentLogger } from '../../engine/core/logger';
 import { ScrapeMetrics, startMetricsServer } from '../../engine/session/metrics-server';
 import { runScraper } from '../../engine/scraper/scraper';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
-import { ADTEMP_YAML, fillAdTempSource, ROOT } from './ops-support';
+import { ADTEMP_YAML, fillAdTempSource, ROOT, samples } from './ops-support';
 
 function get(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -17,15 +17,6 @@ function get(port: number, path: string): Promise<{ status: number; type: string
   });
 }
 
-/** Samples of `name` (any labels) → value, keyed by the label text. */
-function samples(body: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of body.split('\n')) {
-    const m = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`).exec(line);
-    if (m) out.set(m[1] ?? '', Number(m[2]));
-  }
-  return out;
-}
 
 describe.each(DIALECTS)('Prometheus metrics on %s', (dialect) => {
   let source: TestDatabase;

@@ -45,3 +45,13 @@ export function spawnScrape(args: string[]): { child: ChildProcess; output: () =
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   return { child, output: () => chunks.join(''), exited };
 }
+
+/** Samples of `name` (any labels) → value, keyed by the label text. */
+export function samples(body: string, name: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of body.split('\n')) {
+    const m = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`).exec(line);
+    if (m) out.set(m[1] ?? '', Number(m[2]));
+  }
+  return out;
+}
