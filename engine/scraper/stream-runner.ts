@@ -1,4 +1,3 @@
-import { Knex } from 'knex';
 import { Clock } from '../core/clock';
 import { Logger, logs } from '../core/logger';
 import { Regime } from '../config/regime';

@@ -1,5 +1,6 @@
 import { systemClock } from '../core/clock';
-import { isTransientError, retryingWith } from './retry';
+import { isTransientError } from '../db/transient-error';
+import { retryingWith } from './retry';
 import { RunOptions } from './run-options';
 import { StepResult, StreamWorker } from './stream-worker';
 

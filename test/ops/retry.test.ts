@@ -1,7 +1,8 @@
 import { ManualClock } from '../../engine/core/clock';
 import { ScrapeError } from '../../engine/core/errors';
 import { MemoryLogger } from '../../engine/core/logger';
-import { isTransientError, RetryGuard } from '../../engine/stream/retry';
+import { isTransientError } from '../../engine/db/transient-error';
+import { RetryGuard } from '../../engine/stream/retry';
 
 const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
 
