@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   DBI_SEQNO: 'SEQNO allocation failed',
   DBI_VALUE: 'a payload value the target column cannot hold',
   DBI_WRITE: 'a DBI write that failed',
+  FENCE_MOVED: 'another writer wrote the same table and context meanwhile: the write wrote nothing and the stream resumes from the target',
   LOCK_HELD: 'another process holds the writer lock',
   LOCK_LOST: 'the writer lock was lost while running',
   LOCK_ERROR: 'the writer lock could not be taken or checked',

@@ -6,6 +6,7 @@ import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { SqlDialect, dialectOf, quoteIdentifier } from '../db/dialect';
 import { LoadDataRejected, loadPayloadLines } from './mysql-load-data';
+import { Fence, checkFence } from './fence';
 import { overlayVersionDates } from './overlay';
 import { LinesBuilder, Payload, payloadValues } from './payload-converter';
 import { Propagation, checkPropagation } from './propagation';
@@ -83,16 +84,18 @@ export class DbiWriter {
    * Writes the propagations in one transaction and resolves to their SEQNOs (in order). On any
    * error nothing of the batch stays; deadlocks and lock timeouts are retried as a whole. The
    * payload rows are checked and converted before this returns: the writer keeps no reference
-   * to them while the transaction runs (a page's rows need not outlive it in memory).
+   * to them while the transaction runs (a page's rows need not outlive it in memory). With a
+   * `fence`, the write lands only if the context's last validity is still the expected one
+   * (`FENCE_MOVED` otherwise, nothing written).
    */
-  write(props: Propagation[]): Promise<number[]> {
+  write(props: Propagation[], fence?: Fence): Promise<number[]> {
     let prepared: PreparedWrite;
     try {
       prepared = this.prepare(props);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.writePrepared(prepared);
+    return this.writePrepared(prepared, fence);
   }
 
   /**
@@ -132,8 +135,8 @@ export class DbiWriter {
     return { writer: this, validities: checked.map((p) => ({ ...p, rows: [] })), payload };
   }
 
-  /** Writes what `prepare` made, as `write` does. */
-  async writePrepared(prepared: PreparedWrite): Promise<number[]> {
+  /** Writes what `prepare` made, as `write` does (fenced the same way). */
+  async writePrepared(prepared: PreparedWrite, fence?: Fence): Promise<number[]> {
     if (prepared.writer !== this) throw new ScrapeError('DBI_WRITE', `a write prepared for ${prepared.writer.spec.table} was given to the writer of ${this.spec.table}`);
     const checked = prepared.validities;
     let payload = prepared.payload;
@@ -146,7 +149,7 @@ export class DbiWriter {
           await this.db.raw(ensureCounterSql(this.spec, this.dialect), [this.spec.table]);
           this.counterEnsured = true;
         }
-        return await this.db.transaction((trx) => this.writeIn(trx, checked, payload));
+        return await this.db.transaction((trx) => this.writeIn(trx, checked, payload, fence));
       } catch (err) {
         if (err instanceof LoadDataRejected) {
           // the server took the lines with warnings (LOAD DATA LOCAL does not fail on bad values):
@@ -164,9 +167,11 @@ export class DbiWriter {
     }
   }
 
-  private async writeIn(trx: Knex.Transaction, props: readonly Propagation[], payload: Payload): Promise<number[]> {
+  private async writeIn(trx: Knex.Transaction, props: readonly Propagation[], payload: Payload, fence: Fence | undefined): Promise<number[]> {
     // props carry no rows here: the payload holds them
     const seqnos = await allocateSeqnos(trx, this.spec, this.dialect, props.length);
+    // under the table's LOCALSEQNO row lock: compare, then append (DESIGN §4.12)
+    if (fence) await checkFence(trx, this.spec, fence);
     if (this.options.probe) await this.options.probe('allocated', seqnos);
     const versions = await overlayVersionDates(trx, this.spec, props);
     const insertDate = utcNowText(this.clock.now());

@@ -141,10 +141,8 @@ export class StreamRunner implements StreamWorker {
     if (seed && lasts.some((last) => last === undefined)) {
       const timestart = localToUtc(seed.timestart, timezone);
       const timeend = localToUtc(seed.timeend, timezone);
-      for (const [i, target] of this.targets.targets.entries()) {
-        if (lasts[i]) continue;
-        await target.writer.write([{ timestart, timeend, context: this.stream.context, rows: [Object.fromEntries(target.spec.columns.map((c) => [c.name, null]))] }]);
-        this.logger.log('info', `seeded ${target.spec.table} for ${this.stream.table} with [${seed.timestart}, ${seed.timeend}) local`, { stream: this.stream.table });
+      for (const table of await this.targets.seed(timestart, timeend, lasts.map((last) => last === undefined))) {
+        this.logger.log('info', `seeded ${table} for ${this.stream.table} with [${seed.timestart}, ${seed.timeend}) local`, { stream: this.stream.table });
       }
       lasts = await this.targets.lastValidities();
     }

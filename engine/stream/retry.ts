@@ -1,4 +1,5 @@
 import { Clock } from '../core/clock';
+import { isScrapeError } from '../core/errors';
 import { isTransientError } from '../db/transient-error';
 import { Logger } from '../core/logger';
 
@@ -86,7 +87,9 @@ export interface RetryLoopOptions {
 /**
  * A retry loop over one `RetryGuard`: the returned function runs `fn` until it succeeds.
  * Transient errors (lost connections, timeouts, deadlocks) are retried with backoff, calling
- * `recover` first; others propagate; once the signal aborts it resolves to undefined. A success
+ * `recover` first; others propagate; once the signal aborts it resolves to undefined. A write
+ * the target refused (`FENCE_MOVED`: another writer wrote the context meanwhile) is logged and
+ * redone at once, after `recover`, without backoff: it is no outage. A success
  * ends an outage (logs "back") only with `endsOutage`: work that did not go through every
  * database involved proves nothing of the others.
  */
@@ -104,6 +107,11 @@ export function retryingWith(options: RetryLoopOptions): <T>(fn: () => Promise<T
         recover?.();
         options.onRetry?.(err);
         if (signal?.aborted) return undefined;
+        if (isScrapeError(err, 'FENCE_MOVED')) {
+          // not an outage: the target refused a write another writer made stale; said once, redone at once
+          options.logger.log('warn', err.message);
+          continue;
+        }
         await guard.failed(err, signal);
         if (signal?.aborted) return undefined;
       }

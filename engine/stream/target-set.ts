@@ -2,6 +2,7 @@ import { Clock } from '../core/clock';
 import { localToUtc, naiveMs, utcToLocal } from '../core/time';
 import { DbiWriter, PreparedWrite, Propagation, ValidityContext } from '../dbi/dbi-writer';
 import { lastValidity, VldRow } from '../dbi/dbi-reader';
+import { FencePoint, fenceAfter } from '../dbi/fence';
 import { SpecTable } from '../spec/spec-table';
 import { SourceRow } from '../source/source-row';
 import { Mapping } from '../transform/mapping';
@@ -59,6 +60,8 @@ export class TargetSet {
   private pendingReasons: PendingReason[] = [];
   private unconfirmed: PendingReason[] = [];
   private inFlight?: Promise<void>;
+  /** Per target: the context's last validity as this stream last read or wrote it; every write is fenced on it. */
+  private expect: (FencePoint | undefined)[] = [];
   /** Validities written, all targets together, since the stream started. */
   writes = 0;
   /** Told of each propagation once written (its decision) and of each write's duration in ms. */
@@ -85,6 +88,7 @@ export class TargetSet {
     await this.settle();
     const last: (VldRow | undefined)[] = [];
     for (const target of this.targets) last.push(await lastValidity(target.writer.db, target.spec, this.context));
+    this.expect = last.map((v) => (v ? { seqno: Number(v.SEQNO), timeend: String(v.TIMEEND) } : undefined));
     this.pending = this.targets.map(() => []);
     this.pendingReasons = [];
     const unconfirmed = this.unconfirmed;
@@ -188,7 +192,8 @@ export class TargetSet {
         const w = writes[i];
         if (!w) continue;
         const t0 = this.clock.now();
-        await target.writer.writePrepared(w);
+        const seqnos = await target.writer.writePrepared(w, { context: this.context, expect: this.expect[i] });
+        this.expect[i] = fenceAfter(this.expect[i], w.validities, seqnos);
         this.onWrite?.(this.clock.now() - t0);
         this.writes += w.validities.length;
       }
@@ -199,6 +204,21 @@ export class TargetSet {
       throw err;
     }
     if (this.onPropagation) for (const p of reasons) this.onPropagation(p.reason);
+  }
+
+  /**
+   * Writes a seed validity into the targets that hold none for the context (fenced on that:
+   * a target another writer filled meanwhile is left alone).
+   */
+  async seed(timestartUtc: string, timeendUtc: string, empty: boolean[]): Promise<string[]> {
+    const seeded: string[] = [];
+    for (const [i, target] of this.targets.entries()) {
+      if (!empty[i]) continue;
+      const rows = [Object.fromEntries(target.spec.columns.map((c) => [c.name, null]))];
+      await target.writer.write([{ timestart: timestartUtc, timeend: timeendUtc, context: this.context, rows }], { context: this.context, expect: undefined });
+      seeded.push(target.spec.table);
+    }
+    return seeded;
   }
 
   /** Naive local ms of a UTC target time: the position a target holds up to. */
