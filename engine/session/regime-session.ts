@@ -1,5 +1,5 @@
 import { Clock, systemClock } from '../core/clock';
-import { ScrapeError } from '../core/errors';
+import { isScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { parseDuration } from '../core/time';
 import { DatabaseLocation } from '../config/dbconf';
@@ -7,7 +7,8 @@ import { Regime } from '../config/regime';
 import { describeLocation, openDatabase } from '../db/open-database';
 import { SpecTable } from '../spec/spec-table';
 import { rowDecoderUnavailable } from '../source/row-decoder';
-import { BackoffOptions } from '../stream/retry';
+import { BackoffOptions, RetryGuard } from '../stream/retry';
+import { isTransientError } from '../db/transient-error';
 import { combineObservers } from '../stream/stream-observer';
 import { runScraper } from '../scraper/scraper';
 import { runAverager } from '../averager/averager';
@@ -61,8 +62,12 @@ export interface RegimeSessionOptions {
  * Runs a regime as an operator's process does, for the scraper and the averager alike: takes
  * the writer lock (or stands by), opens the source read-only and the target, serves metrics,
  * logs catch-up progress, re-reads the regime on SIGHUP, stops on SIGINT/SIGTERM after the write
- * in flight, and stops writing with LOCK_LOST when the lock is lost. Resolves when the run ends
- * (caught up, stopped by a signal, or stopped while standing by); closes everything it opened.
+ * in flight. A lock that cannot be taken for a lost or refused connection (at start too) is
+ * retried with the capped backoff of source outages; a lock lost while running (its connection
+ * killed or cut) stops the run between pages and is taken again, standing by when another
+ * process took it meanwhile: the process never exits on a blip, and the target's fencing keeps
+ * every write exactly once whatever the lock does. Resolves when the run ends (caught up,
+ * stopped by a signal, or stopped while standing by); closes everything it opened.
  */
 export async function runRegimeSession(options: RegimeSessionOptions): Promise<void> {
   const { logger, mode } = options;
@@ -75,9 +80,10 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
   const decoderMissing = options.rowDecoder === false ? undefined : rowDecoderUnavailable();
   if (decoderMissing) logger.log('info', decoderMissing);
   const shutdown = shutdownSignal(logger);
+  const takeLock = lockTaker(options, logger, clock, env, shutdown.signal);
   let lock: RegimeLock | undefined;
   try {
-    lock = await acquireRegimeLock(mode, first.name, options.target, logger, shutdown.signal, options.standby, env);
+    lock = await takeLock(options.standby ?? false);
   } finally {
     if (!lock) shutdown.dispose();
   }
@@ -100,7 +106,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
     runAbort?.abort();
   };
   process.on('SIGHUP', onHup);
-  const watch = watchLock(lock, logger, () => runAbort?.abort(), env);
+  let watch = watchLock(lock, logger, () => runAbort?.abort(), env);
   const metrics = options.metrics ? new ScrapeMetrics(first.name) : undefined;
   // catch-up lines while more than three heartbeats (the averager: three bins) behind
   const pace = parseDuration(mode === 'scrape' ? first.scraper.heartbeat : first.averager.bin);
@@ -146,8 +152,16 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
       } finally {
         shutdown.signal.removeEventListener('abort', stop);
       }
-      if (watch.lost()) {
-        throw new ScrapeError('LOCK_LOST', `lost the ${mode === 'scrape' ? '' : 'averager '}lock of regime ${regime.name} on ${describeLocation(options.target)}: stopped writing`, { transient: true });
+      if (watch.lost() && !shutdown.signal.aborted) {
+        // taken again (or stood by for whoever took it); the run resumes from the target
+        watch.stop();
+        await lock.release();
+        logger.log('warn', `lost the writer lock of regime ${regime.name} on ${describeLocation(options.target)}: taking it again`);
+        const again = await takeLock(true);
+        if (!again) break; // stopped while standing by
+        lock = again;
+        watch = watchLock(lock, logger, () => runAbort?.abort(), env);
+        continue;
       }
       if (pending && !shutdown.signal.aborted) {
         ({ regime, specs } = pending);
@@ -167,4 +181,28 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
     await target.destroy();
     await lock.release();
   }
+}
+
+/**
+ * Takes the writer lock, standing by when asked: a lock held by another process throws LOCK_HELD
+ * (exit 1) unless standing by; a lost or refused connection to the target is retried with capped
+ * backoff (one log line when it is lost, one when it is back). Undefined when the signal stopped
+ * the wait.
+ */
+function lockTaker(options: RegimeSessionOptions, logger: Logger, clock: Clock, env: NodeJS.ProcessEnv, signal: AbortSignal): (standby: boolean) => Promise<RegimeLock | undefined> {
+  const guard = new RetryGuard(logger, clock, options.backoff);
+  return async (standby) => {
+    for (;;) {
+      try {
+        const lock = await acquireRegimeLock(options.mode, options.loaded.regime.name, options.target, logger, signal, standby, env);
+        guard.ok();
+        return lock;
+      } catch (err) {
+        if (isScrapeError(err, 'LOCK_HELD') || !isTransientError(err)) throw err;
+        if (signal.aborted) return undefined;
+        await guard.failed(err, signal);
+        if (signal.aborted) return undefined;
+      }
+    }
+  };
 }
