@@ -46,7 +46,8 @@ function firstNonTextByte(buf: Buffer): number | undefined {
  * All diagnostics of one file (never throws for bad content), sorted by position. Codes:
  * REGIME_READ, REGIME_BINARY, REGIME_EMPTY, REGIME_YAML, REGIME_DUPLICATE_KEY (file level);
  * REGIME_SCHEMA, REGIME_UNKNOWN_KEY, REGIME_REGEX, REGIME_JSONATA (schema); REGIME_TIMEZONE,
- * REGIME_CREDENTIALS, REGIME_CAPTURE, REGIME_SPEC, REGIME_MAPPING (checks beyond the schema).
+ * REGIME_CREDENTIALS, REGIME_CAPTURE, REGIME_NONDETERMINISTIC, REGIME_SPEC, SPEC_TABLE_RESERVED,
+ * REGIME_MAPPING (checks beyond the schema).
  * `regime` is set (defaults applied) only when there is no error.
  */
 export function checkRegimeFile(file: string, lookup: RegimeLookup = {}): { regime?: Regime; specs: Map<string, SpecTable>; diagnostics: Diagnostic[] } {

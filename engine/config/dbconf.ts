@@ -61,10 +61,21 @@ function truthy(value: string | undefined): boolean {
   return value !== undefined && /^(1|true|yes|on)$/i.test(value);
 }
 
+/**
+ * The location with its `fake` and `production` flags; a location that is both is a
+ * `DBCONF_PRODUCTION_FAKE` error (the faker must never be able to write to production).
+ */
 function classify(loc: Omit<DatabaseLocation, 'fake' | 'production'>, flags: Record<string, string> = {}): DatabaseLocation {
   const dbName = loc.dialect === 'sqlite' ? path.basename(loc.filename ?? '', path.extname(loc.filename ?? '')) : loc.database ?? '';
   const fake = truthy(flags.fake) || /^fake/i.test(dbName) || (loc.dialect === 'sqlite' && /^fake/i.test(loc.name));
   const production = truthy(flags.production) || PRODUCTION_NAMES.has(dbName) || PRODUCTION_NAMES.has(loc.name);
+  if (fake && production) {
+    throw new ScrapeError(
+      'DBCONF_PRODUCTION_FAKE',
+      `${loc.name} (from ${loc.origin}) is a production database (${truthy(flags.production) ? 'production = true' : 'named offline_db'}) and cannot also be fake ` +
+        `(${truthy(flags.fake) ? 'fake = true' : "a database name starting with 'fake'"}): the faker would write there; remove one of the two`,
+    );
+  }
   return { ...loc, fake, production };
 }
 

@@ -85,3 +85,51 @@ export function jsonataError(expr: string): JsonataProblem | undefined {
     return { message: `${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`, index: Math.max(0, Math.min(index, expr.length)) };
   }
 }
+
+/**
+ * JSONata built-ins whose value depends on the clock or on chance, not on the input: a map or
+ * change rule using one would make the target depend on when (or by luck) a row was scraped.
+ */
+export const NONDETERMINISTIC_FUNCTIONS = ['now', 'millis', 'random'] as const;
+
+/** One use of a `NONDETERMINISTIC_FUNCTIONS` built-in in an expression. */
+export interface NondeterministicUse {
+  /** The function, with its `$`. */
+  name: string;
+  /** 0-based index of the `$` in the expression. */
+  index: number;
+}
+
+/**
+ * Where an expression refers to `$now`, `$millis` or `$random` (called or passed on, e.g.
+ * `$map(xs, $random)`), unless the expression binds that name itself (`$now := …`, a lambda
+ * parameter). Empty when the expression does not compile (`jsonataError` reports that).
+ */
+export function nondeterministicUses(expr: string): NondeterministicUse[] {
+  let ast: unknown;
+  try {
+    ast = jsonata(expr).ast();
+  } catch {
+    return [];
+  }
+  const refs: Array<{ name: string; position: number }> = [];
+  const bound = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const n = node as { type?: string; value?: unknown; position?: number; lhs?: { type?: string; value?: unknown }; arguments?: unknown[] };
+    if (n.type === 'bind' && n.lhs?.type === 'variable' && typeof n.lhs.value === 'string') bound.add(n.lhs.value);
+    if (n.type === 'lambda' && Array.isArray(n.arguments)) {
+      for (const a of n.arguments as Array<{ type?: string; value?: unknown }>) if (a?.type === 'variable' && typeof a.value === 'string') bound.add(a.value);
+    }
+    if (n.type === 'variable' && typeof n.value === 'string' && typeof n.position === 'number') refs.push({ name: n.value, position: n.position });
+    for (const value of Object.values(n)) if (value !== null && typeof value === 'object') walk(value);
+  };
+  walk(ast);
+  const names: readonly string[] = NONDETERMINISTIC_FUNCTIONS;
+  return refs
+    .filter((r) => names.includes(r.name) && !bound.has(r.name))
+    // jsonata's position is just past the variable's last character
+    .map((r) => ({ name: `$${r.name}`, index: Math.max(0, r.position - r.name.length - 1) }))
+    .sort((a, b) => a.index - b.index);
+}

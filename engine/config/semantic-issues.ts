@@ -1,12 +1,13 @@
 /**
  * The checks of a regime that JSON Schema cannot express: credentials anywhere, a real IANA time
- * zone, real local times in order, and captures that the templates (`{site}`) use but the table
- * patterns lack. They run on the data even when the schema failed, so one pass shows everything.
+ * zone, real local times in order, captures that the templates (`{site}`) use but the table
+ * patterns lack, and maps or change rules calling `$now`/`$millis`/`$random` (faker expressions
+ * may). They run on the data even when the schema failed, so one pass shows everything.
  */
 import { Document } from 'yaml';
 import { checkTimeZone, naiveMs, normalizeTimeText } from '../core/time';
 import { didYouMean } from './diagnostic';
-import { REGIME_FORMATS, captureNames, regexError } from './regime-formats';
+import { REGIME_FORMATS, captureNames, nondeterministicUses, regexError } from './regime-formats';
 import { CREDENTIAL_KEY, Issue, RegimeText, asObject, positionInString } from './regime-issue';
 import { allKeys, nodeAt } from './yaml-positions';
 
@@ -119,6 +120,24 @@ export function semanticIssues(data: Record<string, unknown>, src: RegimeText): 
       }
     }
   }
+
+  // maps and change rules are functions of the source alone: no clock, no chance (the faker's
+  // expressions make test data and may use both)
+  const deterministic = (segments: Array<string | number>, expr: unknown, what: string): void => {
+    if (typeof expr !== 'string') return;
+    for (const use of nondeterministicUses(expr)) {
+      issues.push({
+        segments,
+        pos: positionInString(src, segments, use.index),
+        code: 'REGIME_NONDETERMINISTIC',
+        message: `${use.name} depends on ${use.name === '$random' ? 'chance' : 'the clock'}, not on the source: ${what} must give the same target for the same source rows`,
+      });
+    }
+  };
+  (Array.isArray(data.changes) ? data.changes : []).forEach((c, i) => deterministic(['changes', i, 'when'], asObject(c)?.when, 'a change rule'));
+  (Array.isArray(data.targets) ? data.targets : []).forEach((t, i) => {
+    for (const [attr, expr] of Object.entries(asObject(asObject(t)?.map) ?? {})) deterministic(['targets', i, 'map', attr], expr, 'a mapping');
+  });
 
   // faker columns are keyed by regular expressions
   const fakerColumns = asObject(asObject(data.faker)?.columns);

@@ -1,10 +1,12 @@
 /**
- * The checks of a regime's `targets` against the `.spec` files: the spec exists and parses, each
+ * The checks of a regime's `targets` against the `.spec` files: the spec exists and parses, its
+ * table is no bookkeeping table (`LOCALSEQNO`, `SCRAPE_*`) nor another target's Vld table, each
  * class is targeted once, every map key is an attribute and every attribute is mapped. The parsed
  * specs are kept, so a valid regime comes with its target specs.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { reservedTableProblem, vldTableName } from '../spec/ddl';
 import { SpecTable, parseSpec } from '../spec/spec-table';
 import { didYouMean } from './diagnostic';
 import { RegimeLookup, specDirOf } from './find-regime-file';
@@ -42,6 +44,8 @@ export function targetSpecIssues(data: Record<string, unknown>, lookup: RegimeLo
       return;
     }
     specs.set(className, spec);
+    const reserved = reservedTableProblem(spec.table);
+    if (reserved) issues.push({ segments: ['targets', i, 'spec'], code: 'SPEC_TABLE_RESERVED', message: `spec ${className}: ${reserved}; name its table otherwise` });
     const map = asObject(target.map);
     if (!map) return;
     const attributes = spec.columns.map((c) => c.name);
@@ -55,5 +59,13 @@ export function targetSpecIssues(data: Record<string, unknown>, lookup: RegimeLo
       issues.push({ segments: ['targets', i, 'map'], code: 'REGIME_MAPPING', useKey: true, message: `attribute${unmapped.length > 1 ? 's' : ''} of ${className} not mapped: ${unmapped.join(', ')}` });
     }
   });
+  // one spec's table may not be another's validity table
+  const byClass = [...specs.entries()];
+  for (const [className, spec] of byClass) {
+    const owner = byClass.find(([, o]) => vldTableName(o).toUpperCase() === spec.table.toUpperCase());
+    if (!owner) continue;
+    const i = targets.findIndex((t) => asObject(t)?.spec === className);
+    issues.push({ segments: ['targets', i, 'spec'], code: 'SPEC_TABLE_RESERVED', message: `spec ${className}: table ${spec.table} is the validity table of ${owner[0]}` });
+  }
   return issues;
 }

@@ -6,6 +6,14 @@ import { DatabaseLocation } from './database-location';
 /** Silence on a MySQL connection after which TCP keepalive probes start (see `openDatabase`). */
 export const KEEPALIVE_AFTER_MS = 60_000;
 
+/**
+ * The sql_mode every MySQL session runs in, whatever the server's default: backslash escapes on
+ * (values are escaped the MySQL way) and strict (`STRICT_ALL_TABLES`), so a value a column cannot
+ * hold (an overflowing tinyint, a too long string) is an error instead of a silently clipped
+ * value and a warning nobody reads.
+ */
+export const SESSION_SQL_MODE = "SET SESSION sql_mode = CONCAT(REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', ''), ',STRICT_ALL_TABLES')";
+
 /** How a connection is used: sources are read-only, only the faker and DBI writer write. */
 export interface OpenOptions {
   readOnly?: boolean;
@@ -23,7 +31,7 @@ export interface OpenOptions {
  * both dialects (MySQL `dateStrings`, session time zone UTC) so the engine never meets a JS Date
  * conjured in the machine's time zone; zero dates stay visible as `0000-00-00 00:00:00`.
  * Read-only connections are enforced by the database (`SET SESSION TRANSACTION READ ONLY`,
- * SQLite `query_only`).
+ * SQLite `query_only`). MySQL sessions are strict (`SESSION_SQL_MODE`).
  */
 export function openDatabase(location: DatabaseLocation, options: OpenOptions = {}): Knex {
   const readOnly = options.readOnly ?? false;
@@ -78,8 +86,7 @@ export function openDatabase(location: DatabaseLocation, options: OpenOptions = 
       min: 0,
       max: options.poolMax ?? 4,
       afterCreate: (conn: any, done: (err: Error | null, conn: unknown) => void) => {
-        // Backslash escapes on, whatever the server's default: values are escaped the MySQL way.
-        const statements = ["SET time_zone = '+00:00'", "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')"];
+        const statements = ["SET time_zone = '+00:00'", SESSION_SQL_MODE];
         if (readOnly) statements.push('SET SESSION TRANSACTION READ ONLY');
         const next = (i: number): void => {
           if (i >= statements.length) return done(null, conn);

@@ -1,5 +1,21 @@
 import { ScrapeError } from '../core/errors';
-import { Propagation, sqlValue } from './propagation';
+import { integerRange } from '../spec/ddl';
+import type { SpecColumn } from '../spec/spec-table';
+import { Propagation, ValueSite, sqlValue } from './propagation';
+
+/**
+ * The payload columns a converter fills: attribute names, or spec columns (name and dbtype), whose
+ * integer types then bound their values (`integerRange`) so both dialects refuse an overflow alike.
+ */
+export type PayloadColumns = readonly (string | Pick<SpecColumn, 'name' | 'dbtype'>)[];
+
+/** Column names and, per column, the bounds of its values (undefined: none checked here). */
+function columnSites(columns: PayloadColumns): { names: string[]; ranges: (readonly [number, number] | undefined)[] } {
+  return {
+    names: columns.map((c) => (typeof c === 'string' ? c : c.name)),
+    ranges: columns.map((c) => (typeof c === 'string' ? undefined : integerRange(c.dbtype))),
+  };
+}
 
 /** Payload rows as LOAD DATA text, and which fields (row × attribute) hold strings. */
 export interface PayloadLines {
@@ -27,15 +43,17 @@ export function rowsIn(values: PayloadValues, attrs: number): number {
  * Flat attribute values per propagation (row-major) for the INSERT paths, checked and converted
  * once, before the transaction: no reference to the rows is kept.
  */
-export function payloadValues(props: Propagation[], columns: readonly string[]): PayloadValues[] {
+export function payloadValues(props: Propagation[], columns: PayloadColumns, table?: string): PayloadValues[] {
+  const { names, ranges } = columnSites(columns);
   return props.map((p, i) => {
-    const out: PayloadValues = new Array<unknown>(p.rows.length * columns.length);
+    const out: PayloadValues = new Array<unknown>(p.rows.length * names.length);
     out.rows = p.rows.length;
+    const sites: ValueSite[] = ranges.map((range) => ({ table, propagation: p, range }));
     let k = 0;
     for (let r = 0; r < p.rows.length; r++) {
       const row = p.rows[r];
       if (row === null || typeof row !== 'object') throw new ScrapeError('DBI_VALUE', `propagation ${i}: payload row ${r + 1} is not an object`);
-      for (let c = 0; c < columns.length; c++) out[k++] = sqlValue(row[columns[c]], columns[c], i, r);
+      for (let c = 0; c < names.length; c++) out[k++] = sqlValue(row[names[c]], names[c], i, r, sites[c]);
     }
     return out;
   });
@@ -54,12 +72,18 @@ export class LinesBuilder {
   private readonly out = new PieceWriter();
   private readonly strings: number[] = [];
   private rows = 0;
+  private readonly columns: string[];
+  private readonly ranges: (readonly [number, number] | undefined)[];
 
-  constructor(private readonly columns: readonly string[]) {}
+  /** `table`: the spec table, named in value errors. */
+  constructor(columns: PayloadColumns, private readonly table?: string) {
+    ({ names: this.columns, ranges: this.ranges } = columnSites(columns));
+  }
 
   /** Adds the rows of propagation `i` of the batch. */
   add(p: Propagation, i: number): void {
     const { columns, out } = this;
+    const sites: ValueSite[] = this.ranges.map((range) => ({ table: this.table, propagation: p, range }));
     for (let r = 0; r < p.rows.length; r++) {
       const row = p.rows[r];
       if (row === null || typeof row !== 'object') throw new ScrapeError('DBI_VALUE', `propagation ${i}: payload row ${r + 1} is not an object`);
@@ -67,7 +91,7 @@ export class LinesBuilder {
       out.byte(TAB);
       out.integer(r + 1);
       for (let c = 0; c < columns.length; c++) {
-        const v = sqlValue(row[columns[c]], columns[c], i, r);
+        const v = sqlValue(row[columns[c]], columns[c], i, r, sites[c]);
         out.byte(TAB);
         if (typeof v === 'number') out.number(v);
         else if (v === null) out.ascii('\\N');

@@ -43,14 +43,33 @@ export function checkPropagation(p: Propagation, index: number): Propagation {
   return { timestart, timeend, context: c, rows: p.rows };
 }
 
+/** Where a payload value goes, for the messages of `sqlValue`: the spec table and the propagation. */
+export interface ValueSite {
+  /** The spec (payload) table, when the caller knows it. */
+  table?: string;
+  /** The propagation the row belongs to (its validity range is named). */
+  propagation?: Pick<Propagation, 'timestart' | 'timeend'>;
+  /** Inclusive bounds of an integer column (from its dbtype), checked when given. */
+  range?: readonly [number, number];
+}
+
 /**
- * A payload value as the database takes it: numbers (non-finite → NULL), strings, NULL; booleans
- * as 1/0. Anything else is a `DBI_VALUE` error naming the propagation, row and column.
+ * A payload value as the database takes it: finite numbers, strings, NULL (null/undefined);
+ * booleans as 1/0. A non-finite number (NaN, ±Infinity, what a mapping makes of a division by
+ * zero or a missing value) is a `DBI_NOT_FINITE` error: storing it as NULL would hide a bad
+ * mapping behind a plausible gap. A number outside `site.range` is a `DBI_VALUE` error, as a
+ * strict MySQL session refuses it, on both dialects. Anything else is a `DBI_VALUE` error. Every
+ * error names the table (when known), the attribute, the propagation's validity range, the row
+ * and the value.
  */
-export function sqlValue(value: unknown, column: string, prop: number, row: number): unknown {
+export function sqlValue(value: unknown, column: string, prop: number, row: number, site?: ValueSite): unknown {
   switch (typeof value) {
     case 'number':
-      return Number.isFinite(value) ? value : null;
+      if (!Number.isFinite(value)) throw new ScrapeError('DBI_NOT_FINITE', `${valueWhere(column, prop, row, site)}: ${String(value)} is not a finite number (NULL is written only for null)`);
+      if (site?.range && (value < site.range[0] || value > site.range[1])) {
+        throw new ScrapeError('DBI_VALUE', `${valueWhere(column, prop, row, site)}: ${String(value)} is out of the column's range [${site.range[0]}, ${site.range[1]}]`);
+      }
+      return value;
     case 'string':
       return value;
     case 'undefined':
@@ -58,9 +77,19 @@ export function sqlValue(value: unknown, column: string, prop: number, row: numb
     case 'boolean':
       return value ? 1 : 0;
     case 'bigint':
+      if (site?.range && (value < BigInt(site.range[0]) || value > BigInt(site.range[1]))) {
+        throw new ScrapeError('DBI_VALUE', `${valueWhere(column, prop, row, site)}: ${String(value)} is out of the column's range [${site.range[0]}, ${site.range[1]}]`);
+      }
       return value;
     default:
       if (value === null) return null;
-      throw new ScrapeError('DBI_VALUE', `propagation ${prop}: payload row ${row + 1} column ${column}: cannot store ${Object.prototype.toString.call(value)}`);
+      throw new ScrapeError('DBI_VALUE', `${valueWhere(column, prop, row, site)}: cannot store ${Object.prototype.toString.call(value)}`);
   }
+}
+
+/** `DcsAdTemp.temp, propagation 0 [start, end) payload row 2`, as far as known. */
+function valueWhere(column: string, prop: number, row: number, site: ValueSite | undefined): string {
+  const attr = site?.table ? `${site.table}.${column}` : `column ${column}`;
+  const range = site?.propagation ? ` [${site.propagation.timestart}, ${site.propagation.timeend})` : '';
+  return `${attr}: propagation ${prop}${range} payload row ${row + 1}`;
 }

@@ -3,7 +3,7 @@ import { DatabaseLocation } from '../config/dbconf';
 import { describeLocation } from '../db/open-database';
 import { ScrapeError } from '../core/errors';
 import { SpecTable } from '../spec/spec-table';
-import { LOCALSEQNO, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
+import { LOCALSEQNO, checkSpecTables, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
 import { SqlDialect, dialectOf } from '../db/dialect';
 
 /** What the operator allowed for the target tables. */
@@ -28,9 +28,12 @@ export interface PrepareTargetReport {
  * scraper writes. Tables are created only when the operator allowed it (`create`) or the target
  * is an embedded SQLite file; `drop` drops and recreates them. Production targets are never
  * created or dropped. A missing table without permission is an error naming the flag. Existing
- * payload tables must hold every spec attribute. Running it twice changes nothing.
+ * payload tables must hold every spec attribute. Running it twice changes nothing. Refusals
+ * (production target, reserved table names: `SPEC_TABLE_RESERVED`) come before any statement.
  */
 export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: PrepareTargetOptions): Promise<PrepareTargetReport> {
+  // every refusal comes before the first statement: nothing is created, dropped or read first
+  checkSpecTables(specs);
   const dialect = dialectOf(db);
   const where = `${opts.location.name} (${describeLocation(opts.location)})`;
   if (opts.drop && !opts.create) {

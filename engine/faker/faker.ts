@@ -16,9 +16,14 @@ import { tableExists } from '../db/introspection';
 /**
  * Refuses any database that is not a fake one (name starting with `fake`, or `fake = true` in
  * its dbconf section / `?fake=true` on its URL): the faker and the dump loader write and drop
- * tables, and must never do so in a real DCS database.
+ * tables, and must never do so in a real DCS database. A production database (`offline_db`,
+ * `production = true`) is refused even when marked fake.
  */
 export function assertFakeDatabase(location: DatabaseLocation, what = 'the faker'): void {
+  if (location.production) {
+    // a location built by hand (not by dbconf, which refuses the pair) may still say both
+    throw new ScrapeError('FAKER_NOT_FAKE', `${what} never writes to ${location.name} (from ${location.origin}): it is a production database`);
+  }
   if (!location.fake) {
     const name = location.dialect === 'sqlite' ? location.filename : location.database;
     throw new ScrapeError(

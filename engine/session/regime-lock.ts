@@ -66,7 +66,8 @@ export interface AcquireOptions {
 /**
  * Single writer per regime, role and target. MySQL/MariaDB: `GET_LOCK` on a dedicated
  * connection held for the whole run (the server releases it when the connection drops, e.g. the
- * process is killed), with the holder recorded best-effort in `SCRAPE_LOCKS`. SQLite: an
+ * process is killed), with the holder recorded best-effort in `SCRAPE_LOCKS` (created, except in a
+ * production database, where only an existing one is used). SQLite: an
  * exclusive transaction held on a small lock database next to the target (the OS releases the
  * file lock when the process dies), with the holder in a `.holder` text file beside it.
  */
@@ -116,9 +117,13 @@ export class RegimeLock {
     const who = `${this.holder} (connection ${row.id})`;
     this.holder = who;
     try {
-      await this.conn.query(
-        'CREATE TABLE IF NOT EXISTS SCRAPE_LOCKS (name VARCHAR(64) NOT NULL PRIMARY KEY, holder VARCHAR(255) NOT NULL, since DATETIME NOT NULL)',
-      );
+      // never a table of scrape's own in a production database: there the holder is recorded
+      // only when the administrators made SCRAPE_LOCKS (otherwise this REPLACE fails, ignored)
+      if (!this.location.production) {
+        await this.conn.query(
+          'CREATE TABLE IF NOT EXISTS SCRAPE_LOCKS (name VARCHAR(64) NOT NULL PRIMARY KEY, holder VARCHAR(255) NOT NULL, since DATETIME NOT NULL)',
+        );
+      }
       await this.conn.query('REPLACE INTO SCRAPE_LOCKS (name, holder, since) VALUES (?, ?, UTC_TIMESTAMP())', [this.name, who]);
     } catch {
       // Best effort: status then names the connection id only.

@@ -24,6 +24,38 @@ export function vldTableName(spec: Pick<SpecTable, 'table'>): string {
   return `${spec.table}Vld`;
 }
 
+/**
+ * Why a spec's table name may not be used, or undefined: `LOCALSEQNO` (the counters of every
+ * table) and `SCRAPE_*` (the engine's own tables) are bookkeeping, and a payload or Vld table
+ * of that name would drop, or write into, them. Case-insensitive: MySQL servers may fold names.
+ */
+export function reservedTableProblem(table: string): string | undefined {
+  if (table.toUpperCase() === LOCALSEQNO) return `table name ${table} is the shared ${LOCALSEQNO} table of every DBI table`;
+  if (/^SCRAPE_/i.test(table)) return `table name ${table} starts with SCRAPE_, reserved for the engine's bookkeeping tables`;
+  return undefined;
+}
+
+/**
+ * Why a set of specs may not be written together, or undefined: a reserved name
+ * (`reservedTableProblem`), or one spec's table being another's validity table (`DcsFoo` and
+ * `DcsFooVld`), which would share one table for two meanings.
+ */
+export function specTablesProblem(specs: readonly Pick<SpecTable, 'table' | 'file'>[]): string | undefined {
+  for (const spec of specs) {
+    const problem = reservedTableProblem(spec.table);
+    if (problem) return `${spec.file}: ${problem}`;
+    const other = specs.find((o) => vldTableName(o).toUpperCase() === spec.table.toUpperCase());
+    if (other) return `${spec.file}: table ${spec.table} is the validity table of ${other.file}`;
+  }
+  return undefined;
+}
+
+/** Throws `SPEC_TABLE_RESERVED` when `specTablesProblem` finds one: before any statement runs. */
+export function checkSpecTables(specs: readonly Pick<SpecTable, 'table' | 'file'>[]): void {
+  const problem = specTablesProblem(specs);
+  if (problem) throw new ScrapeError('SPEC_TABLE_RESERVED', problem);
+}
+
 /** SQL type of a spec attribute in `dialect`; SQLite keeps times as `YYYY-MM-DD HH:MM:SS` TEXT. */
 export function columnSqlType(column: Pick<SpecColumn, 'name' | 'dbtype'>, dialect: SqlDialect): string {
   const dbtype = column.dbtype.toLowerCase().trim();
@@ -34,6 +66,23 @@ export function columnSqlType(column: Pick<SpecColumn, 'name' | 'dbtype'>, diale
   if (/^(float|double)$/.test(base)) return 'REAL';
   if (/^decimal/.test(base)) return 'NUMERIC';
   return 'TEXT';
+}
+
+/** Bounds of MySQL's integer types (signed; unsigned from 0 to 2 × max + 1). */
+const INTEGER_MAX: Record<string, number> = { tinyint: 127, smallint: 32767, int: 2147483647, integer: 2147483647 };
+
+/**
+ * Inclusive bounds of the values an integer dbtype holds in MySQL (`tinyint` → [-128, 127],
+ * `tinyint unsigned` → [0, 255]); undefined for other types and `bigint` (beyond exact JS
+ * numbers). Both dialects refuse a value outside them: MySQL by its strict session, SQLite (no
+ * integer widths of its own) by a CHECK of the created column and the payload converter.
+ */
+export function integerRange(dbtype: string): readonly [number, number] | undefined {
+  const t = dbtype.toLowerCase().trim();
+  const unsigned = / unsigned$/.test(t);
+  const max = INTEGER_MAX[t.replace(/ unsigned$/, '')];
+  if (max === undefined) return undefined;
+  return unsigned ? [0, 2 * max + 1] : [-max - 1, max];
 }
 
 /** Kind of JS value a column holds once read back (used to normalise driver output). */
@@ -51,9 +100,12 @@ export function columnValueKind(dbtype: string): 'integer' | 'float' | 'double' 
  * ROW_COUNTER, attributes; primary key (SEQNO, ROW_COUNTER)), its validity table `<Table>Vld`
  * with indexes for resume (context + TIMEEND) and reads (context + TIMESTART), and the shared
  * `LOCALSEQNO` with its `('*', 0)` row. Every statement is idempotent (`IF NOT EXISTS`,
- * insert-or-ignore), so running them twice changes nothing. MySQL tables are InnoDB/utf8mb4.
+ * insert-or-ignore), so running them twice changes nothing. MySQL tables are InnoDB/utf8mb4;
+ * SQLite integer and char columns CHECK their MySQL range and length (what a strict MySQL session
+ * refuses); other values (a time that is no time, text in a float) SQLite keeps as given. A reserved table name is `SPEC_TABLE_RESERVED`.
  */
 export function createTableStatements(spec: SpecTable, dialect: SqlDialect): string[] {
+  checkSpecTables([spec]);
   const q = (name: string) => quoteIdentifier(name, dialect);
   const table = spec.table;
   const vld = vldTableName(spec);
@@ -65,7 +117,15 @@ export function createTableStatements(spec: SpecTable, dialect: SqlDialect): str
   const tinyint = mysql ? 'tinyint' : 'INTEGER';
   const datetime = mysql ? 'datetime' : 'TEXT';
 
-  const attributes = spec.columns.map((c) => `${q(c.name)} ${columnSqlType(c, dialect)}`);
+  // SQLite has no integer widths nor string lengths: a CHECK refuses what a strict MySQL session refuses
+  const bounds = (c: SpecColumn): string => {
+    if (mysql) return '';
+    const range = integerRange(c.dbtype);
+    if (range) return ` CHECK (${q(c.name)} BETWEEN ${range[0]} AND ${range[1]})`;
+    const length = /^(?:var)?char\((\d+)\)$/.exec(c.dbtype.toLowerCase().trim());
+    return length ? ` CHECK (length(${q(c.name)}) <= ${length[1]})` : '';
+  };
+  const attributes = spec.columns.map((c) => `${q(c.name)} ${columnSqlType(c, dialect)}${bounds(c)}`);
   const payload =
     `CREATE TABLE IF NOT EXISTS ${q(table)} (${q('SEQNO')} ${int} NOT NULL, ${q('ROW_COUNTER')} ${int} NOT NULL, ` +
     `${attributes.join(', ')}, PRIMARY KEY (${q('SEQNO')}, ${q('ROW_COUNTER')}))${tail}`;
@@ -116,9 +176,11 @@ export function localSeqnoStatements(dialect: SqlDialect): string[] {
 
 /**
  * Statements that drop a spec's payload and validity tables and forget its SEQNO counter
- * (`--drop-target-tables`); `LOCALSEQNO` itself stays, other tables share it.
+ * (`--drop-target-tables`); `LOCALSEQNO` itself stays, other tables share it, and a reserved
+ * name (`reservedTableProblem`) is refused before anything is dropped.
  */
 export function dropTableStatements(spec: SpecTable, dialect: SqlDialect): string[] {
+  checkSpecTables([spec]);
   const q = (name: string) => quoteIdentifier(name, dialect);
   return [`DROP TABLE IF EXISTS ${q(spec.table)}`, `DROP TABLE IF EXISTS ${q(vldTableName(spec))}`];
 }

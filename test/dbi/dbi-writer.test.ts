@@ -52,7 +52,8 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
         context: SAB_AD1,
         rows: [
           { n: 7, f: 23.456789, d: 23.456789, dec: 1.5, s: 'abc', t: '2011-02-01 00:00:05', u: 200 },
-          { n: undefined, f: null, d: NaN, dec: -3.25, s: '', t: null, u: 0 },
+          // NULL from null/undefined only: NaN/±Infinity are refused (DBI_NOT_FINITE, test/dbi/value-guards.test.ts)
+          { n: undefined, f: null, d: null, dec: -3.25, s: '', t: null, u: 0 },
         ],
       },
       { timestart: '2011-02-01 00:01:00', timeend: '2011-02-01 00:02:00', context: { ...SAB_AD1, subsite: 2 }, rows: [{ n: -1, f: 0.1, d: 1e300, dec: 2, s: 'x', t: '2011-02-01 00:01:05', u: 1 }] },
@@ -166,13 +167,25 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
     for (let r = 0; r < 12000; r += 1000) expect(back.slice(r, r + 1000)).toEqual(want.slice(r, r + 1000));
   });
 
-  it('a value the column cannot hold fails the write and leaves nothing (MySQL strict mode; LOAD DATA LOCAL would only warn)', async () => {
+  it('a value the column cannot hold fails the write and leaves nothing (MySQL strict mode; LOAD DATA LOCAL would only warn; SQLite CHECKs)', async () => {
     const writer = new DbiWriter(t.db, typesSpec);
     const prop = (row: Record<string, unknown>): Propagation => ({ timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:01:00', context: SAB_AD1, rows: [{ n: 1, u: 1 }, row] });
     if (dialect === 'sqlite') {
-      // SQLite keeps what it is given
-      expect(await writer.write([prop({ u: 300, s: 'x'.repeat(17) })])).toEqual([1]);
-      expect((await dumpTarget(t.db, typesSpec)).payload[1]).toMatchObject({ u: 300, s: 'x'.repeat(17) });
+      // the CHECKs of the created columns refuse integers out of range and too long strings
+      for (const bad of [{ u: 300 }, { u: -1 }, { s: 'x'.repeat(17) }, { n: 'twelve' }]) {
+        let error: unknown;
+        try {
+          await writer.write([prop(bad)]);
+        } catch (err) {
+          error = err;
+        }
+        expect({ bad, code: isScrapeError(error, 'DBI_WRITE') }).toEqual({ bad, code: true });
+      }
+      expect(await rowCount(t, 'DcsTypesVld')).toBe(0);
+      expect(await rowCount(t, 'DcsTypes')).toBe(0);
+      // what SQLite has no type for it keeps as given: a time that is no time
+      expect(await writer.write([prop({ u: 255, s: 'x'.repeat(16), t: 'not a time' })])).toEqual([1]);
+      expect((await dumpTarget(t.db, typesSpec)).payload[1]).toMatchObject({ u: 255, s: 'x'.repeat(16), t: 'not a time' });
       return;
     }
     for (const bad of [{ u: 300 }, { u: -1 }, { s: 'x'.repeat(17) }, { n: 'twelve' }, { t: 'not a time' }]) {
