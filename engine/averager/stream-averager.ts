@@ -2,7 +2,8 @@ import { Logger } from '../core/logger';
 import { isValidTimeText, naiveMs, naiveText } from '../core/time';
 import { FilterCondition } from '../config/regime';
 import { SourceKey, SourcePage, SourceReader, SourceRow } from '../source/source-reader';
-import { RangeReader } from '../source/range-reader';
+import { RangeBounds, RangeReader } from '../source/range-reader';
+import type { HeldConnection } from '../db/mysql-row-stream';
 import { SourceStream } from '../source/source-stream';
 import { Aggregator } from '../aggregate/aggregator';
 import { RowFilter, compileFilter } from '../aggregate/row-filter';
@@ -105,6 +106,14 @@ export class StreamAverager implements StreamWorker {
   resumeTime = '';
   /** The paged path's cursor, open across the chunks of one catch-up pass. */
   private pages?: PageCursor;
+  /**
+   * The streamed path's connection, held across the chunks of one catch-up pass, and the next
+   * chunk's bounds, asked on it while this chunk's rows arrive (the server answers at once).
+   */
+  private held?: HeldConnection;
+  private nextBounds?: { from: number; to: number; bounds: Promise<RangeBounds> };
+  /** End of the complete bins of the current pass (the latest entry's bin start), read once per pass. */
+  private territoryEnd?: number;
   private chunkIndex = 0;
   /** The regime's filter over the range reader's arrays (streamed path). */
   private readonly arrayFilter?: RowFilter;
@@ -178,9 +187,12 @@ export class StreamAverager implements StreamWorker {
     if (Number.isNaN(this.startMs)) await this.resume();
     const result = emptyStep();
     const { bins } = this.settings;
-    const latest = await this.reader.latestTime();
-    // Every bin ending at or before the bin of the latest entry is complete.
-    const territoryEnd = latest && isValidTimeText(latest) ? bins.start(naiveMs(latest)) : -Infinity;
+    if (this.territoryEnd === undefined) {
+      const latest = await this.reader.latestTime();
+      // Every bin ending at or before the bin of the latest entry is complete.
+      this.territoryEnd = latest && isValidTimeText(latest) ? bins.start(naiveMs(latest)) : -Infinity;
+    }
+    const territoryEnd = this.territoryEnd;
     const chunk = territoryEnd > bins.start(this.startMs) ? await this.readChunk(territoryEnd) : undefined;
     if (!chunk) {
       await this.closePages();
@@ -226,10 +238,18 @@ export class StreamAverager implements StreamWorker {
     return Math.max(0, naiveMs(latest) - this.startMs);
   }
 
+  /** Ends a catch-up pass: the page cursor or held connection goes, the territory is read again next time. */
   private async closePages(): Promise<void> {
     const pages = this.pages;
     this.pages = undefined;
+    this.territoryEnd = undefined;
     if (pages) await pages.close();
+    const next = this.nextBounds;
+    this.nextBounds = undefined;
+    if (next) await next.bounds.catch(() => undefined);
+    const held = this.held;
+    this.held = undefined;
+    if (held) await held.release();
   }
 
   /** The next chunk before `territoryEnd`, read the streamed way when possible, else by pages; undefined when none is left. */
@@ -308,67 +328,79 @@ export class StreamAverager implements StreamWorker {
   }
 
   /** One chunk by one streamed range query (MySQL, no joined tables), aggregated row by row as it arrives. */
-  private readRange(territoryEnd: number): Promise<ChunkRead | undefined> {
+  private async readRange(territoryEnd: number): Promise<ChunkRead | undefined> {
     const { bins, chunks } = this.settings;
     const range = this.range!.reader;
     const from = this.startMs;
-    return range.session(async (conn) => {
-      // usually the next entry is in the chunk that `from` starts: one query gives it and the id range
-      const guessEnd = Math.min(bins.ceil(chunks.end(chunks.start(from))), territoryEnd);
-      let bounds = await range.bounds(conn, naiveText(from), naiveText(guessEnd));
-      let around: { chunkStart: number; chunkEnd: number };
-      if (bounds.first !== undefined && chunks.start(naiveMs(bounds.first)) === chunks.start(from)) {
-        around = this.chunkAround(naiveMs(bounds.first), territoryEnd);
-      } else {
-        const found = await range.firstFrom(conn, naiveText(from));
-        if (found === undefined || naiveMs(found) >= territoryEnd) {
-          // No entry left before the territory end: the remaining bins are empty gaps.
-          this.startMs = Math.max(this.startMs, territoryEnd);
-          return undefined;
-        }
-        around = this.chunkAround(naiveMs(found), territoryEnd);
-        bounds = await range.bounds(conn, naiveText(from), naiveText(around.chunkEnd));
+    this.held ??= await range.hold();
+    const conn = this.held.conn;
+    // usually the next entry is in the chunk that `from` starts: one query gives it and the id
+    // range (asked already, while the previous chunk's rows arrived, when that chunk ended here)
+    const guessEnd = Math.min(bins.ceil(chunks.end(chunks.start(from))), territoryEnd);
+    const asked = this.nextBounds;
+    this.nextBounds = undefined;
+    let bounds = asked && asked.from === from && asked.to === guessEnd ? await asked.bounds : await range.bounds(conn, naiveText(from), naiveText(guessEnd));
+    let around: { chunkStart: number; chunkEnd: number };
+    if (bounds.first !== undefined && chunks.start(naiveMs(bounds.first)) === chunks.start(from)) {
+      around = this.chunkAround(naiveMs(bounds.first), territoryEnd);
+    } else {
+      const found = await range.firstFrom(conn, naiveText(from));
+      if (found === undefined || naiveMs(found) >= territoryEnd) {
+        // No entry left before the territory end: the remaining bins are empty gaps.
+        this.startMs = Math.max(this.startMs, territoryEnd);
+        return undefined;
       }
-      const agg = this.aggregator;
-      const at = this.arrayColumns!;
-      const filter = this.arrayFilter!;
-      const names = range.columnNames;
-      const toRow = (values: unknown[]): SourceRow => {
-        const row: Record<string, unknown> = {};
-        for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
-        row.id = Number(row.id);
-        return row as SourceRow;
-      };
-      const closed: ClosedBin[] = [];
-      let binEnd = '';
-      let binStart = NaN;
-      let firstRow: unknown[] | undefined;
-      let lastRow: unknown[] | undefined;
-      const close = () => {
-        if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow), last: toRow(lastRow), agg: agg.result(naiveText(bins.end(binStart))) });
-      };
-      let consumed = 0;
-      agg.reset();
-      await range.stream(conn, bounds, naiveText(from), naiveText(around.chunkEnd), (values) => {
-        consumed++;
-        const t = values[1] as string;
-        if (!(t < binEnd)) {
-          close();
-          binStart = bins.start(naiveMs(t));
-          binEnd = naiveText(bins.end(binStart));
-          firstRow = lastRow = undefined;
-          agg.reset();
-        }
-        if (filter(values as unknown as SourceRow)) {
-          agg.addAt(values, at, t);
-          if (firstRow === undefined) firstRow = values;
-          lastRow = values;
-        }
-      });
-      close();
-      agg.reset();
-      return { chunkStart: around.chunkStart, end: around.chunkEnd, bins: closed, rows: consumed, blocked: false };
+      around = this.chunkAround(naiveMs(found), territoryEnd);
+      bounds = await range.bounds(conn, naiveText(from), naiveText(around.chunkEnd));
+    }
+    const agg = this.aggregator;
+    const at = this.arrayColumns!;
+    const filter = this.arrayFilter!;
+    const names = range.columnNames;
+    const toRow = (values: unknown[]): SourceRow => {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
+      row.id = Number(row.id);
+      return row as SourceRow;
+    };
+    const closed: ClosedBin[] = [];
+    let binEnd = '';
+    let binStart = NaN;
+    let firstRow: unknown[] | undefined;
+    let lastRow: unknown[] | undefined;
+    const close = () => {
+      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow), last: toRow(lastRow), agg: agg.result(naiveText(bins.end(binStart))) });
+    };
+    let consumed = 0;
+    agg.reset();
+    const reading = range.stream(conn, bounds, naiveText(from), naiveText(around.chunkEnd), (values) => {
+      consumed++;
+      const t = values[1] as string;
+      if (!(t < binEnd)) {
+        close();
+        binStart = bins.start(naiveMs(t));
+        binEnd = naiveText(bins.end(binStart));
+        firstRow = lastRow = undefined;
+        agg.reset();
+      }
+      if (filter(values as unknown as SourceRow)) {
+        agg.addAt(values, at, t);
+        if (firstRow === undefined) firstRow = values;
+        lastRow = values;
+      }
     });
+    // the next chunk's bounds, queued behind these rows on the same connection
+    const nextFrom = around.chunkEnd;
+    if (nextFrom < territoryEnd) {
+      const to = Math.min(bins.ceil(chunks.end(chunks.start(nextFrom))), territoryEnd);
+      const next = range.bounds(conn, naiveText(nextFrom), naiveText(to));
+      next.catch(() => undefined); // awaited by the next chunk, or when the pass ends
+      this.nextBounds = { from: nextFrom, to, bounds: next };
+    }
+    await reading;
+    close();
+    agg.reset();
+    return { chunkStart: around.chunkStart, end: around.chunkEnd, bins: closed, rows: consumed, blocked: false };
   }
 
   private openBin(t: number): OpenBin {

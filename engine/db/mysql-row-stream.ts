@@ -10,18 +10,38 @@ export interface StreamedQuery {
   rowsAsArray?: boolean;
 }
 
+/** One connection of a MySQL knex pool held across several calls, given back by `release`. */
+export interface HeldConnection {
+  conn: MysqlConnection;
+  release(): Promise<void>;
+}
+
+/** Takes one connection of a MySQL knex pool until `release` (queries queued on it run in order). */
+export async function holdMysqlConnection(db: Knex): Promise<HeldConnection> {
+  const client = db.client as { acquireConnection(): Promise<MysqlConnection>; releaseConnection(c: unknown): Promise<unknown> };
+  const conn = await client.acquireConnection();
+  let released = false;
+  return {
+    conn,
+    release: async () => {
+      if (released) return;
+      released = true;
+      await client.releaseConnection(conn);
+    },
+  };
+}
+
 /**
  * Runs `fn` with one connection of a MySQL knex pool to itself (queries queued on it run in
  * order, so a second query can be sent while the first one's rows still arrive), and gives the
  * connection back after.
  */
 export async function withMysqlConnection<T>(db: Knex, fn: (conn: MysqlConnection) => Promise<T>): Promise<T> {
-  const client = db.client as { acquireConnection(): Promise<MysqlConnection>; releaseConnection(c: unknown): Promise<unknown> };
-  const conn = await client.acquireConnection();
+  const held = await holdMysqlConnection(db);
   try {
-    return await fn(conn);
+    return await fn(held.conn);
   } finally {
-    await client.releaseConnection(conn);
+    await held.release();
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectOf, quoteIdentifier } from '../db/dialect';
-import { MysqlConnection, streamMysqlRows, withMysqlConnection } from '../db/mysql-row-stream';
+import { HeldConnection, MysqlConnection, holdMysqlConnection, streamMysqlRows } from '../db/mysql-row-stream';
 import { SourceStream } from './source-stream';
 
 /** The first entry at or after a time and the id range of a time range, as one query answers them. */
@@ -40,9 +40,13 @@ export class RangeReader {
     this.rangeSql = `SELECT ${this.columnNames.map(q).join(', ')} FROM ${table} WHERE ${id} >= ? AND ${id} <= ? AND ${inRange} ORDER BY ${dt}, ${id}`;
   }
 
-  /** Runs `fn` with one source connection (the queries of one chunk go through it, in order). */
-  session<T>(fn: (conn: MysqlConnection) => Promise<T>): Promise<T> {
-    return withMysqlConnection(this.db, fn);
+  /**
+   * One source connection for the chunks of a catch-up pass (their queries run on it in order,
+   * so the next chunk's bounds can be asked while this chunk's rows still arrive); `release` it
+   * when the pass ends.
+   */
+  hold(): Promise<HeldConnection> {
+    return holdMysqlConnection(this.db);
   }
 
   /** The first entry's time and the id range of `[from, to)` (source-local texts). */
