@@ -45,10 +45,10 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
   const columnsOf = (stream: { columns: { name: string; numeric: boolean }[] }) => aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, decl);
   return buildStreamWorkers(options, {
     aggregateKeys: (stream) => [...columnsOf(stream).flatMap((c) => decl.functions.map((f) => `${c}_${f}`)), decl.count],
-    make: ({ stream, reader, targets }) => {
+    make: ({ stream, reader, quarantine, targets }) => {
       const rangeReader = rangeReaderFor(source, stream);
       const range = rangeReader ? { reader: rangeReader, filter: decl.filter } : undefined;
-      return new StreamAverager(stream, reader, targets, settings, new Aggregator(columnsOf(stream), unfiltered), filter, logger, range);
+      return new StreamAverager(stream, reader, targets, settings, new Aggregator(columnsOf(stream), unfiltered), filter, logger, range, quarantine);
     },
   });
 }

@@ -8,6 +8,7 @@ import { SourceStream } from '../source/source-stream';
 import { Aggregator } from '../aggregate/aggregator';
 import { RowFilter, compileFilter } from '../aggregate/row-filter';
 import { announceResume } from '../stream/announce-resume';
+import { FutureQuarantine } from '../stream/quarantine';
 import { TargetSet } from '../stream/target-set';
 import { StepResult, StreamTotals, StreamWorker, emptyStep } from '../stream/stream-worker';
 import { TimeBins, chunkLine } from './time-bins';
@@ -133,6 +134,11 @@ export class StreamAverager implements StreamWorker {
      * the server sending while the rows are aggregated). Without it, keyset pages.
      */
     private readonly range?: { reader: RangeReader; filter: readonly FilterCondition[] },
+    /**
+     * Counts the rows the reader leaves for later (dated past `future_limit`): they are not read,
+     * and the reader's `latestTime` stops before them, so they complete no bin.
+     */
+    private readonly quarantine?: FutureQuarantine,
   ) {
     if (range) {
       const position = new Map(range.reader.columnNames.map((n, i) => [n, i]));
@@ -145,6 +151,11 @@ export class StreamAverager implements StreamWorker {
   /** Counters of the stream since it started (`propagations`: bins handed to the targets). */
   get totals(): StreamTotals {
     return { ...this.counts, writes: this.targets.writes };
+  }
+
+  /** Rows dated past `future_limit` at the last count: not read until the wall clock reaches them. */
+  get quarantined(): number {
+    return this.quarantine?.count ?? 0;
   }
 
   /** Source-local time where the next chunk starts. */
@@ -167,6 +178,7 @@ export class StreamAverager implements StreamWorker {
     this.startMs = starts.length ? Math.min(...starts) : floorMs;
     this.resumeTime = naiveText(this.startMs);
     await announceResume(this.reader, this.stream, this.logger, timefloor, this.resumeTime, this.settings.timezone);
+    await this.quarantine?.check(true);
   }
 
   /**
@@ -185,6 +197,7 @@ export class StreamAverager implements StreamWorker {
 
   private async stepChunk(): Promise<StepResult> {
     if (Number.isNaN(this.startMs)) await this.resume();
+    else await this.quarantine?.check();
     const result = emptyStep();
     const { bins } = this.settings;
     if (this.territoryEnd === undefined) {

@@ -37,7 +37,7 @@ function lockText(s: StreamStatus): string {
   return s.lock.held ? `held${s.lock.holder ? ` by ${s.lock.holder}` : ''}` : 'free';
 }
 
-/** The human lines of one stream's status. */
+/** The human lines of one stream's status (a `quarantined` line only when rows are dated past the horizon). */
 export function renderStreamStatus(s: StreamStatus, timezone: string): string {
   const c = s.context;
   const lines = [`${s.regime}  ${s.table} -> ${s.target}  sitemask ${c.sitemask} subsite ${c.subsite} simmask ${c.simmask} task ${c.task}`];
@@ -51,6 +51,11 @@ export function renderStreamStatus(s: StreamStatus, timezone: string): string {
   }
   lines.push(`  source latest  ${s.sourceLatest ?? 'no rows'}${s.sourceLatest ? ` ${timezone}` : ''}`);
   lines.push(`  lag            ${s.lagMs === undefined ? 'n/a' : formatLag(s.lagMs)}`);
+  const q = s.quarantined;
+  if (q.count > 0) {
+    const first = q.first ? `; first id ${q.first.id} at ${q.first.date_time}` : '';
+    lines.push(`  quarantined    ${q.count} ${q.count === 1 ? 'entry' : 'entries'} dated after ${q.horizon} ${timezone} (future_limit)${first}`);
+  }
   lines.push(`  writes         ${s.writesLastHour} in the last hour, ${s.validities} in all${s.last ? ` (last INSERTDATE ${s.last.insertDate} UTC)` : ''}`);
   lines.push(`  lock           ${lockText(s)}`);
   return lines.join('\n') + '\n';
@@ -80,7 +85,7 @@ class Connections {
 export const registerStatus: RegisterCommand = (program, io, setExit) => {
   const cmd = program
     .command('status')
-    .description('per stream: last validity (UTC and local), source latest date_time, lag, writes in the last hour, lock holder')
+    .description('per stream: last validity (UTC and local), source latest date_time, lag, entries quarantined as dated in the future, writes in the last hour, lock holder')
     .argument('[regimes...]', 'regime names or YAML paths (default: every regime of the regimes folder)')
     .option('--source <name>', "dbconf section or URL of the source (default: each regime's)")
     .option('--target <name>', "dbconf section or URL of the target (default: each regime's)")

@@ -92,6 +92,8 @@ export interface ScraperSettings {
   tunesleepmod: number;
   page_size: number;
   join_wait: DurationText;
+  /** Entries dated more than this ahead of the wall clock are quarantined until it reaches them (scraper and averager). */
+  future_limit: DurationText;
 }
 
 export interface AveragerSettings {

@@ -2,7 +2,8 @@ import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
 import { Regime } from '../config/regime';
 import { naiveMs, utcNowText, utcToLocal } from '../core/time';
-import { SourceReader } from '../source/source-reader';
+import { regimeHorizon } from '../source/future-horizon';
+import { BeyondHorizon, SourceReader } from '../source/source-reader';
 import { SourceStream, StreamContext, discoverStreams } from '../source/source-stream';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
@@ -56,8 +57,13 @@ export interface StreamStatus {
   context: StreamContext;
   /** Undefined when nothing was written for the context yet (or the target tables are missing). */
   last?: LastValidityStatus;
-  /** Latest source `date_time` (source-local), undefined when the table is empty. */
+  /**
+   * Latest source `date_time` (source-local) up to the horizon (`future_limit` ahead of now),
+   * undefined when there is none: a row dated in the future is not what the stream has to reach.
+   */
   sourceLatest?: string;
+  /** Source rows dated past the horizon (quarantined: not read until the wall clock reaches them), and the first of them. */
+  quarantined: BeyondHorizon;
   /** Source latest minus the last TIMEEND, both source-local, in ms; undefined without both. */
   lagMs?: number;
   /** Validities of the context in the target. */
@@ -76,7 +82,7 @@ export interface StreamStatusInput {
   specs: Map<string, SpecTable>;
   source: Knex;
   target: Knex;
-  /** Real time (for "the last hour"); injected by tests. */
+  /** Real time (for "the last hour" and the `future_limit` horizon); injected by tests. */
   clock?: Clock;
   /** Only these source tables. */
   tables?: string[];
@@ -86,7 +92,8 @@ const HOUR_MS = 3_600_000;
 
 /**
  * The status of every stream of a regime, per target: last validity (UTC and source-local),
- * latest source `date_time`, lag, validities written in the last hour, and the lock holder.
+ * latest source `date_time`, lag, rows quarantined for being dated in the future, validities
+ * written in the last hour, and the lock holder.
  * Reads only, so it works from any machine that reaches the databases.
  */
 export async function streamStatuses(input: StreamStatusInput): Promise<StreamStatus[]> {
@@ -96,7 +103,9 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
   const hourAgo = utcNowText(clock.now() - HOUR_MS);
   const out: StreamStatus[] = [];
   for (const stream of streams) {
-    const sourceLatest = (await new SourceReader(source, stream, 1).latestTime()) ?? undefined;
+    const reader = new SourceReader(source, stream, 1, { horizon: regimeHorizon(regime, clock) });
+    const sourceLatest = (await reader.latestTime()) ?? undefined;
+    const quarantined = (await reader.beyondHorizon())!;
     for (const decl of regime.targets) {
       const spec = input.specs.get(decl.spec);
       if (!spec) throw new Error(`regime ${regime.name}: spec ${decl.spec} was not loaded`);
@@ -106,6 +115,7 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         target: spec.table,
         context: stream.context,
         sourceLatest,
+        quarantined,
         validities: 0,
         writesLastHour: 0,
       };

@@ -54,11 +54,11 @@ export async function buildStreamRunners(options: ScraperOptions): Promise<Strea
   const numericColumns = (stream: { columns: { name: string; numeric: boolean }[] }) => (aggDecl ? aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, aggDecl) : []);
   return buildStreamWorkers(options, {
     aggregateKeys: (stream) => (aggDecl ? [...numericColumns(stream).flatMap((c) => aggDecl.functions.map((f) => `${c}_${f}`)), aggDecl.count] : undefined),
-    make: ({ stream, reader, columnNames, targets }) => {
+    make: ({ stream, reader, quarantine, columnNames, targets }) => {
       const changes = compileChangeRules(regime.changes, columnNames, regime.scraper.threshold);
       const aggColumns = numericColumns(stream);
       const makeAggregator = aggDecl ? () => new Aggregator(aggColumns, aggDecl) : undefined;
-      return new StreamRunner(stream, regime, reader, targets, settings, changes, makeAggregator, logger, clock);
+      return new StreamRunner(stream, regime, reader, targets, settings, changes, makeAggregator, logger, clock, quarantine);
     },
   });
 }

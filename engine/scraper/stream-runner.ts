@@ -3,6 +3,7 @@ import { Logger, logs } from '../core/logger';
 import { Regime } from '../config/regime';
 import { localToUtc, naiveMs } from '../core/time';
 import { announceResume } from '../stream/announce-resume';
+import { FutureQuarantine } from '../stream/quarantine';
 import { TargetSet, nextTurn } from '../stream/target-set';
 import { StepResult, StreamTotals, StreamWorker, emptyStep } from '../stream/stream-worker';
 import { SourceKey, SourcePage, SourceReader, SourceRow, StreamedPage } from '../source/source-reader';
@@ -83,6 +84,8 @@ export class StreamRunner implements StreamWorker {
     private readonly makeAggregator: (() => Aggregator) | undefined,
     private readonly logger: Logger,
     private readonly clock: Clock,
+    /** Counts the rows the reader leaves for later (dated past `future_limit`); none when absent. */
+    private readonly quarantine?: FutureQuarantine,
   ) {
     // Wide rows stay the driver's arrays through the source vector when nothing there needs
     // names (no aggregates, no JSONata rules): objects are made for sv[0] and sv[-1] at PROCEED.
@@ -115,6 +118,11 @@ export class StreamRunner implements StreamWorker {
   /** Source-local `date_time` of the last entry consumed (the resume time before any): progress lines. */
   get cursor(): string {
     return this.reportedKey?.date_time ?? this.rangeStart;
+  }
+
+  /** Rows dated past `future_limit` at the last count: not read until the wall clock reaches them. */
+  get quarantined(): number {
+    return this.quarantine?.count ?? 0;
   }
 
   /** Latest sample, for lag and status. */
@@ -166,6 +174,7 @@ export class StreamRunner implements StreamWorker {
       logCursor: start,
     });
     await announceResume(this.reader, this.stream, this.logger, timefloor, start, timezone);
+    await this.quarantine?.check(true);
   }
 
   /**
@@ -186,6 +195,7 @@ export class StreamRunner implements StreamWorker {
 
   private async stepPage(): Promise<StepResult> {
     if (!this.vector) await this.resume();
+    else await this.quarantine?.check();
     const vector = this.vector!;
     const { maxiter } = this.settings;
     const result: StepResult = emptyStep();

@@ -10,12 +10,14 @@ function label(value: string): string {
 
 /**
  * Scraper counters for Prometheus (`--metrics-port`): lag per stream, rows read, propagations by
- * reason, write latency (sum/count), retries after transient errors. Fed as a StreamObserver.
+ * reason, write latency (sum/count), retries after transient errors, rows quarantined per stream
+ * (dated past `future_limit`). Fed as a StreamObserver.
  */
 export class ScrapeMetrics implements StreamObserver {
   private readonly lag = new Map<string, number>();
   private readonly rows = new Map<string, number>();
   private readonly propagations = new Map<string, number>();
+  private readonly quarantined = new Map<string, number>();
   private writeSum = 0;
   private writeCount = 0;
   private retries = 0;
@@ -27,6 +29,10 @@ export class ScrapeMetrics implements StreamObserver {
     const stream = worker.stream.table;
     this.rows.set(stream, (this.rows.get(stream) ?? 0) + step.rowsRead);
     if (lagMs !== undefined) this.lag.set(stream, lagMs / 1000);
+  }
+
+  quarantine(worker: StreamWorker, count: number): void {
+    this.quarantined.set(worker.stream.table, count);
   }
 
   retry(): void {
@@ -62,6 +68,8 @@ export class ScrapeMetrics implements StreamObserver {
     out.push(`scrape_retries_total{${r}} ${this.retries}`);
     out.push('# HELP scrape_row_decoder_disabled_total Streams whose packet row decoder differed from the driver and was turned off.', '# TYPE scrape_row_decoder_disabled_total counter');
     out.push(`scrape_row_decoder_disabled_total{${r}} ${this.decodersOff}`);
+    out.push('# HELP scrape_quarantined_rows Source rows dated more than future_limit ahead of the wall clock, not read until it reaches them (at the last count).', '# TYPE scrape_quarantined_rows gauge');
+    for (const [s, v] of this.quarantined) out.push(`scrape_quarantined_rows{${r},stream="${label(s)}"} ${v}`);
     return out.join('\n') + '\n';
   }
 }

@@ -85,6 +85,21 @@ export interface SourceReaderOptions {
   decoder?: DecoderFactory;
   /** Tests only: the driver version judged against `TESTED_DRIVER_VERSIONS` (default the installed one). */
   driverVersion?: string;
+  /**
+   * The latest source-local `date_time` a read may return, asked once per query (see
+   * `futureHorizon`): rows dated after it are not read, nor seen by `latestTime`, until the
+   * horizon reaches them (`future_limit`). Undefined: no bound.
+   */
+  horizon?: () => string;
+}
+
+/** Rows past the horizon (`SourceReader.beyondHorizon`): how many, and the first in stream order. */
+export interface BeyondHorizon {
+  /** The horizon they were counted against (source-local). */
+  horizon: string;
+  count: number;
+  /** The first of them by `(date_time, id)`; undefined when none. */
+  first?: SourceKey;
 }
 
 /**
@@ -116,6 +131,8 @@ export class SourceReader {
   /** The decoder's self-check, shared by this reader's queries (see `DecoderCheck`). */
   private readonly decoderCheck: DecoderCheck;
   private readonly decoderOptions: Pick<SourceReaderOptions, 'decoder' | 'driverVersion'>;
+  /** See `SourceReaderOptions.horizon`. */
+  private readonly horizon?: () => string;
 
   /**
    * Hears, once, why the row decoder was turned off for this reader by its self-check (a decoded
@@ -143,6 +160,7 @@ export class SourceReader {
     this.decoderCheck = { remaining: options.selfCheckRows ?? SELF_CHECK_ROWS };
     this.decoderOptions = { decoder: options.decoder, driverVersion: options.driverVersion };
     this.onDecoderDisabled = options.onDecoderDisabled;
+    this.horizon = options.horizon;
     const q = (n: string) => quoteIdentifier(n, dialectOf(db));
     const select = [`m.${q('id')} AS ${q('id')}`, `m.${q('date_time')} AS ${q('date_time')}`];
     const names = ['id', 'date_time'];
@@ -175,8 +193,10 @@ export class SourceReader {
     }
     const head = `SELECT ${select.join(', ')} FROM ${q(stream.table)} m ${joins.join(' ')}`;
     const order = `ORDER BY m.${q('date_time')}, m.${q('id')} LIMIT ?`;
-    this.firstSql = `${head} WHERE m.${q('date_time')} >= ? ${order}`;
-    this.nextSql = `${head} WHERE m.${q('date_time')} >= ? AND (m.${q('date_time')} > ? OR (m.${q('date_time')} = ? AND m.${q('id')} > ?)) ${order}`;
+    // rows past the horizon are not read (yet): bound after `from`, see `bounded`
+    const bound = this.horizon ? ` AND m.${q('date_time')} <= ?` : '';
+    this.firstSql = `${head} WHERE m.${q('date_time')} >= ?${bound} ${order}`;
+    this.nextSql = `${head} WHERE m.${q('date_time')} >= ?${bound} AND (m.${q('date_time')} > ? OR (m.${q('date_time')} = ? AND m.${q('id')} > ?)) ${order}`;
   }
 
   /**
@@ -225,7 +245,7 @@ export class SourceReader {
   async streamPage(from: string, after: SourceKey | undefined, onRow: (row: SourceRow) => boolean): Promise<StreamedPage> {
     this.reportDecoderOff(); // a finding of a page whose read failed
     const limit = this.pageSize;
-    const [sql, values] = after ? [this.nextSql, [from, after.date_time, after.date_time, after.id, limit]] : [this.firstSql, [from, limit]];
+    const [sql, values] = after ? [this.nextSql, this.bounded(from, after.date_time, after.date_time, after.id, limit)] : [this.firstSql, this.bounded(from, limit)];
     let received = 0;
     let delivering = true;
     let joinMissing = false;
@@ -341,8 +361,8 @@ export class SourceReader {
   /** Rows with `date_time >= from` after `after` (exclusive), at most one page. */
   async readPage(from: string, after?: SourceKey, limit = this.limit): Promise<SourcePage> {
     const raw = after
-      ? await this.query(this.nextSql, [from, after.date_time, after.date_time, after.id, limit], this.wide)
-      : await this.query(this.firstSql, [from, limit], this.wide);
+      ? await this.query(this.nextSql, this.bounded(from, after.date_time, after.date_time, after.id, limit), this.wide)
+      : await this.query(this.firstSql, this.bounded(from, limit), this.wide);
     const rows: SourceRow[] = [];
     const skipped: SourceRow[] = [];
     let waitingForJoin = false;
@@ -374,11 +394,39 @@ export class SourceReader {
     return { rows, skipped, waitingForJoin, waitingAt, lastKey, full: !waitingForJoin && raw.length >= limit };
   }
 
-  /** Latest `date_time` in the main table (for lag), or undefined when empty. */
+  /**
+   * Latest `date_time` in the main table up to the horizon (for lag and the averager's complete
+   * bins), or undefined when there is none: a row dated in the future must not make the stream
+   * look caught up.
+   */
   async latestTime(): Promise<string | undefined> {
     const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
-    const raw = await this.query(`SELECT MAX(${q('date_time')}) AS t FROM ${q(this.stream.table)}`, []);
+    const horizon = this.horizon?.();
+    const where = horizon === undefined ? '' : ` WHERE ${q('date_time')} <= ?`;
+    const raw = await this.query(`SELECT MAX(${q('date_time')}) AS t FROM ${q(this.stream.table)}${where}`, horizon === undefined ? [] : [horizon]);
     return raw[0]?.t ?? undefined;
+  }
+
+  /**
+   * Rows this reader does not read yet because they are dated past the horizon (quarantined):
+   * their count and the first of them. Two indexed queries (one when there are none); undefined
+   * without a horizon.
+   */
+  async beyondHorizon(): Promise<BeyondHorizon | undefined> {
+    const horizon = this.horizon?.();
+    if (horizon === undefined) return undefined;
+    const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
+    const from = `FROM ${q(this.stream.table)} WHERE ${q('date_time')} > ?`;
+    const raw = await this.query(`SELECT COUNT(*) AS n ${from}`, [horizon]);
+    const count = Number(raw[0]?.n ?? 0);
+    if (count === 0) return { horizon, count };
+    const first = (await this.query(`SELECT ${q('id')} AS id, ${q('date_time')} AS t ${from} ORDER BY ${q('date_time')}, ${q('id')} LIMIT 1`, [horizon]))[0];
+    return { horizon, count, first: first ? { id: Number(first.id), date_time: String(first.t) } : undefined };
+  }
+
+  /** The bindings of a page query: `from`, the horizon when there is one, then `rest`. */
+  private bounded(from: string, ...rest: unknown[]): unknown[] {
+    return this.horizon ? [from, this.horizon(), ...rest] : [from, ...rest];
   }
 
   /** Rows the scraper never reads: `date_time` before `timefloor`, zero dates included. */

@@ -4,18 +4,26 @@ import { Regime } from '../config/regime';
 import { DbiWriter } from '../dbi/dbi-writer';
 import { prepareTargetTables } from '../dbi/target-tables';
 import { SpecTable } from '../spec/spec-table';
+import { regimeHorizon } from '../source/future-horizon';
 import { SourceReader } from '../source/source-reader';
 import { SourceStream, discoverStreams } from '../source/source-stream';
 import { compileMapping } from '../transform/mapping';
 import { UnpivotPlan, compileUnpivotPlan } from '../transform/unpivot-plan';
+import { FutureQuarantine } from './quarantine';
 import { RunOptions } from './run-options';
+import { StreamWorker } from './stream-worker';
 import { TargetSet } from './target-set';
 
 /** What every stream gets before its decider is added: the matched table, its reader, its columns as the regime sees them, and its targets. */
 export interface StreamParts {
   stream: SourceStream;
-  /** Keyset pages (and, on MySQL, streamed pages) of the stream, `scraper.page_size` rows each. */
+  /**
+   * Keyset pages (and, on MySQL, streamed pages) of the stream, `scraper.page_size` rows each,
+   * never past the horizon (`scraper.future_limit` ahead of the run's clock).
+   */
   reader: SourceReader;
+  /** Counts the reader's rows past the horizon; the worker checks it at resume and as it steps. */
+  quarantine: FutureQuarantine;
   /** Column names of the stream's rows (main table and joined columns). */
   columnNames: string[];
   plan?: UnpivotPlan;
@@ -39,12 +47,13 @@ const CONTEXT_KEYS = ['sitemask', 'subsite', 'simmask', 'task', 'aggregateno', '
  * cells and aggregates the stream really has. Only when all of that holds are the target
  * tables created (or dropped) as allowed: a regime error writes nothing, not even a table.
  */
-export async function buildStreamWorkers<W>(options: RunOptions, factory: WorkerFactory<W>): Promise<W[]> {
+export async function buildStreamWorkers<W extends StreamWorker>(options: RunOptions, factory: WorkerFactory<W>): Promise<W[]> {
   const { regime, specs, source, target } = options;
   const clock = options.clock ?? systemClock;
   const targetSpecs = targetSpecsOf(regime, specs);
   const writers = targetSpecs.map((spec) => new DbiWriter(target, spec, { clock }));
   const streams = await discoverStreams(source, regime, options.tables);
+  const horizon = regimeHorizon(regime, clock);
   const workers = streams.map((stream) =>
     withStreamContext(regime, stream.table, () => {
       const columnNames = stream.columns.map((c) => c.name);
@@ -65,8 +74,12 @@ export async function buildStreamWorkers<W>(options: RunOptions, factory: Worker
           options.logger.log('warn', `${stream.table}: ${reason}; reading on with the driver's parse`, { stream: stream.table });
           options.observer?.decoderOff?.(stream.table, reason);
         },
+        horizon,
       });
-      return factory.make({ stream, reader, columnNames, plan, targets: set });
+      const quarantine = new FutureQuarantine(reader, stream.table, options.logger, clock, regime.scraper.future_limit);
+      const worker = factory.make({ stream, reader, quarantine, columnNames, plan, targets: set });
+      quarantine.onCount = (count) => options.observer?.quarantine?.(worker, count);
+      return worker;
     }),
   );
   await prepareTargetTables(target, targetSpecs, { create: options.allowCreate ?? false, drop: options.dropTargets ?? false, location: options.targetLocation });

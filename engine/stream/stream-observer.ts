@@ -12,6 +12,8 @@ export interface StreamObserver {
   write?(worker: StreamWorker, seconds: number): void;
   /** A stream's row decoder found a difference from the driver's parse and was turned off. */
   decoderOff?(table: string, reason: string): void;
+  /** Each count of a stream's quarantined rows (dated past `future_limit`; see `FutureQuarantine`), 0 included. */
+  quarantine?(worker: StreamWorker, count: number): void;
 }
 
 /** One observer telling all of `observers` (undefined ones skipped). */
@@ -23,5 +25,6 @@ export function combineObservers(...observers: (StreamObserver | undefined)[]): 
     propagation: (worker, reason) => all.forEach((o) => o.propagation?.(worker, reason)),
     write: (worker, seconds) => all.forEach((o) => o.write?.(worker, seconds)),
     decoderOff: (table, reason) => all.forEach((o) => o.decoderOff?.(table, reason)),
+    quarantine: (worker, count) => all.forEach((o) => o.quarantine?.(worker, count)),
   };
 }

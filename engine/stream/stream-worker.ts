@@ -34,6 +34,11 @@ export interface StreamWorker {
   readonly resumeTime: string;
   /** Source-local `date_time` of the last entry consumed (the resume time before any): progress lines. */
   readonly cursor: string;
+  /**
+   * Source rows dated more than `future_limit` ahead of the wall clock at the last count
+   * (`FutureQuarantine`): not read until the clock reaches them.
+   */
+  readonly quarantined: number;
   /** Finds where to start from the targets; forgets everything not written. */
   resume(): Promise<void>;
   /** Reads and decides one page (or chunk) and hands its writes on. */

@@ -109,6 +109,8 @@ describe.each(DIALECTS)('scrape status on %s', (dialect) => {
         insertDate: utcText(now - 30 * 60_000),
       },
       sourceLatest: '2011-02-01 03:15:30',
+      // nothing dated past now + future_limit (1d), in Asia/Shanghai (UTC + 8 h)
+      quarantined: { count: 0, horizon: utcText(now + 24 * HOUR + 8 * HOUR) },
       // 03:15:30 - 00:03:20 local
       lagMs: (3 * 3600 + 12 * 60 + 10) * 1000,
       validities: 3,

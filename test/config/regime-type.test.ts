@@ -27,6 +27,7 @@ const aggregate: Presence<R.AggregateDecl> = { functions: 'always', count: 'alwa
 const scraper: Presence<R.ScraperSettings> = {
   interval: 'always', sleep: 'always', heartbeat: 'always', offset: 'always', maxage: 'always', threshold: 'always', maxiter: 'always', timefloor: 'always',
   seed_target_tables: 'always', seed_timestart: 'always', seed_timeend: 'always', tunesleepmod: 'always', page_size: 'always', join_wait: 'always',
+  future_limit: 'always',
 };
 const averager: Presence<R.AveragerSettings> = { bin: 'always', chunk: 'always', sleep: 'always' };
 const faker: Presence<R.FakerSettings> = {
