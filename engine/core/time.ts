@@ -201,6 +201,20 @@ export function observesDaylightSaving(zone: string, nowMs: number = Date.now())
   return offsets.size > 1;
 }
 
+/**
+ * The fixed `Etc/GMT±h` zone with the standard (smaller) offset of `zone` in the year of `nowMs`,
+ * or undefined when that offset is not a whole number of hours (the sign of `Etc/` names is
+ * inverted: UTC+1 is `Etc/GMT-1`).
+ */
+export function fixedZoneFor(zone: string, nowMs: number = Date.now()): string | undefined {
+  const year = new Date(nowMs).getUTCFullYear();
+  let standard = Infinity;
+  for (let month = 0; month < 12; month++) standard = Math.min(standard, offsetAtInstant(zone, Date.UTC(year, month, 1)));
+  const hours = standard / 3_600_000;
+  if (!Number.isInteger(hours)) return undefined;
+  return hours === 0 ? 'Etc/GMT' : `Etc/GMT${hours > 0 ? '-' : '+'}${Math.abs(hours)}`;
+}
+
 /** UTC time text to source-local time text in `zone`. */
 export function utcToLocal(text: string, zone: string): string {
   const utc = naiveMs(text);
