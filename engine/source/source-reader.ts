@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
 import { streamMysqlRows, withMysqlConnection } from '../db/mysql-row-stream';
 import { DecoderCheck, DecoderFactory, decodeNumericRows, rowDecoderUnavailable, SELF_CHECK_ROWS } from './row-decoder';
+import { localToUtc, utcToLocal } from '../core/time';
 import { SourceRow } from './source-row';
 import { SourceStream } from './source-stream';
 
@@ -116,6 +117,12 @@ export class SourceReader {
   /** The decoder's self-check, shared by this reader's queries (see `DecoderCheck`). */
   private readonly decoderCheck: DecoderCheck;
   private readonly decoderOptions: Pick<SourceReaderOptions, 'decoder' | 'driverVersion'>;
+  /**
+   * TIMESTAMP `date_time` (see `SourceStream.timestampZone`): UTC text read → source-local text,
+   * and source-local keyset bounds → UTC text sent. Undefined for DATETIME: rows are not touched.
+   */
+  private readonly toLocal?: (utc: string) => string;
+  private readonly toServer: (local: string) => string = (local) => local;
 
   /**
    * Hears, once, why the row decoder was turned off for this reader by its self-check (a decoded
@@ -143,6 +150,11 @@ export class SourceReader {
     this.decoderCheck = { remaining: options.selfCheckRows ?? SELF_CHECK_ROWS };
     this.decoderOptions = { decoder: options.decoder, driverVersion: options.driverVersion };
     this.onDecoderDisabled = options.onDecoderDisabled;
+    const zone = stream.timestampZone;
+    if (zone !== undefined) {
+      this.toLocal = (utc) => (typeof utc === 'string' ? utcToLocal(utc, zone) : utc);
+      this.toServer = (local) => localToUtc(local, zone);
+    }
     const q = (n: string) => quoteIdentifier(n, dialectOf(db));
     const select = [`m.${q('id')} AS ${q('id')}`, `m.${q('date_time')} AS ${q('date_time')}`];
     const names = ['id', 'date_time'];
@@ -225,7 +237,7 @@ export class SourceReader {
   async streamPage(from: string, after: SourceKey | undefined, onRow: (row: SourceRow) => boolean): Promise<StreamedPage> {
     this.reportDecoderOff(); // a finding of a page whose read failed
     const limit = this.pageSize;
-    const [sql, values] = after ? [this.nextSql, [from, after.date_time, after.date_time, after.id, limit]] : [this.firstSql, [from, limit]];
+    const [sql, values] = this.bindings(from, after, limit);
     let received = 0;
     let delivering = true;
     let joinMissing = false;
@@ -250,7 +262,9 @@ export class SourceReader {
               config as Parameters<typeof decodeNumericRows>[1],
               (row) => {
                 received++;
-                if (delivering) take(row);
+                if (!delivering) return;
+                if (this.toLocal) row.date_time = this.toLocal(row.date_time);
+                take(row);
               },
               { check, ...this.decoderOptions },
             )
@@ -291,11 +305,12 @@ export class SourceReader {
     if (this.arrayRows) {
       r = values;
       r.id = Number(values[0]);
-      r.date_time = values[1];
+      r.date_time = this.toLocal ? this.toLocal(values[1]) : values[1];
       return r;
     }
     r = this.wide ? this.makeRow!(values) : values;
     r.id = Number(r.id);
+    if (this.toLocal) r.date_time = this.toLocal(r.date_time);
     if (!this.wide) for (let k = this.joinAliases.length - 1; k >= 0; k--) delete r[this.joinAliases[k]];
     return r;
   }
@@ -340,9 +355,8 @@ export class SourceReader {
 
   /** Rows with `date_time >= from` after `after` (exclusive), at most one page. */
   async readPage(from: string, after?: SourceKey, limit = this.limit): Promise<SourcePage> {
-    const raw = after
-      ? await this.query(this.nextSql, [from, after.date_time, after.date_time, after.id, limit], this.wide)
-      : await this.query(this.firstSql, [from, limit], this.wide);
+    const [sql, values] = this.bindings(from, after, limit);
+    const raw = await this.query(sql, values, this.wide);
     const rows: SourceRow[] = [];
     const skipped: SourceRow[] = [];
     let waitingForJoin = false;
@@ -374,17 +388,26 @@ export class SourceReader {
     return { rows, skipped, waitingForJoin, waitingAt, lastKey, full: !waitingForJoin && raw.length >= limit };
   }
 
+  /** The keyset query and its values (times as the server compares them: see `toServer`). */
+  private bindings(from: string, after: SourceKey | undefined, limit: number): [string, unknown[]] {
+    const at = this.toServer;
+    if (!after) return [this.firstSql, [at(from), limit]];
+    const t = at(after.date_time);
+    return [this.nextSql, [at(from), t, t, after.id, limit]];
+  }
+
   /** Latest `date_time` in the main table (for lag), or undefined when empty. */
   async latestTime(): Promise<string | undefined> {
     const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
     const raw = await this.query(`SELECT MAX(${q('date_time')}) AS t FROM ${q(this.stream.table)}`, []);
-    return raw[0]?.t ?? undefined;
+    const t = raw[0]?.t ?? undefined;
+    return t !== undefined && this.toLocal ? this.toLocal(t) : t;
   }
 
   /** Rows the scraper never reads: `date_time` before `timefloor`, zero dates included. */
   async countBefore(timefloor: string): Promise<number> {
     const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
-    const raw = await this.query(`SELECT COUNT(*) AS n FROM ${q(this.stream.table)} WHERE ${q('date_time')} < ?`, [timefloor]);
+    const raw = await this.query(`SELECT COUNT(*) AS n FROM ${q(this.stream.table)} WHERE ${q('date_time')} < ?`, [this.toServer(timefloor)]);
     return Number(raw[0]?.n ?? 0);
   }
 
