@@ -5,7 +5,7 @@
  * may). They run on the data even when the schema failed, so one pass shows everything.
  */
 import { Document } from 'yaml';
-import { checkTimeZone, naiveMs, normalizeTimeText } from '../core/time';
+import { checkTimeZone, fixedZoneFor, naiveMs, normalizeTimeText, observesDaylightSaving } from '../core/time';
 import { didYouMean } from './diagnostic';
 import { REGIME_FORMATS, captureNames, nondeterministicUses, regexError } from './regime-formats';
 import { CREDENTIAL_KEY, Issue, RegimeText, asObject, positionInString } from './regime-issue';
@@ -41,6 +41,18 @@ export function semanticIssues(data: Record<string, unknown>, src: RegimeText): 
       }
       const hint = didYouMean(data.timezone, zones);
       issues.push({ segments: ['timezone'], code: 'REGIME_TIMEZONE', message: hint ? `unknown time zone '${data.timezone}'${hint}` : problem });
+    } else if (observesDaylightSaving(data.timezone)) {
+      // DESIGN 9: a warning only; the time rules make such a zone work
+      const fixed = fixedZoneFor(data.timezone);
+      issues.push({
+        segments: ['timezone'],
+        code: 'REGIME_TIMEZONE_DST',
+        severity: 'warning',
+        message:
+          `time zone '${data.timezone}' observes daylight saving: local times in the hour skipped in spring become its end, ` +
+          `the hour repeated in autumn is read as its first occurrence; DCS clocks usually keep standard time all year: ` +
+          (fixed ? `if this one does, use '${fixed}' (Etc/ signs are inverted)` : 'if this one does, use a fixed-offset zone'),
+      });
     }
   }
 

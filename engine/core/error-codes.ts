@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   REGIME_SETTING: 'a `--set key=value` that names no setting or has a bad value',
   REGIME_CREDENTIALS: 'a password or user in a regime (credentials live in dbconf files only)',
   REGIME_TIMEZONE: 'an unknown time zone in a regime',
+  REGIME_TIMEZONE_DST: 'a regime time zone that observes daylight saving (a warning: DCS clocks usually keep standard time)',
   REGIME_REGEX: 'a table pattern that is not a valid regular expression',
   REGIME_CAPTURE: 'a context that names a capture its pattern does not have',
   REGIME_CONTEXT: 'a context value that cannot be derived from a table name',

@@ -94,40 +94,125 @@ export function checkTimeZone(zone: string): string | undefined {
   return probe.isValid ? undefined : `unknown time zone '${zone}' (use an IANA name such as Asia/Shanghai or UTC)`;
 }
 
-/** Per zone and naive local day: the day's offset when it is the same at both ends of the day, else NaN. */
-const dayOffsetCache = new Map<string, Map<number, number>>();
+/**
+ * A local day's offsets: `before` until the UTC instant `transition` (ms), `after` from it on.
+ * A day without a transition nearby has `before === after` (and `transition` NaN).
+ */
+interface DayOffsets {
+  before: number;
+  after: number;
+  transition: number;
+}
 
-/** Offset in ms of `zone` at naive local time `naive`, from luxon (`keepLocalTime`). */
-function exactOffset(zone: string, naive: number): number {
-  const dt = DateTime.fromMillis(naive, { zone: 'UTC' }).setZone(zone, { keepLocalTime: true });
+/** Per zone, per naive local day number: its offsets (see `dayOffsets`). */
+const dayOffsetCache = new Map<string, Map<number, DayOffsets>>();
+
+/** Hours either side of a local day that its instants can lie (offsets are within ±14 h). */
+const ZONE_REACH = 15 * 3_600_000;
+
+/** Offset in ms of `zone` at the UTC instant `utc` (ms). */
+function offsetAtInstant(zone: string, utc: number): number {
+  const dt = DateTime.fromMillis(utc, { zone });
   if (!dt.isValid) throw new ScrapeError('BAD_TIMEZONE', `unknown time zone '${zone}'`);
   return dt.offset * 60_000;
 }
 
 /**
- * Offset in ms of `zone` at a naive local time. Conversions run per write (an hourly averager
- * writes every hour), so a day whose start and the next day's start have the same offset, i.e.
- * a day without a transition (zones change at most once a day), is answered from one cached
- * value; the few days with a transition ask luxon for each time.
+ * The offsets around naive local day `day`, cached: a day whose instants (15 h either side of it)
+ * all have one offset answers every local time of it with one subtraction; a day near a
+ * transition (zones change at most once in such a window) finds the transition instant once,
+ * by bisection to the millisecond, and answers from it. Conversions run per validity.
  */
-function offsetAt(zone: string, naive: number): number {
+function dayOffsets(zone: string, day: number): DayOffsets {
   let byDay = dayOffsetCache.get(zone);
   if (!byDay) dayOffsetCache.set(zone, (byDay = new Map()));
-  const day = Math.floor(naive / 86_400_000);
-  let offset = byDay.get(day);
-  if (offset === undefined) {
-    const a = exactOffset(zone, day * 86_400_000);
-    offset = a === exactOffset(zone, (day + 1) * 86_400_000) ? a : NaN;
+  let offsets = byDay.get(day);
+  if (offsets === undefined) {
+    let lo = day * 86_400_000 - ZONE_REACH;
+    let hi = (day + 1) * 86_400_000 + ZONE_REACH;
+    const before = offsetAtInstant(zone, lo);
+    const after = offsetAtInstant(zone, hi);
+    if (before === after) offsets = { before, after, transition: NaN };
+    else {
+      // invariant: offset(lo) = before, offset(hi) = after; ends at hi = lo + 1
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (offsetAtInstant(zone, mid) === before) lo = mid;
+        else hi = mid;
+      }
+      offsets = { before, after, transition: hi };
+    }
     if (byDay.size > 100_000) byDay.clear();
-    byDay.set(day, offset);
+    byDay.set(day, offsets);
   }
-  return offset === offset ? offset : exactOffset(zone, naive);
+  return offsets;
 }
 
-/** Source-local time text in `zone` to UTC time text. */
+/** A local time converted to UTC, and whether it fell in a gap (skipped when clocks went forward). */
+export interface UtcConversion {
+  /** UTC time text. */
+  utc: string;
+  /** True when the local time does not exist in the zone: `utc` is then the transition instant. */
+  gap: boolean;
+}
+
+/** Naive local ms to UTC ms by the rules of `localToUtcDetail`; `gap` set when in a gap. */
+function localMsToUtcMs(zone: string, naive: number): { utc: number; gap: boolean } {
+  const { before, after, transition } = dayOffsets(zone, Math.floor(naive / 86_400_000));
+  if (before === after) return { utc: naive - before, gap: false };
+  const early = naive - before; // valid when before the transition
+  const late = naive - after; // valid when at or after it
+  const earlyValid = early < transition;
+  const lateValid = late >= transition;
+  if (earlyValid && lateValid) return { utc: Math.min(early, late), gap: false };
+  if (earlyValid) return { utc: early, gap: false };
+  if (lateValid) return { utc: late, gap: false };
+  return { utc: transition, gap: true };
+}
+
+/**
+ * Source-local time text in `zone` to UTC, telling whether it fell in a gap. The rules (DESIGN
+ * items 9–10) keep conversion non-decreasing in local time, so validities contiguous in local
+ * time stay contiguous and ordered in UTC whatever the zone: an ambiguous local time (the hour
+ * repeated when clocks go back) is the *earlier* instant, whatever the sign of the zone; a local
+ * time that does not exist (the hour skipped when clocks go forward) is the transition instant
+ * itself, the first instant after the gap.
+ */
+export function localToUtcDetail(text: string, zone: string): UtcConversion {
+  const { utc, gap } = localMsToUtcMs(zone, naiveMs(text));
+  return { utc: naiveText(utc), gap };
+}
+
+/** Source-local time text in `zone` to UTC time text (rules: `localToUtcDetail`). */
 export function localToUtc(text: string, zone: string): string {
-  const naive = naiveMs(text);
-  return naiveText(naive - offsetAt(zone, naive));
+  return naiveText(localMsToUtcMs(zone, naiveMs(text)).utc);
+}
+
+/**
+ * True when `zone` changes its offset during the year of `nowMs` (observes daylight saving).
+ * DCS clocks usually keep standard time all year: such a zone is most likely a mistake for a
+ * fixed one (`Etc/GMT-1` for UTC+1; the sign of `Etc/` names is inverted).
+ */
+export function observesDaylightSaving(zone: string, nowMs: number = Date.now()): boolean {
+  const year = new Date(nowMs).getUTCFullYear();
+  const offsets = new Set<number>();
+  for (let month = 0; month < 12; month++) offsets.add(offsetAtInstant(zone, Date.UTC(year, month, 1)));
+  offsets.add(offsetAtInstant(zone, Date.UTC(year + 1, 0, 1)));
+  return offsets.size > 1;
+}
+
+/**
+ * The fixed `Etc/GMT±h` zone with the standard (smaller) offset of `zone` in the year of `nowMs`,
+ * or undefined when that offset is not a whole number of hours (the sign of `Etc/` names is
+ * inverted: UTC+1 is `Etc/GMT-1`).
+ */
+export function fixedZoneFor(zone: string, nowMs: number = Date.now()): string | undefined {
+  const year = new Date(nowMs).getUTCFullYear();
+  let standard = Infinity;
+  for (let month = 0; month < 12; month++) standard = Math.min(standard, offsetAtInstant(zone, Date.UTC(year, month, 1)));
+  const hours = standard / 3_600_000;
+  if (!Number.isInteger(hours)) return undefined;
+  return hours === 0 ? 'Etc/GMT' : `Etc/GMT${hours > 0 ? '-' : '+'}${Math.abs(hours)}`;
 }
 
 /** UTC time text to source-local time text in `zone`. */

@@ -154,7 +154,8 @@ export class StreamRunner implements StreamWorker {
       }
       lasts = await this.targets.lastValidities();
     }
-    const ends = lasts.map((last) => (last ? this.targets.local(last.TIMEEND) : undefined));
+    // each target's last TIMEEND in local time (its TIMESTART after a gap: see resumePoints)
+    const ends = this.targets.resumePoints;
     this.targets.holdBefore(ends.map((e) => (e === undefined ? undefined : naiveMs(e))));
     // Start from the earliest target: a target that is ahead skips what it already holds.
     const known = ends.filter((e): e is string => e !== undefined);

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { dialectOf, quoteIdentifier } from '../db/dialect';
 import { HeldConnection, MysqlConnection, holdMysqlConnection, streamMysqlRows } from '../db/mysql-row-stream';
+import { localToUtc, utcToLocal } from '../core/time';
 import { SourceStream } from './source-stream';
 
 /** The first entry at or after a time and the id range of a time range, as one query answers them. */
@@ -26,8 +27,16 @@ export class RangeReader {
   private readonly boundsSql: string;
   private readonly firstSql: string;
   private readonly rangeSql: string;
+  /** TIMESTAMP `date_time` (see `SourceStream.timestampZone`): UTC text read → local, local bounds → UTC; identity for DATETIME. */
+  private readonly toLocal?: (utc: string) => string;
+  private readonly toServer: (local: string) => string = (local) => local;
 
   constructor(private readonly db: Knex, stream: SourceStream) {
+    const zone = stream.timestampZone;
+    if (zone !== undefined) {
+      this.toLocal = (utc) => (typeof utc === 'string' ? utcToLocal(utc, zone) : utc);
+      this.toServer = (local) => localToUtc(local, zone);
+    }
     const dialect = dialectOf(db);
     const q = (n: string) => quoteIdentifier(n, dialect);
     this.columnNames = ['id', 'date_time', ...stream.mainColumns.map((c) => c.name)];
@@ -52,21 +61,32 @@ export class RangeReader {
   /** The first entry's time and the id range of `[from, to)` (source-local texts). */
   async bounds(conn: MysqlConnection, from: string, to: string): Promise<RangeBounds> {
     let row: unknown[] = [];
-    await streamMysqlRows(conn, { sql: this.boundsSql, values: [from, to], rowsAsArray: true }, (r) => (row = r));
-    return { first: (row[0] as string | null) ?? undefined, lo: row[1], hi: row[2] };
+    await streamMysqlRows(conn, { sql: this.boundsSql, values: [this.toServer(from), this.toServer(to)], rowsAsArray: true }, (r) => (row = r));
+    return { first: this.local((row[0] as string | null) ?? undefined), lo: row[1], hi: row[2] };
   }
 
   /** The first `date_time` at or after `from`, if any. */
   async firstFrom(conn: MysqlConnection, from: string): Promise<string | undefined> {
     let found: string | undefined;
-    await streamMysqlRows(conn, { sql: this.firstSql, values: [from], rowsAsArray: true }, (r) => (found = (r[0] as string | null) ?? undefined));
-    return found;
+    await streamMysqlRows(conn, { sql: this.firstSql, values: [this.toServer(from)], rowsAsArray: true }, (r) => (found = (r[0] as string | null) ?? undefined));
+    return this.local(found);
   }
 
   /** Streams the rows of `[from, to)` within ids `lo..hi` as arrays (see `columnNames`), in `(date_time, id)` order. */
   stream(conn: MysqlConnection, bounds: RangeBounds, from: string, to: string, onRow: (values: unknown[]) => void): Promise<void> {
     if (bounds.lo === null || bounds.lo === undefined) return Promise.resolve();
-    return streamMysqlRows(conn, { sql: this.rangeSql, values: [bounds.lo, bounds.hi, from, to], rowsAsArray: true }, onRow);
+    const values = [bounds.lo, bounds.hi, this.toServer(from), this.toServer(to)];
+    const toLocal = this.toLocal;
+    if (!toLocal) return streamMysqlRows(conn, { sql: this.rangeSql, values, rowsAsArray: true }, onRow);
+    return streamMysqlRows(conn, { sql: this.rangeSql, values, rowsAsArray: true }, (row) => {
+      row[1] = toLocal(row[1] as string);
+      onRow(row);
+    });
+  }
+
+  /** A time read from the server as source-local text. */
+  private local(t: string | undefined): string | undefined {
+    return t !== undefined && this.toLocal ? this.toLocal(t) : t;
   }
 }
 

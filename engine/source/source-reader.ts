@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
 import { streamMysqlRows, withMysqlConnection } from '../db/mysql-row-stream';
 import { DecoderCheck, DecoderFactory, decodeNumericRows, rowDecoderUnavailable, SELF_CHECK_ROWS } from './row-decoder';
+import { localToUtc, utcToLocal } from '../core/time';
 import { SourceRow } from './source-row';
 import { SourceStream } from './source-stream';
 
@@ -133,6 +134,12 @@ export class SourceReader {
   private readonly decoderOptions: Pick<SourceReaderOptions, 'decoder' | 'driverVersion'>;
   /** See `SourceReaderOptions.horizon`. */
   private readonly horizon?: () => string;
+  /**
+   * TIMESTAMP `date_time` (see `SourceStream.timestampZone`): UTC text read → source-local text,
+   * and source-local keyset bounds → UTC text sent. Undefined for DATETIME: rows are not touched.
+   */
+  private readonly toLocal?: (utc: string) => string;
+  private readonly toServer: (local: string) => string = (local) => local;
 
   /**
    * Hears, once, why the row decoder was turned off for this reader by its self-check (a decoded
@@ -161,6 +168,11 @@ export class SourceReader {
     this.decoderOptions = { decoder: options.decoder, driverVersion: options.driverVersion };
     this.onDecoderDisabled = options.onDecoderDisabled;
     this.horizon = options.horizon;
+    const zone = stream.timestampZone;
+    if (zone !== undefined) {
+      this.toLocal = (utc) => (typeof utc === 'string' ? utcToLocal(utc, zone) : utc);
+      this.toServer = (local) => localToUtc(local, zone);
+    }
     const q = (n: string) => quoteIdentifier(n, dialectOf(db));
     const select = [`m.${q('id')} AS ${q('id')}`, `m.${q('date_time')} AS ${q('date_time')}`];
     const names = ['id', 'date_time'];
@@ -245,7 +257,7 @@ export class SourceReader {
   async streamPage(from: string, after: SourceKey | undefined, onRow: (row: SourceRow) => boolean): Promise<StreamedPage> {
     this.reportDecoderOff(); // a finding of a page whose read failed
     const limit = this.pageSize;
-    const [sql, values] = after ? [this.nextSql, this.bounded(from, after.date_time, after.date_time, after.id, limit)] : [this.firstSql, this.bounded(from, limit)];
+    const [sql, values] = this.bindings(from, after, limit);
     let received = 0;
     let delivering = true;
     let joinMissing = false;
@@ -270,7 +282,9 @@ export class SourceReader {
               config as Parameters<typeof decodeNumericRows>[1],
               (row) => {
                 received++;
-                if (delivering) take(row);
+                if (!delivering) return;
+                if (this.toLocal) row.date_time = this.toLocal(row.date_time);
+                take(row);
               },
               { check, ...this.decoderOptions },
             )
@@ -311,11 +325,12 @@ export class SourceReader {
     if (this.arrayRows) {
       r = values;
       r.id = Number(values[0]);
-      r.date_time = values[1];
+      r.date_time = this.toLocal ? this.toLocal(values[1]) : values[1];
       return r;
     }
     r = this.wide ? this.makeRow!(values) : values;
     r.id = Number(r.id);
+    if (this.toLocal) r.date_time = this.toLocal(r.date_time);
     if (!this.wide) for (let k = this.joinAliases.length - 1; k >= 0; k--) delete r[this.joinAliases[k]];
     return r;
   }
@@ -360,9 +375,8 @@ export class SourceReader {
 
   /** Rows with `date_time >= from` after `after` (exclusive), at most one page. */
   async readPage(from: string, after?: SourceKey, limit = this.limit): Promise<SourcePage> {
-    const raw = after
-      ? await this.query(this.nextSql, this.bounded(from, after.date_time, after.date_time, after.id, limit), this.wide)
-      : await this.query(this.firstSql, this.bounded(from, limit), this.wide);
+    const [sql, values] = this.bindings(from, after, limit);
+    const raw = await this.query(sql, values, this.wide);
     const rows: SourceRow[] = [];
     const skipped: SourceRow[] = [];
     let waitingForJoin = false;
@@ -394,6 +408,15 @@ export class SourceReader {
     return { rows, skipped, waitingForJoin, waitingAt, lastKey, full: !waitingForJoin && raw.length >= limit };
   }
 
+  /** The keyset query and its values (times as the server compares them: see `toServer`; the horizon when there is one). */
+  private bindings(from: string, after: SourceKey | undefined, limit: number): [string, unknown[]] {
+    const at = this.toServer;
+    const head = this.horizon ? [at(from), at(this.horizon())] : [at(from)];
+    if (!after) return [this.firstSql, [...head, limit]];
+    const t = at(after.date_time);
+    return [this.nextSql, [...head, t, t, after.id, limit]];
+  }
+
   /**
    * Latest `date_time` in the main table up to the horizon (for lag and the averager's complete
    * bins), or undefined when there is none: a row dated in the future must not make the stream
@@ -403,8 +426,9 @@ export class SourceReader {
     const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
     const horizon = this.horizon?.();
     const where = horizon === undefined ? '' : ` WHERE ${q('date_time')} <= ?`;
-    const raw = await this.query(`SELECT MAX(${q('date_time')}) AS t FROM ${q(this.stream.table)}${where}`, horizon === undefined ? [] : [horizon]);
-    return raw[0]?.t ?? undefined;
+    const raw = await this.query(`SELECT MAX(${q('date_time')}) AS t FROM ${q(this.stream.table)}${where}`, horizon === undefined ? [] : [this.toServer(horizon)]);
+    const t = raw[0]?.t ?? undefined;
+    return t !== undefined && this.toLocal ? this.toLocal(t) : t;
   }
 
   /**
@@ -417,22 +441,19 @@ export class SourceReader {
     if (horizon === undefined) return undefined;
     const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
     const from = `FROM ${q(this.stream.table)} WHERE ${q('date_time')} > ?`;
-    const raw = await this.query(`SELECT COUNT(*) AS n ${from}`, [horizon]);
+    const bound = this.toServer(horizon);
+    const raw = await this.query(`SELECT COUNT(*) AS n ${from}`, [bound]);
     const count = Number(raw[0]?.n ?? 0);
     if (count === 0) return { horizon, count };
-    const first = (await this.query(`SELECT ${q('id')} AS id, ${q('date_time')} AS t ${from} ORDER BY ${q('date_time')}, ${q('id')} LIMIT 1`, [horizon]))[0];
-    return { horizon, count, first: first ? { id: Number(first.id), date_time: String(first.t) } : undefined };
-  }
-
-  /** The bindings of a page query: `from`, the horizon when there is one, then `rest`. */
-  private bounded(from: string, ...rest: unknown[]): unknown[] {
-    return this.horizon ? [from, this.horizon(), ...rest] : [from, ...rest];
+    const first = (await this.query(`SELECT ${q('id')} AS id, ${q('date_time')} AS t ${from} ORDER BY ${q('date_time')}, ${q('id')} LIMIT 1`, [bound]))[0];
+    const t = first ? String(first.t) : undefined;
+    return { horizon, count, first: first ? { id: Number(first.id), date_time: this.toLocal && t ? this.toLocal(t) : t! } : undefined };
   }
 
   /** Rows the scraper never reads: `date_time` before `timefloor`, zero dates included. */
   async countBefore(timefloor: string): Promise<number> {
     const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
-    const raw = await this.query(`SELECT COUNT(*) AS n FROM ${q(this.stream.table)} WHERE ${q('date_time')} < ?`, [timefloor]);
+    const raw = await this.query(`SELECT COUNT(*) AS n FROM ${q(this.stream.table)} WHERE ${q('date_time')} < ?`, [this.toServer(timefloor)]);
     return Number(raw[0]?.n ?? 0);
   }
 

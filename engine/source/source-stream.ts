@@ -48,6 +48,20 @@ export interface SourceStream {
   joins: JoinedTable[];
   /** Index of the regime's `tables[]` entry the stream came from. */
   declIndex: number;
+  /** Declared type of the main table's `date_time` (lower case: `datetime`, `timestamp`, SQLite's `datetime`/`text`). */
+  timeColumnType?: string;
+  /**
+   * Set when `date_time` is a MySQL TIMESTAMP: the regime's zone. A TIMESTAMP stores an instant
+   * and arrives as UTC text in the engine's `+00:00` session; readers turn it into source-local
+   * text in this zone (and keyset bounds back into UTC), so it gives the target a DATETIME
+   * holding the same local times gives. Undefined for DATETIME (and on SQLite): text as stored.
+   */
+  timestampZone?: string;
+}
+
+/** True for a declared column type that is a TIMESTAMP (`timestamp`, `timestamp(3)`). */
+export function isTimestampType(type: string): boolean {
+  return /^timestamp\b/i.test(type);
 }
 
 const NUMERIC = /^(tinyint|smallint|mediumint|int|integer|bigint|float|double|real|decimal|numeric|dec)\b/i;
@@ -147,7 +161,9 @@ export async function discoverStreams(db: Knex, regime: Regime, only?: string[])
         if (seen.has(c.name)) throw new ScrapeError('SOURCE_SCHEMA', `table ${name}: column ${c.name} appears twice after joining; give the join another prefix`);
         seen.add(c.name);
       }
-      streams.push({ table: name, captures, context: resolveContext(regime.context, captures, name), columns, mainColumns, joins, declIndex });
+      const timeColumnType = all.find((c) => c.name === 'date_time')!.type;
+      const timestampZone = isTimestampType(timeColumnType) ? regime.timezone : undefined;
+      streams.push({ table: name, captures, context: resolveContext(regime.context, captures, name), columns, mainColumns, joins, declIndex, timeColumnType, timestampZone });
     }
   }
   const result = streams.filter((s) => !joinedNames.has(s.table) || regime.tables.some((d) => d.name === s.table));

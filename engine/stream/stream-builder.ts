@@ -67,6 +67,7 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
       });
       const ctx = { ...stream.captures, ...stream.context, table: stream.table };
       const set = new TargetSet(targets, stream.context, ctx, regime.timezone, clock, plan);
+      set.logger = options.logger; // nonexistent local times: warned once, counted
       const reader = new SourceReader(source, stream, Math.max(regime.scraper.page_size, 1), {
         rowDecoder: options.rowDecoder,
         // told once per stream: its rows come from the driver's own parse from then on

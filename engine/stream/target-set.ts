@@ -1,5 +1,6 @@
 import { Clock } from '../core/clock';
-import { localToUtc, naiveMs, utcToLocal } from '../core/time';
+import { Logger } from '../core/logger';
+import { localToUtcDetail, naiveMs, naiveText, utcToLocal } from '../core/time';
 import { DbiWriter, PreparedWrite, Propagation, ValidityContext } from '../dbi/dbi-writer';
 import { lastValidity, VldRow } from '../dbi/dbi-reader';
 import { FencePoint, fenceAfter } from '../dbi/fence';
@@ -62,11 +63,24 @@ export class TargetSet {
   private inFlight?: Promise<void>;
   /** Per target: the context's last validity as this stream last read or wrote it; every write is fenced on it. */
   private expect: (FencePoint | undefined)[] = [];
+  /**
+   * Per target, after `lastValidities`: its last validity when that ends at the transition instant
+   * closing a gap (see `resumePoints`); a decision with the same UTC range is held by that target.
+   */
+  private replay: ({ timestart: string; timeend: string } | undefined)[] = [];
+  /** Per target, after `lastValidities`: the source-local time it resumes from (see `resumePoints`). */
+  private resumes: (string | undefined)[] = [];
   /** Validities written, all targets together, since the stream started. */
   writes = 0;
   /** Told of each propagation once written (its decision) and of each write's duration in ms. */
   onPropagation?: (reason: string) => void;
   onWrite?: (ms: number) => void;
+  /** Where the stream's nonexistent local times are reported (see `add`); none: counted only. */
+  logger?: Logger;
+  /** Distinct local times of decisions that fell in a gap (skipped hour) since the stream started. */
+  gapTimes = 0;
+  /** The gap the last conversions fell in: its transition instant (UTC text), first local time and count. */
+  private gap?: { transition: string; first: string; count: number; last: string };
 
   constructor(
     readonly targets: StreamTarget[],
@@ -89,6 +103,8 @@ export class TargetSet {
     const last: (VldRow | undefined)[] = [];
     for (const target of this.targets) last.push(await lastValidity(target.writer.db, target.spec, this.context));
     this.expect = last.map((v) => (v ? { seqno: Number(v.SEQNO), timeend: String(v.TIMEEND) } : undefined));
+    this.replay = last.map((v) => (v && this.closesGap(String(v.TIMEEND)) ? { timestart: String(v.TIMESTART), timeend: String(v.TIMEEND) } : undefined));
+    this.resumes = last.map((v, i) => (v ? this.local(String(this.replay[i] ? v.TIMESTART : v.TIMEEND)) : undefined));
     this.pending = this.targets.map(() => []);
     this.pendingReasons = [];
     const unconfirmed = this.unconfirmed;
@@ -97,6 +113,25 @@ export class TargetSet {
       if (last.every((v) => v !== undefined && v.TIMEEND >= p.timeend)) this.onPropagation?.(p.reason);
     }
     return last;
+  }
+
+  /**
+   * Per target, after `lastValidities`: the source-local time its stream resumes from (undefined:
+   * the target holds nothing), the source-local time of its last TIMEEND, except when that TIMEEND
+   * is the transition instant closing a gap (a skipped hour): every local time of the gap became
+   * that instant, so where in the gap the validity ended is lost. The target then resumes from
+   * the validity's TIMESTART instead: the stream decides that validity again, `add` finds it held
+   * (same UTC range) and goes on exactly as the run that wrote it, whose next decision started
+   * where it ended.
+   */
+  get resumePoints(): (string | undefined)[] {
+    return this.resumes;
+  }
+
+  /** True when `utc` is a transition instant whose local time just before it (1 s) is in the gap ending there. */
+  private closesGap(utc: string): boolean {
+    const c = localToUtcDetail(naiveText(naiveMs(this.local(utc)) - 1000), this.timezone);
+    return c.gap && c.utc === utc;
   }
 
   /** Source-local time of a validity's TIMEEND or TIMESTART (UTC in the target). */
@@ -109,20 +144,84 @@ export class TargetSet {
     this.holdsBefore = positions;
   }
 
-  /** Maps a decision into one pending propagation per target that lacks it; false when every target holds it already. */
+  /**
+   * Maps a decision into one pending propagation per target that lacks it; false when nothing is
+   * added: every target holds it already, or its UTC range is empty. Local times become UTC by the
+   * time rules (`localToUtcDetail`): a nonexistent local time (the hour skipped when clocks go
+   * forward) is moved to the transition instant, so a decision with both ends in one gap has an
+   * empty UTC range; it writes nothing and the stream goes on as if written (the next decision
+   * starts at its end as usual). A local range that is empty already (one entry) is written as before.
+   */
   async add(decision: Decision): Promise<boolean> {
-    const timestart = localToUtc(decision.first.date_time, this.timezone);
-    const timeend = localToUtc(decision.last.date_time, this.timezone);
+    const start = this.toUtc(decision.first.date_time);
+    const end = this.toUtc(decision.last.date_time);
+    const timestart = start.utc;
+    const timeend = end.utc;
+    if (timestart === timeend && decision.first.date_time !== decision.last.date_time) return false;
     let added = false;
     for (const [i, target] of this.targets.entries()) {
       const holds = this.holdsBefore[i];
       if (holds !== undefined && decision.positionMs < holds) continue;
+      const replayed = this.replay[i];
+      if (replayed !== undefined) {
+        this.replay[i] = undefined;
+        if (replayed.timestart === timestart && replayed.timeend === timeend) continue;
+      }
       added = true;
       const rows = await target.mapping.evaluate({ first: decision.first, last: decision.last, agg: decision.agg, ctx: this.ctx }, this.plan);
       this.pending[i].push({ timestart, timeend, context: this.context, rows });
     }
     if (added) this.pendingReasons.push({ reason: decision.reason, timeend });
     return added;
+  }
+
+  /**
+   * A decision's local time to UTC, counting nonexistent ones. The stream's first is warned of
+   * once (stream, local time, transition instant); each gap's count is logged (info) when the
+   * decisions leave it, and all are counted in `gapTimes` (a local time converted twice, as the
+   * end of one decision and the start of the next, counts once).
+   */
+  private toUtc(local: string): { utc: string; gap: boolean } {
+    const c = localToUtcDetail(local, this.timezone);
+    const open = this.gap;
+    if (c.gap) {
+      if (open?.transition === c.utc) {
+        if (open.last !== local) {
+          open.count++;
+          open.last = local;
+          this.gapTimes++;
+        }
+        return c;
+      }
+      this.closeGap();
+      if (this.gapTimes === 0) {
+        this.logger?.log(
+          'warn',
+          `${this.streamName}: local time ${local} does not exist in ${this.timezone} (skipped when clocks went forward); moved to the transition instant ${c.utc} UTC; such times are counted (DCS clocks usually keep standard time: is the zone right?)`,
+          { stream: this.streamName, local, utc: c.utc },
+        );
+      }
+      this.gap = { transition: c.utc, first: local, count: 1, last: local };
+      this.gapTimes++;
+    } else if (open) this.closeGap();
+    return c;
+  }
+
+  /** Logs the count of the gap the decisions just left. */
+  private closeGap(): void {
+    const g = this.gap;
+    if (!g) return;
+    this.gap = undefined;
+    this.logger?.log('info', `${this.streamName}: ${g.count} nonexistent local time(s) from ${g.first} moved to the transition instant ${g.transition} UTC (${this.gapTimes} in this stream)`, {
+      stream: this.streamName,
+      gap_times: g.count,
+      gap_times_total: this.gapTimes,
+    });
+  }
+
+  /** The stream's name in log lines: its source table. */
+  private get streamName(): string {
+    return String(this.ctx.table ?? 'stream');
   }
 
   /** Decisions not written yet. */
