@@ -106,8 +106,8 @@ export class DbiWriter {
    */
   prepare(props: Propagation[]): PreparedWrite {
     const checked = props.map((p, i) => checkPropagation(p, i));
-    if (!this.loadData) return this.prepared(checked, { values: payloadValues(checked, this.columns) });
-    const lines = new LinesBuilder(this.columns);
+    if (!this.loadData) return this.prepared(checked, { values: payloadValues(checked, this.spec.columns, this.spec.table) });
+    const lines = new LinesBuilder(this.spec.columns, this.spec.table);
     for (let i = 0; i < checked.length; i++) lines.add(checked[i], i);
     return this.prepared(checked, { lines: lines.finish() });
   }
@@ -121,7 +121,7 @@ export class DbiWriter {
   async prepareInSlices(props: Propagation[], pause: () => Promise<void>, slice = 16): Promise<PreparedWrite> {
     if (!this.loadData) return this.prepare(props);
     const checked: Propagation[] = [];
-    const lines = new LinesBuilder(this.columns);
+    const lines = new LinesBuilder(this.spec.columns, this.spec.table);
     for (let i = 0; i < props.length; i++) {
       checked.push(checkPropagation(props[i], i));
       lines.add(checked[i], i);
