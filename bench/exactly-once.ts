@@ -47,7 +47,11 @@ interface Tally {
   trials: number;
   failures: number;
   ms: number;
+  /** Sums of the trials' counters (kills, refused writes…): what the trials exercised. */
+  stats: Record<string, number>;
 }
+
+const tally = (label: string): Tally => ({ label, trials: 0, failures: 0, ms: 0, stats: {} });
 
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
@@ -56,6 +60,7 @@ async function main(): Promise<number> {
   const record = (tally: Tally, t: TrialResult): void => {
     tally.trials++;
     tally.ms += t.ms;
+    for (const [k, v] of Object.entries(t.stats)) tally.stats[k] = (tally.stats[k] ?? 0) + v;
     if (t.problems.length) {
       tally.failures++;
       failed.push(t);
@@ -64,17 +69,17 @@ async function main(): Promise<number> {
   };
   const counts: Record<TestDialect, number> = { sqlite: flags.sqlite, mariadb: flags.mariadb };
   for (const dialect of DIALECTS) {
-    const tally: Tally = { label: `in-process ${dialect}`, trials: 0, failures: 0, ms: 0 };
-    tallies.push(tally);
+    const t = tally(`in-process ${dialect}`);
+    tallies.push(t);
     for (let k = 0; k < counts[dialect]; k++) {
-      record(tally, await inProcessTrial(dialect, flags.seed + k));
-      if (!flags.verbose && tally.trials % 25 === 0) process.stderr.write(`${tally.label}: ${tally.trials} trials, ${tally.failures} failures\n`);
+      record(t, await inProcessTrial(dialect, flags.seed + k));
+      if (!flags.verbose && t.trials % 25 === 0) process.stderr.write(`${t.label}: ${t.trials} trials, ${t.failures} failures\n`);
     }
   }
   if (flags.processes !== 0) {
     ensureDist();
     const deadline = Date.now() + flags.processSeconds * 1000;
-    const procTallies = DIALECTS.map((dialect) => ({ dialect, tally: { label: `processes ${dialect}`, trials: 0, failures: 0, ms: 0 } }));
+    const procTallies = DIALECTS.map((dialect) => ({ dialect, tally: tally(`processes ${dialect}`) }));
     tallies.push(...procTallies.map((p) => p.tally));
     // alternating dialects, so a time budget is shared fairly
     for (let k = 0; flags.processes !== undefined ? k < flags.processes : Date.now() < deadline; k++) {
@@ -85,7 +90,10 @@ async function main(): Promise<number> {
     }
   }
   process.stdout.write(`${'kind'.padEnd(22)} ${'trials'.padStart(7)} ${'failures'.padStart(9)} ${'seconds'.padStart(9)}\n`);
-  for (const t of tallies) process.stdout.write(`${t.label.padEnd(22)} ${String(t.trials).padStart(7)} ${String(t.failures).padStart(9)} ${(t.ms / 1000).toFixed(1).padStart(9)}\n`);
+  for (const t of tallies) {
+    const stats = Object.entries(t.stats).map(([k, v]) => `${k} ${v}`).join(', ');
+    process.stdout.write(`${t.label.padEnd(22)} ${String(t.trials).padStart(7)} ${String(t.failures).padStart(9)} ${(t.ms / 1000).toFixed(1).padStart(9)}  ${stats}\n`);
+  }
   if (failed.length) process.stdout.write(`\n${failed.length} failed trial(s); seeds: ${failed.map((t) => `${t.kind} ${t.dialect} ${t.seed}`).join(', ')}\n`);
   return failed.length ? 1 : 0;
 }
