@@ -251,6 +251,11 @@ export class StreamAverager implements StreamWorker {
     return Math.max(0, naiveMs(latest) - this.startMs);
   }
 
+  /** Gives back the pass's source connection or page cursor (the run is over). */
+  async close(): Promise<void> {
+    await this.closePages();
+  }
+
   /** Ends a catch-up pass: the page cursor or held connection goes, the territory is read again next time. */
   private async closePages(): Promise<void> {
     const pages = this.pages;

@@ -380,6 +380,9 @@ export class StreamRunner implements StreamWorker {
   }
 
 
+  /** Nothing is held between steps beyond the targets' write, which `flush` ends. */
+  async close(): Promise<void> {}
+
   /** Writes the propagations collected so far (after the write in flight, if any), one transaction per target. */
   async flush(): Promise<void> {
     // a page already streaming: its decisions are made, so they are written too

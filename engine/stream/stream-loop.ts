@@ -38,54 +38,59 @@ export async function runStreams<W extends StreamWorker>(options: RunOptions, bu
     if (observer?.propagation) worker.targets.onPropagation = (reason) => observer.propagation!(worker, reason);
     if (observer?.write) worker.targets.onWrite = (ms) => observer.write!(worker, ms / 1000);
   }
-  const stale = new Set<W>(workers);
-  for (const worker of workers) {
-    await retrying(async () => {
-      await worker.resume();
-      stale.delete(worker);
-    });
-  }
-  const finished = new Set<W>();
-  const stepOf = async (worker: W): Promise<StepResult> => {
-    if (stale.has(worker)) {
-      await worker.resume();
-      stale.delete(worker);
-    }
-    return worker.step();
-  };
-  const maxLagMs = async (): Promise<number> => {
-    let most = 0;
-    for (const worker of workers) most = Math.max(most, (await retrying(() => worker.lagMs(), () => workers.forEach((w) => stale.add(w)), false)) ?? 0);
-    return most;
-  };
-  let propagations = 0;
-  while (!signal?.aborted) {
-    let allCaughtUp = true;
+  try {
+    const stale = new Set<W>(workers);
     for (const worker of workers) {
-      if (finished.has(worker) || signal?.aborted) continue;
-      const step = await retrying(() => stepOf(worker), () => stale.add(worker));
-      if (!step) break;
-      propagations += step.propagations;
-      if (step.finished) finished.add(worker);
-      if (!step.caughtUp) allCaughtUp = false;
-      if (observer?.step) observer.step(worker, step, await retrying(() => worker.lagMs(), () => stale.add(worker), false));
+      await retrying(async () => {
+        await worker.resume();
+        stale.delete(worker);
+      });
     }
-    if (signal?.aborted) break;
-    if (finished.size === workers.length) break;
-    if (!allCaughtUp) continue;
-    if (options.untilCaughtUp) break;
-    const sleepMs = await sleep.next(propagations, maxLagMs);
-    propagations = 0;
-    await clock.sleep(sleepMs, signal);
-  }
-  for (const worker of workers) {
-    if (stale.has(worker)) continue;
-    try {
-      await worker.flush();
-    } catch (err) {
-      // Shutting down: what is not written is redone by the next run, from the target.
-      if (!(signal?.aborted && isTransientError(err))) throw err;
+    const finished = new Set<W>();
+    const stepOf = async (worker: W): Promise<StepResult> => {
+      if (stale.has(worker)) {
+        await worker.resume();
+        stale.delete(worker);
+      }
+      return worker.step();
+    };
+    const maxLagMs = async (): Promise<number> => {
+      let most = 0;
+      for (const worker of workers) most = Math.max(most, (await retrying(() => worker.lagMs(), () => workers.forEach((w) => stale.add(w)), false)) ?? 0);
+      return most;
+    };
+    let propagations = 0;
+    while (!signal?.aborted) {
+      let allCaughtUp = true;
+      for (const worker of workers) {
+        if (finished.has(worker) || signal?.aborted) continue;
+        const step = await retrying(() => stepOf(worker), () => stale.add(worker));
+        if (!step) break;
+        propagations += step.propagations;
+        if (step.finished) finished.add(worker);
+        if (!step.caughtUp) allCaughtUp = false;
+        if (observer?.step) observer.step(worker, step, await retrying(() => worker.lagMs(), () => stale.add(worker), false));
+      }
+      if (signal?.aborted) break;
+      if (finished.size === workers.length) break;
+      if (!allCaughtUp) continue;
+      if (options.untilCaughtUp) break;
+      const sleepMs = await sleep.next(propagations, maxLagMs);
+      propagations = 0;
+      await clock.sleep(sleepMs, signal);
     }
+    for (const worker of workers) {
+      if (stale.has(worker)) continue;
+      try {
+        await worker.flush();
+      } catch (err) {
+        // Shutting down: what is not written is redone by the next run, from the target.
+        if (!(signal?.aborted && isTransientError(err))) throw err;
+      }
+    }
+  } finally {
+    // a worker may hold a source connection between steps (the averager's catch-up pass)
+    for (const worker of workers) await worker.close();
   }
   return workers;
 }

@@ -45,6 +45,8 @@ export interface StreamWorker {
   step(): Promise<StepResult>;
   /** Writes everything decided so far. */
   flush(): Promise<void>;
+  /** Gives back what the worker holds between steps (a source connection of a catch-up pass); the run is over. */
+  close(): Promise<void>;
   /** Lag behind the source in source time (ms), for sleep tuning, progress and metrics. */
   lagMs(): Promise<number>;
 }

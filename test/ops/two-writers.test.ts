@@ -68,7 +68,10 @@ describe.each(DIALECTS)('two writers on one (table, context) on %s (DESIGN §4.1
     expect(await targetContent(target.db, SPEC)).toEqual(reference);
   });
 
-  it('two scrapers running at once, pages of different sizes, leave the target equal to one run', async () => {
+  // Two writers *in one process* on SQLite block each other (better-sqlite3 waits for a busy file
+  // synchronously, holding the event loop the other writer needs to commit): that case is for
+  // processes, which test/ops/exactly-once.test.ts covers on both databases.
+  if (dialect === 'mariadb') it('two scrapers running at once, pages of different sizes, leave the target equal to one run', async () => {
     for (let trial = 0; trial < 3; trial++) {
       const target = await fresh(`two_writers_${trial}`);
       // each writer with its own connections to the target, as two processes would have
