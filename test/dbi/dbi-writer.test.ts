@@ -171,15 +171,16 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
     const writer = new DbiWriter(t.db, typesSpec);
     const prop = (row: Record<string, unknown>): Propagation => ({ timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:01:00', context: SAB_AD1, rows: [{ n: 1, u: 1 }, row] });
     if (dialect === 'sqlite') {
-      // the CHECKs of the created columns refuse integers out of range and too long strings
-      for (const bad of [{ u: 300 }, { u: -1 }, { s: 'x'.repeat(17) }, { n: 'twelve' }]) {
+      // integers out of the spec type's range are refused before the database (DBI_VALUE); the
+      // CHECKs of the created columns refuse too long strings and text in an integer column
+      for (const [bad, code] of [[{ u: 300 }, 'DBI_VALUE'], [{ u: -1 }, 'DBI_VALUE'], [{ s: 'x'.repeat(17) }, 'DBI_WRITE'], [{ n: 'twelve' }, 'DBI_WRITE']] as const) {
         let error: unknown;
         try {
           await writer.write([prop(bad)]);
         } catch (err) {
           error = err;
         }
-        expect({ bad, code: isScrapeError(error, 'DBI_WRITE') }).toEqual({ bad, code: true });
+        expect({ bad, code: isScrapeError(error, code) }).toEqual({ bad, code: true });
       }
       expect(await rowCount(t, 'DcsTypesVld')).toBe(0);
       expect(await rowCount(t, 'DcsTypes')).toBe(0);
@@ -188,14 +189,15 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
       expect((await dumpTarget(t.db, typesSpec)).payload[1]).toMatchObject({ u: 255, s: 'x'.repeat(16), t: 'not a time' });
       return;
     }
-    for (const bad of [{ u: 300 }, { u: -1 }, { s: 'x'.repeat(17) }, { n: 'twelve' }, { t: 'not a time' }]) {
+    // integers out of range: refused before the server (DBI_VALUE); the rest by strict mode
+    for (const [bad, code] of [[{ u: 300 }, 'DBI_VALUE'], [{ u: -1 }, 'DBI_VALUE'], [{ s: 'x'.repeat(17) }, 'DBI_WRITE'], [{ n: 'twelve' }, 'DBI_WRITE'], [{ t: 'not a time' }, 'DBI_WRITE']] as const) {
       let error: unknown;
       try {
         await writer.write([prop(bad)]);
       } catch (err) {
         error = err;
       }
-      expect({ bad, code: isScrapeError(error, 'DBI_WRITE') }).toEqual({ bad, code: true });
+      expect({ bad, code: isScrapeError(error, code) }).toEqual({ bad, code: true });
     }
     expect(await rowCount(t, 'DcsTypesVld')).toBe(0);
     expect(await rowCount(t, 'DcsTypes')).toBe(0);

@@ -125,7 +125,7 @@ describe.each(DIALECTS)('value guards on %s', (dialect) => {
     for (const [value, shown] of [[NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity']] as const) {
       const error = await failure(writer.write([prop({ ladder: 2, pw: 0, v: value })]));
       expect(isScrapeError(error, 'DBI_NOT_FINITE')).toBe(true);
-      expect((error as Error).message).toContain(`column v: propagation 0 [2011-02-01 00:00:00, 2011-02-01 00:01:00) payload row 2: ${shown} is not a finite number`);
+      expect((error as Error).message).toContain(`DcsGuard.v: propagation 0 [2011-02-01 00:00:00, 2011-02-01 00:01:00) payload row 2: ${shown} is not a finite number`);
     }
     // in an integer column too
     expect(isScrapeError(await failure(writer.write([prop({ ladder: NaN })])), 'DBI_NOT_FINITE')).toBe(true);
