@@ -37,8 +37,8 @@ export async function targetContent(db: Knex, spec: SpecTable) {
 }
 
 /** Spawns `node bin/scrape <args>` from the project root (the compiled CLI in dist/). */
-export function spawnScrape(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'scrape'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnScrape(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'scrape'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: string[] = [];
   child.stdout!.on('data', (c) => chunks.push(String(c)));
   child.stderr!.on('data', (c) => chunks.push(String(c)));
