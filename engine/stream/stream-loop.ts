@@ -1,4 +1,5 @@
 import { systemClock } from '../core/clock';
+import { isScrapeError } from '../core/errors';
 import { isTransientError } from '../db/transient-error';
 import { retryingWith } from './retry';
 import { RunOptions } from './run-options';
@@ -84,6 +85,11 @@ export async function runStreams<W extends StreamWorker>(options: RunOptions, bu
       try {
         await worker.flush();
       } catch (err) {
+        // A write the target refused was stale (another writer wrote the context): nothing to keep.
+        if (isScrapeError(err, 'FENCE_MOVED')) {
+          logger.log('warn', err.message);
+          continue;
+        }
         // Shutting down: what is not written is redone by the next run, from the target.
         if (!(signal?.aborted && isTransientError(err))) throw err;
       }
