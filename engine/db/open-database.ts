@@ -22,6 +22,8 @@ export interface OpenOptions {
   /**
    * MySQL: DECIMAL columns arrive as JS numbers (parsed from the wire) instead of strings, as
    * SQLite already gives them. Cuts a third of the client CPU of bulk reads (the averager).
+   * Exact for DECIMALs of up to 15 digits only: the source reader selects wider ones as text
+   * (`exactColumns` in source/source-reader), so their digits survive a pass-through mapping.
    */
   decimalNumbers?: boolean;
 }

@@ -1,19 +1,23 @@
 import { ScrapeError } from '../core/errors';
-import { integerRange } from '../spec/ddl';
+import { columnValueKind, integerRange } from '../spec/ddl';
 import type { SpecColumn } from '../spec/spec-table';
 import { Propagation, ValueSite, sqlValue } from './propagation';
 
 /**
  * The payload columns a converter fills: attribute names, or spec columns (name and dbtype), whose
- * integer types then bound their values (`integerRange`) so both dialects refuse an overflow alike.
+ * integer types then bound their values (`integerRange`) so both dialects refuse an overflow alike,
+ * and whose DECIMAL types take numeric text as written (exact digits; see `sqlValue`).
  */
 export type PayloadColumns = readonly (string | Pick<SpecColumn, 'name' | 'dbtype'>)[];
 
-/** Column names and, per column, the bounds of its values (undefined: none checked here). */
-function columnSites(columns: PayloadColumns): { names: string[]; ranges: (readonly [number, number] | undefined)[] } {
+/** What `sqlValue` checks of one column's values: integer bounds, DECIMAL text. */
+type ColumnCheck = Pick<ValueSite, 'range' | 'decimal'>;
+
+/** Column names and, per column, what is checked of its values (nothing for a bare name). */
+function columnSites(columns: PayloadColumns): { names: string[]; checks: ColumnCheck[] } {
   return {
     names: columns.map((c) => (typeof c === 'string' ? c : c.name)),
-    ranges: columns.map((c) => (typeof c === 'string' ? undefined : integerRange(c.dbtype))),
+    checks: columns.map((c) => (typeof c === 'string' ? {} : { range: integerRange(c.dbtype), decimal: columnValueKind(c.dbtype) === 'decimal' || undefined })),
   };
 }
 
@@ -44,11 +48,11 @@ export function rowsIn(values: PayloadValues, attrs: number): number {
  * once, before the transaction: no reference to the rows is kept.
  */
 export function payloadValues(props: Propagation[], columns: PayloadColumns, table?: string): PayloadValues[] {
-  const { names, ranges } = columnSites(columns);
+  const { names, checks } = columnSites(columns);
   return props.map((p, i) => {
     const out: PayloadValues = new Array<unknown>(p.rows.length * names.length);
     out.rows = p.rows.length;
-    const sites: ValueSite[] = ranges.map((range) => ({ table, propagation: p, range }));
+    const sites: ValueSite[] = checks.map((check) => ({ table, propagation: p, ...check }));
     let k = 0;
     for (let r = 0; r < p.rows.length; r++) {
       const row = p.rows[r];
@@ -73,17 +77,17 @@ export class LinesBuilder {
   private readonly strings: number[] = [];
   private rows = 0;
   private readonly columns: string[];
-  private readonly ranges: (readonly [number, number] | undefined)[];
+  private readonly checks: ColumnCheck[];
 
   /** `table`: the spec table, named in value errors. */
   constructor(columns: PayloadColumns, private readonly table?: string) {
-    ({ names: this.columns, ranges: this.ranges } = columnSites(columns));
+    ({ names: this.columns, checks: this.checks } = columnSites(columns));
   }
 
   /** Adds the rows of propagation `i` of the batch. */
   add(p: Propagation, i: number): void {
     const { columns, out } = this;
-    const sites: ValueSite[] = this.ranges.map((range) => ({ table: this.table, propagation: p, range }));
+    const sites: ValueSite[] = this.checks.map((check) => ({ table: this.table, propagation: p, ...check }));
     for (let r = 0; r < p.rows.length; r++) {
       const row = p.rows[r];
       if (row === null || typeof row !== 'object') throw new ScrapeError('DBI_VALUE', `propagation ${i}: payload row ${r + 1} is not an object`);

@@ -51,14 +51,28 @@ export interface ValueSite {
   propagation?: Pick<Propagation, 'timestart' | 'timeend'>;
   /** Inclusive bounds of an integer column (from its dbtype), checked when given. */
   range?: readonly [number, number];
+  /** A DECIMAL column: a string value must be a plain decimal literal (`DECIMAL_LITERAL`), written as it is. */
+  decimal?: boolean;
 }
+
+/**
+ * A plain decimal literal (`-123456789012.12345678`, `0.5`, `7`): what MySQL gives for a DECIMAL
+ * read as text. Such a string goes into a DECIMAL column as written, every digit kept (MySQL;
+ * SQLite stores it as a REAL, the nearest double, as it does a number).
+ */
+export const DECIMAL_LITERAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
 
 /**
  * A payload value as the database takes it: finite numbers, strings, NULL (null/undefined);
  * booleans as 1/0. A non-finite number (NaN, ±Infinity, what a mapping makes of a division by
  * zero or a missing value) is a `DBI_NOT_FINITE` error: storing it as NULL would hide a bad
  * mapping behind a plausible gap. A number outside `site.range` is a `DBI_VALUE` error, as a
- * strict MySQL session refuses it, on both dialects. Anything else is a `DBI_VALUE` error. Every
+ * strict MySQL session refuses it, on both dialects. A string goes in as written (a mapping passing
+ * a wide DECIMAL through hands over its exact text): into a DECIMAL column (`site.decimal`) it
+ * must be a plain decimal literal (`DECIMAL_LITERAL`; strict MySQL refuses other text, SQLite
+ * would keep it as text), and a decimal literal for an integer column must, rounded as MySQL
+ * rounds it, be in `site.range`, compared exactly (other text is left to the database, whose
+ * strict mode or CHECK refuses it). Anything else is a `DBI_VALUE` error. Every
  * error names the table (when known), the attribute, the propagation's validity range, the row
  * and the value.
  */
@@ -71,6 +85,12 @@ export function sqlValue(value: unknown, column: string, prop: number, row: numb
       }
       return value;
     case 'string':
+      if (site?.decimal && !DECIMAL_LITERAL.test(value)) {
+        throw new ScrapeError('DBI_VALUE', `${valueWhere(column, prop, row, site)}: '${value.length > 40 ? value.slice(0, 40) + '…' : value}' is not a decimal number`);
+      }
+      if (site?.range && DECIMAL_LITERAL.test(value) && !inRange(value, site.range)) {
+        throw new ScrapeError('DBI_VALUE', `${valueWhere(column, prop, row, site)}: ${value} is out of the column's range [${site.range[0]}, ${site.range[1]}]`);
+      }
       return value;
     case 'undefined':
       return null;
@@ -85,6 +105,18 @@ export function sqlValue(value: unknown, column: string, prop: number, row: numb
       if (value === null) return null;
       throw new ScrapeError('DBI_VALUE', `${valueWhere(column, prop, row, site)}: cannot store ${Object.prototype.toString.call(value)}`);
   }
+}
+
+/** True when decimal literal `text`, rounded half away from zero (as MySQL stores it in an integer column), is within `range`; exact at any size. */
+function inRange(text: string, range: readonly [number, number]): boolean {
+  const negative = text[0] === '-';
+  const unsigned = text[0] === '-' || text[0] === '+' ? text.slice(1) : text;
+  const dot = unsigned.indexOf('.');
+  const whole = dot < 0 ? unsigned : unsigned.slice(0, dot);
+  let n = BigInt(whole === '' ? '0' : whole);
+  if (dot >= 0 && unsigned.charCodeAt(dot + 1) >= 53 /* '5' */) n += 1n;
+  if (negative) n = -n;
+  return n >= BigInt(range[0]) && n <= BigInt(range[1]);
 }
 
 /** `DcsAdTemp.temp, propagation 0 [start, end) payload row 2`, as far as known. */

@@ -4,7 +4,7 @@ import { streamMysqlRows, withMysqlConnection } from '../db/mysql-row-stream';
 import { DecoderCheck, DecoderFactory, decodeNumericRows, rowDecoderUnavailable, SELF_CHECK_ROWS } from './row-decoder';
 import { localToUtc, utcToLocal } from '../core/time';
 import { SourceRow } from './source-row';
-import { SourceStream } from './source-stream';
+import { SourceColumn, SourceStream, isWideDecimalType } from './source-stream';
 
 export type { SourceRow } from './source-row';
 
@@ -94,6 +94,22 @@ export interface SourceReaderOptions {
   horizon?: () => string;
 }
 
+/**
+ * The stream's columns read as exact decimal text: on MySQL its wide DECIMALs
+ * (`SourceColumn.wideDecimal`, `isWideDecimalType`), selected `CAST(x AS CHAR)` under their own
+ * name, so a session with `decimalNumbers` (doubles for the common `decimal(8,2)`, exact there)
+ * still gets their every digit. Such a column's field is text, so the packet decoder declines
+ * rows holding one and the driver parses them. None on SQLite: a DECIMAL column has NUMERIC
+ * affinity there and holds a value of more than 15 digits as a REAL already (the nearest
+ * double), whose `CAST(… AS TEXT)` would keep fewer digits (15) than the double itself.
+ */
+export function exactColumns(stream: Pick<SourceStream, 'mainColumns' | 'joins'>, dialect: string): Set<SourceColumn> {
+  const out = new Set<SourceColumn>();
+  if (dialect !== 'mysql') return out;
+  for (const c of [...stream.mainColumns, ...stream.joins.flatMap((j) => j.columns)]) if (c.wideDecimal ?? isWideDecimalType(c.type)) out.add(c);
+  return out;
+}
+
 /** Rows past the horizon (`SourceReader.beyondHorizon`): how many, and the first in stream order. */
 export interface BeyondHorizon {
   /** The horizon they were counted against (source-local). */
@@ -150,6 +166,11 @@ export class SourceReader {
   onDecoderDisabled?: (reason: string) => void;
   /** Times the self-check turned the decoder off for this reader: 0 or 1 (it stays off). */
   decoderDisabledCount = 0;
+  /**
+   * Columns whose values arrive as exact decimal text (MySQL wide DECIMALs, `exactColumns`): a
+   * mapping passing one through hands the writer its digits; arithmetic on it gives a double.
+   */
+  readonly exactDecimals: readonly string[];
 
   constructor(
     private readonly db: Knex,
@@ -158,8 +179,12 @@ export class SourceReader {
     options: SourceReaderOptions = {},
   ) {
     const env = options.env ?? process.env;
+    const exactNames = [...exactColumns(stream, dialectOf(db))].map((c) => c.name);
+    this.exactDecimals = exactNames;
     this.decoderNotUsed =
-      options.rowDecoder === false
+      exactNames.length > 0
+        ? `row decoder not used: wide DECIMAL column${exactNames.length > 1 ? 's' : ''} ${exactNames.slice(0, 3).join(', ')}${exactNames.length > 3 ? ', …' : ''} read as exact text`
+        : options.rowDecoder === false
         ? 'row decoder switched off (rowDecoder: false)'
         : decoderSwitchedOff(env[ROW_DECODER_ENV])
           ? `row decoder switched off (${ROW_DECODER_ENV}=${env[ROW_DECODER_ENV]})`
@@ -174,10 +199,14 @@ export class SourceReader {
       this.toServer = (local) => localToUtc(local, zone);
     }
     const q = (n: string) => quoteIdentifier(n, dialectOf(db));
+    const exact = exactColumns(stream, dialectOf(db));
+    // a wide DECIMAL as its exact text (see `exactColumns`), under its own name
+    const value = (alias: string, column: string, c: SourceColumn): string =>
+      exact.has(c) ? `CAST(${alias}.${q(column)} AS CHAR) AS ${q(c.name)}` : `${alias}.${q(column)} AS ${q(c.name)}`;
     const select = [`m.${q('id')} AS ${q('id')}`, `m.${q('date_time')} AS ${q('date_time')}`];
     const names = ['id', 'date_time'];
     for (const c of stream.mainColumns) {
-      select.push(`m.${q(c.name)} AS ${q(c.name)}`);
+      select.push(value('m', c.name, c));
       names.push(c.name);
     }
     const joins: string[] = [];
@@ -188,7 +217,7 @@ export class SourceReader {
       this.joinAliases.push(alias);
       aliases.push(`j${i}.${q('id')} AS ${q(alias)}`);
       j.tableColumns.forEach((col, k) => {
-        select.push(`j${i}.${q(col)} AS ${q(j.columns[k].name)}`);
+        select.push(value(`j${i}`, col, j.columns[k]));
         names.push(j.columns[k].name);
       });
       joins.push(`LEFT JOIN ${q(j.table)} j${i} ON j${i}.${q('id')} = m.${q('id')}`);

@@ -10,6 +10,12 @@ export interface SourceColumn {
   type: string;
   /** Numeric columns are aggregated; others are not. */
   numeric: boolean;
+  /**
+   * A DECIMAL wider than a double holds exactly (`isWideDecimalType`): MySQL readers select it as
+   * text so a mapping passing it through writes its exact digits. Decided once, at discovery;
+   * undefined (columns made elsewhere) is decided from `type` by the reader.
+   */
+  wideDecimal?: boolean;
 }
 
 /** A table joined on `id` to the main table of a stream, with its column prefix. */
@@ -64,6 +70,22 @@ export function isTimestampType(type: string): boolean {
   return /^timestamp\b/i.test(type);
 }
 
+/** Significant digits every DECIMAL value of which round-trips exactly through a double (`decimal(8,2)`, the DCS common case, does). */
+export const DOUBLE_EXACT_DIGITS = 15;
+
+const DECIMAL_TYPE = /^(?:decimal|numeric|dec|fixed)\s*\(\s*(\d+)/i;
+
+/**
+ * True for a declared DECIMAL type of more than `DOUBLE_EXACT_DIGITS` digits of precision
+ * (`decimal(20,8)`): its values may not survive a double (123456789012.12345678 becomes
+ * 123456789012.12346), so they are read as text. `decimal(p,s)` with p ≤ 15, bare `decimal`
+ * (10,0) and every other type are not wide.
+ */
+export function isWideDecimalType(type: string): boolean {
+  const m = DECIMAL_TYPE.exec(type.trim());
+  return m !== null && Number(m[1]) > DOUBLE_EXACT_DIGITS;
+}
+
 const NUMERIC = /^(tinyint|smallint|mediumint|int|integer|bigint|float|double|real|decimal|numeric|dec)\b/i;
 
 /** Lists the tables of the database (base tables only); asked of `db/introspection`. */
@@ -71,7 +93,7 @@ export { listTables };
 
 /** Introspects a table's columns (name, type) from the live schema. */
 export async function tableColumns(db: Knex, table: string): Promise<SourceColumn[]> {
-  return (await listColumns(db, table)).map((c) => ({ name: c.name, type: c.type, numeric: NUMERIC.test(c.type) }));
+  return (await listColumns(db, table)).map((c) => ({ name: c.name, type: c.type, numeric: NUMERIC.test(c.type), wideDecimal: isWideDecimalType(c.type) }));
 }
 
 /** Matches a table name against a declaration; returns its captures or undefined. */
