@@ -9,6 +9,7 @@ import { Aggregator } from '../aggregate/aggregator';
 import { RowFilter, compileFilter } from '../aggregate/row-filter';
 import { announceResume } from '../stream/announce-resume';
 import { FutureQuarantine } from '../stream/quarantine';
+import { LateRows } from '../stream/late-rows';
 import { TargetSet } from '../stream/target-set';
 import { StepResult, StreamTotals, StreamWorker, emptyStep } from '../stream/stream-worker';
 import { TimeBins, chunkLine } from './time-bins';
@@ -74,6 +75,8 @@ interface ClosedBin {
   first: SourceRow;
   last: SourceRow;
   agg: Record<string, number | null>;
+  /** Highest source id read when the bin closed (`SCRAPE_SOURCE_IDS`, late rows). */
+  maxId: number;
 }
 
 /** What one chunk of a step covered. */
@@ -105,6 +108,10 @@ export class StreamAverager implements StreamWorker {
   private startMs = NaN;
   /** Local time the stream resumed from at its (last) `resume`. */
   resumeTime = '';
+  /** Highest source `id` read so far (a running max), from the target's mark on at resume: each bin carries it (late rows). */
+  private maxIdRead = -Infinity;
+  /** The late-row check (`LateRows`), set by the stream builder. */
+  lateRows?: LateRows;
   /** The paged path's cursor, open across the chunks of one catch-up pass. */
   private pages?: PageCursor;
   /**
@@ -158,6 +165,11 @@ export class StreamAverager implements StreamWorker {
     return this.quarantine?.count ?? 0;
   }
 
+  /** Late rows found since the stream started; undefined when it does not check. */
+  get late(): number | undefined {
+    return this.lateRows?.count;
+  }
+
   /** Source-local time where the next chunk starts. */
   get cursor(): string {
     return Number.isNaN(this.startMs) ? '' : naiveText(this.startMs);
@@ -179,6 +191,10 @@ export class StreamAverager implements StreamWorker {
     this.resumeTime = naiveText(this.startMs);
     await announceResume(this.reader, this.stream, this.logger, timefloor, this.resumeTime, this.settings.timezone);
     await this.quarantine?.check(true);
+    await this.lateRows?.check(true);
+    // what the stream had read before it stopped counts as read (a row read then is not late)
+    const mark = this.lateRows?.mark;
+    if (mark && mark.maxId > this.maxIdRead) this.maxIdRead = mark.maxId;
   }
 
   /**
@@ -197,7 +213,10 @@ export class StreamAverager implements StreamWorker {
 
   private async stepChunk(): Promise<StepResult> {
     if (Number.isNaN(this.startMs)) await this.resume();
-    else await this.quarantine?.check();
+    else {
+      await this.quarantine?.check();
+      await this.lateRows?.check();
+    }
     const result = emptyStep();
     const { bins } = this.settings;
     if (this.territoryEnd === undefined) {
@@ -213,7 +232,7 @@ export class StreamAverager implements StreamWorker {
       return { ...result, caughtUp: true };
     }
     for (const bin of chunk.bins) {
-      const added = await this.targets.add({ positionMs: bin.start, first: bin.first, last: bin.last, agg: bin.agg, reason: 'bin' });
+      const added = await this.targets.add({ positionMs: bin.start, first: bin.first, last: bin.last, agg: bin.agg, reason: 'bin', maxSourceId: bin.maxId });
       if (added) result.propagations++;
     }
     this.startMs = chunk.end;
@@ -330,6 +349,7 @@ export class StreamAverager implements StreamWorker {
           bin = this.openBin(naiveMs(t));
           agg.reset();
         }
+        if (row.id > this.maxIdRead) this.maxIdRead = row.id;
         if (filter(row)) {
           agg.add(row);
           if (bin.first === undefined) bin.first = row;
@@ -387,12 +407,13 @@ export class StreamAverager implements StreamWorker {
     let firstRow: unknown[] | undefined;
     let lastRow: unknown[] | undefined;
     const close = () => {
-      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow), last: toRow(lastRow), agg: agg.result(naiveText(bins.end(binStart))) });
+      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow), last: toRow(lastRow), agg: agg.result(naiveText(bins.end(binStart))), maxId: this.maxIdRead });
     };
     let consumed = 0;
     agg.reset();
     const reading = range.stream(conn, bounds, naiveText(from), naiveText(around.chunkEnd), (values) => {
       consumed++;
+      if ((values[0] as number) > this.maxIdRead) this.maxIdRead = Number(values[0]);
       const t = values[1] as string;
       if (!(t < binEnd)) {
         close();
@@ -429,7 +450,7 @@ export class StreamAverager implements StreamWorker {
   /** A filled bin's aggregates, taken now; an empty bin is a gap. */
   private closeBin(bin: OpenBin, closed: ClosedBin[]): void {
     if (!bin.first || !bin.last) return;
-    closed.push({ start: bin.start, first: bin.first, last: bin.last, agg: this.aggregator.result(naiveText(this.settings.bins.end(bin.start))) });
+    closed.push({ start: bin.start, first: bin.first, last: bin.last, agg: this.aggregator.result(naiveText(this.settings.bins.end(bin.start))), maxId: this.maxIdRead });
   }
 }
 

@@ -37,7 +37,7 @@ function lockText(s: StreamStatus): string {
   return s.lock.held ? `held${s.lock.holder ? ` by ${s.lock.holder}` : ''}` : 'free';
 }
 
-/** The human lines of one stream's status (a `quarantined` line only when rows are dated past the horizon). */
+/** The human lines of one stream's status (a `quarantined` line only when rows are dated past the horizon, a `late` line only when late rows are found). */
 export function renderStreamStatus(s: StreamStatus, timezone: string): string {
   const c = s.context;
   const lines = [`${s.regime}  ${s.table} -> ${s.target}  sitemask ${c.sitemask} subsite ${c.subsite} simmask ${c.simmask} task ${c.task}`];
@@ -55,6 +55,11 @@ export function renderStreamStatus(s: StreamStatus, timezone: string): string {
   if (q.count > 0) {
     const first = q.first ? `; first id ${q.first.id} at ${q.first.date_time}` : '';
     lines.push(`  quarantined    ${q.count} ${q.count === 1 ? 'entry' : 'entries'} dated after ${q.horizon} ${timezone} (future_limit)${first}`);
+  }
+  const late = s.late;
+  if (late && late.count > 0) {
+    const first = late.first ? `; first id ${late.first.id} at ${late.first.date_time}` : '';
+    lines.push(`  late           ${late.count} ${late.count === 1 ? 'entry' : 'entries'} dated before ${late.before} ${timezone} with ids above ${late.maxId} (appeared after that range was written; not scraped)${first}`);
   }
   lines.push(`  writes         ${s.writesLastHour} in the last hour, ${s.validities} in all${s.last ? ` (last INSERTDATE ${s.last.insertDate} UTC)` : ''}`);
   lines.push(`  lock           ${lockText(s)}`);
@@ -85,7 +90,7 @@ class Connections {
 export const registerStatus: RegisterCommand = (program, io, setExit) => {
   const cmd = program
     .command('status')
-    .description('per stream: last validity (UTC and local), source latest date_time, lag, entries quarantined as dated in the future, writes in the last hour, lock holder')
+    .description('per stream: last validity (UTC and local), source latest date_time, lag, entries quarantined as dated in the future, late entries, writes in the last hour, lock holder')
     .argument('[regimes...]', 'regime names or YAML paths (default: every regime of the regimes folder)')
     .option('--source <name>', "dbconf section or URL of the source (default: each regime's)")
     .option('--target <name>', "dbconf section or URL of the target (default: each regime's)")
@@ -117,7 +122,7 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
     if (opts.json) {
       const json = results.map((r) => ({
         ...r,
-        streams: r.streams.map((s) => ({ ...s, lag: s.lagMs === undefined ? null : formatLag(s.lagMs), lagSeconds: s.lagMs === undefined ? null : s.lagMs / 1000, lock: s.lock ?? 'unknown' })),
+        streams: r.streams.map((s) => ({ ...s, lag: s.lagMs === undefined ? null : formatLag(s.lagMs), lagSeconds: s.lagMs === undefined ? null : s.lagMs / 1000, lock: s.lock ?? 'unknown', late: s.late ?? null })),
       }));
       io.stdout.write(JSON.stringify(json, null, 2) + '\n');
       return;

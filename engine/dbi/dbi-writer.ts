@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
 import { ScrapeError } from '../core/errors';
 import { utcNowText } from '../core/time';
-import { vldTableName } from '../spec/ddl';
+import { SOURCE_IDS_COLUMNS, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { SqlDialect, dialectOf, quoteIdentifier } from '../db/dialect';
 import { LoadDataRejected, loadPayloadLines } from './mysql-load-data';
@@ -13,7 +13,7 @@ import { Propagation, checkPropagation } from './propagation';
 import { allocateSeqnos, ensureCounterSql } from './seqno-allocator';
 import { WritePath, writePathFor } from './write-path';
 
-export type { Propagation, ValidityContext } from './propagation';
+export type { Propagation, SourceIds, ValidityContext } from './propagation';
 
 /** Stages of a write a probe can watch (crash-safety tests, progress). */
 export type WriteStage = 'allocated' | 'inserted';
@@ -56,6 +56,12 @@ export class DbiWriter {
   private readonly payloadInsertHead: string;
   private readonly columns: string[];
   private counterEnsured = false;
+  private readonly sourceIdsHead: string;
+  /**
+   * Whether the target has `SCRAPE_SOURCE_IDS` (looked up once, at the first write carrying
+   * source ids): an older target without it is written without it (`sourceIdsMissing`).
+   */
+  private sourceIds?: boolean;
   /** Payload by LOAD DATA (MySQL): until the server refuses it once. */
   private loadData: boolean;
   private readonly payloadLoadHead: string;
@@ -75,6 +81,7 @@ export class DbiWriter {
     this.vldInsertHead =
       `INSERT INTO ${q(vldTableName(spec))} (${['SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'VERSIONDATE', 'INSERTDATE'].map(q).join(', ')}) VALUES `;
     this.payloadInsertHead = `INSERT INTO ${q(spec.table)} (${['SEQNO', 'ROW_COUNTER', ...this.columns].map(q).join(', ')}) VALUES `;
+    this.sourceIdsHead = `INSERT INTO ${q(SOURCE_IDS_TABLE)} (${SOURCE_IDS_COLUMNS.map(q).join(', ')}) VALUES `;
     this.loadData = this.dialect === 'mysql' && options.loadData !== false;
     // each line: the propagation's index in the batch, ROW_COUNTER, the attributes; SEQNOs are consecutive
     this.payloadLoadHead = `LOAD DATA LOCAL INFILE 'payload' INTO TABLE ${q(spec.table)} CHARACTER SET utf8mb4 (@k, ${['ROW_COUNTER', ...this.columns].map(q).join(', ')}) SET ${q('SEQNO')} = `;
@@ -149,6 +156,7 @@ export class DbiWriter {
           await this.db.raw(ensureCounterSql(this.spec, this.dialect), [this.spec.table]);
           this.counterEnsured = true;
         }
+        if (this.sourceIds === undefined && checked.some((p) => p.source)) this.sourceIds = await this.db.schema.hasTable(SOURCE_IDS_TABLE);
         return await this.db.transaction((trx) => this.writeIn(trx, checked, payload, fence));
       } catch (err) {
         if (err instanceof LoadDataRejected) {
@@ -189,6 +197,7 @@ export class DbiWriter {
     ]);
     const connection = await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection();
     await this.path.insertRows(connection, this.vldInsertHead, 10, vldRows.length, (i) => vldRows[i]);
+    if (this.sourceIds) await this.insertSourceIds(connection, props, seqnos);
     if (payload.lines) {
       await loadPayloadLines(connection, this.payloadLoadHead + seqnos[0] + ' + @k', this.payloadInsertHead, payload.lines, seqnos[0], !!payload.byInsert, () => {
         this.loadData = false;
@@ -198,6 +207,24 @@ export class DbiWriter {
     }
     if (this.options.probe) await this.options.probe('inserted', seqnos);
     return seqnos;
+  }
+
+  /**
+   * True once a write carrying source ids found no `SCRAPE_SOURCE_IDS` in the target (an older
+   * target, not created by this version): those validities were written without their source ids.
+   */
+  get sourceIdsMissing(): boolean {
+    return this.sourceIds === false;
+  }
+
+  /** The source ids of the propagations that carry them, in `SCRAPE_SOURCE_IDS`: one multi-row INSERT beside the Vld rows. */
+  private async insertSourceIds(connection: unknown, props: readonly Propagation[], seqnos: number[]): Promise<void> {
+    const rows: unknown[][] = [];
+    for (let i = 0; i < props.length; i++) {
+      const s = props[i].source;
+      if (s) rows.push([this.spec.table, seqnos[i], s.table, s.maxId, s.firstId, s.lastId, s.firstTime, s.lastTime]);
+    }
+    await this.path.insertRows(connection, this.sourceIdsHead, SOURCE_IDS_COLUMNS.length, rows.length, (i) => rows[i]);
   }
 }
 

@@ -18,6 +18,25 @@ export interface Propagation {
   context: ValidityContext;
   /** Payload attribute values by spec attribute name; ROW_COUNTER is assigned 1..N in order. */
   rows: Record<string, unknown>[];
+  /** Which source rows the stream had read when it decided this validity; kept in `SCRAPE_SOURCE_IDS` when the target has it. */
+  source?: SourceIds;
+}
+
+/**
+ * The source side of a validity, written beside it in the same transaction: late rows are found
+ * against `maxId` (a row dated before `lastTime` with a larger id was not read when it was
+ * written), the rest is provenance.
+ */
+export interface SourceIds {
+  /** Source table of the stream. */
+  table: string;
+  /** Highest source `id` the stream had read when it decided the validity. */
+  maxId: number;
+  /** Ids and source-local `date_time`s of the entries that are TIMESTART and TIMEEND. */
+  firstId: number;
+  lastId: number;
+  firstTime: string;
+  lastTime: string;
 }
 
 const TIME_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
@@ -40,7 +59,7 @@ export function checkPropagation(p: Propagation, index: number): Propagation {
     if (!Number.isInteger(c[key])) throw new ScrapeError('DBI_VALUE', `propagation ${index}: context.${key} must be an integer, got ${String(c[key])}`);
   }
   if (!Array.isArray(p.rows)) throw new ScrapeError('DBI_VALUE', `propagation ${index}: rows must be an array`);
-  return { timestart, timeend, context: c, rows: p.rows };
+  return p.source ? { timestart, timeend, context: c, rows: p.rows, source: p.source } : { timestart, timeend, context: c, rows: p.rows };
 }
 
 /** Where a payload value goes, for the messages of `sqlValue`: the spec table and the propagation. */

@@ -3,7 +3,7 @@ import { DatabaseLocation } from '../config/dbconf';
 import { describeLocation } from '../db/open-database';
 import { ScrapeError } from '../core/errors';
 import { SpecTable } from '../spec/spec-table';
-import { LOCALSEQNO, checkSpecTables, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
+import { LOCALSEQNO, SOURCE_IDS_TABLE, checkSpecTables, sourceIdsStatements, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
 import { SqlDialect, dialectOf } from '../db/dialect';
 
 /** What the operator allowed for the target tables. */
@@ -20,11 +20,16 @@ export interface PrepareTargetOptions {
 export interface PrepareTargetReport {
   created: string[];
   dropped: string[];
+  /**
+   * The target has no `SCRAPE_SOURCE_IDS` and creating it was not allowed: validities are
+   * written without their source ids (late rows of them cannot be detected). Never an error.
+   */
+  sourceIdsMissing?: boolean;
 }
 
 
 /**
- * Makes sure the DBI tables of `specs` (payload, Vld, and the shared LOCALSEQNO) exist before a
+ * Makes sure the DBI tables of `specs` (payload, Vld, the shared LOCALSEQNO and SCRAPE_SOURCE_IDS) exist before a
  * scraper writes. Tables are created only when the operator allowed it (`create`) or the target
  * is an embedded SQLite file; `drop` drops and recreates them. Production targets are never
  * created or dropped. A missing table without permission is an error naming the flag. Existing
@@ -53,6 +58,7 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
       for (const statement of dropTableStatements(spec, dialect)) await db.raw(statement);
       report.dropped.push(spec.table, vldTableName(spec));
       if (await db.schema.hasTable(LOCALSEQNO)) await db(LOCALSEQNO).where('TABLENAME', spec.table).delete();
+      if (await db.schema.hasTable(SOURCE_IDS_TABLE)) await db(SOURCE_IDS_TABLE).where('TABLENAME', spec.table).delete();
     }
   }
 
@@ -65,6 +71,16 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
     if (!mayCreate) throw new ScrapeError('TARGET_TABLE_MISSING', missingMessage(LOCALSEQNO));
     for (const statement of localSeqnoStatements(dialect)) await db.raw(statement);
     report.created.push(LOCALSEQNO);
+  }
+  // the source ids of written validities (late rows): created when allowed; an older target
+  // without it is still written, without them (the writer finds out once and says so)
+  if (!(await db.schema.hasTable(SOURCE_IDS_TABLE))) {
+    if (mayCreate) {
+      for (const statement of sourceIdsStatements(dialect)) await db.raw(statement);
+      report.created.push(SOURCE_IDS_TABLE);
+    } else {
+      report.sourceIdsMissing = true;
+    }
   }
   for (const spec of specs) {
     const names = [spec.table, vldTableName(spec)];

@@ -9,6 +9,8 @@ import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { lastValidity } from '../dbi/dbi-reader';
 import { lockStatus } from '../session/regime-lock';
+import { SourceKey } from '../source/source-reader';
+import { findLateRows, latestSourceMark } from '../stream/late-rows';
 
 /** Who holds a regime's writer lock on a target. */
 export interface LockHolder {
@@ -64,6 +66,12 @@ export interface StreamStatus {
   sourceLatest?: string;
   /** Source rows dated past the horizon (quarantined: not read until the wall clock reaches them), and the first of them. */
   quarantined: BeyondHorizon;
+  /**
+   * Late rows: source rows dated before the end of the latest validity the stream wrote whose id
+   * is above the highest id it had read then (kept in `SCRAPE_SOURCE_IDS`); never read by the
+   * stream. Undefined when the target keeps no source ids for the stream.
+   */
+  late?: LateRowsStatus;
   /** Source latest minus the last TIMEEND, both source-local, in ms; undefined without both. */
   lagMs?: number;
   /** Validities of the context in the target. */
@@ -74,6 +82,17 @@ export interface StreamStatus {
   lock?: LockHolder;
   /** Why figures are missing (e.g. target tables not created yet). */
   problem?: string;
+}
+
+/** Late rows of a stream (`StreamStatus.late`). */
+export interface LateRowsStatus {
+  count: number;
+  /** The first late row by id; undefined when none. */
+  first?: SourceKey;
+  /** Source-local `date_time` of the latest written validity's end entry: late rows are dated before it. */
+  before: string;
+  /** Highest source id the stream had read when it wrote that validity: late rows have larger ids. */
+  maxId: number;
 }
 
 /** What `streamStatuses` reads. */
@@ -92,7 +111,8 @@ const HOUR_MS = 3_600_000;
 
 /**
  * The status of every stream of a regime, per target: last validity (UTC and source-local),
- * latest source `date_time`, lag, rows quarantined for being dated in the future, validities
+ * latest source `date_time`, lag, rows quarantined for being dated in the future, late rows
+ * (appeared after the stream wrote past their time; see `findLateRows`), validities
  * written in the last hour, and the lock holder.
  * Reads only, so it works from any machine that reaches the databases.
  */
@@ -142,6 +162,11 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         .first();
       status.validities = Number(counts?.n ?? 0);
       status.writesLastHour = Number(counts?.recent ?? 0);
+      const mark = await latestSourceMark(target, spec, stream.table, ctx);
+      if (mark) {
+        const found = await findLateRows(source, stream, mark);
+        status.late = { count: found.count, first: found.rows[0], before: mark.lastTime, maxId: mark.maxId };
+      }
       status.lock = await lockHolder(target, regime, spec, stream);
       out.push(status);
     }

@@ -4,6 +4,7 @@ import { Regime } from '../config/regime';
 import { localToUtc, naiveMs } from '../core/time';
 import { announceResume } from '../stream/announce-resume';
 import { FutureQuarantine } from '../stream/quarantine';
+import { LateRows } from '../stream/late-rows';
 import { TargetSet, nextTurn } from '../stream/target-set';
 import { StepResult, StreamTotals, StreamWorker, emptyStep } from '../stream/stream-worker';
 import { SourceKey, SourcePage, SourceReader, SourceRow, StreamedPage } from '../source/source-reader';
@@ -71,6 +72,13 @@ export class StreamRunner implements StreamWorker {
   private pageMode = false;
   /** While catching up by streamed pages: the next page, streaming while this one is mapped and written. */
   private nextStream?: StreamedRun;
+  /**
+   * Highest source `id` read so far (a running max: ids need not grow with `date_time`), from the
+   * target's mark on at resume; each decision carries it into `SCRAPE_SOURCE_IDS` (late rows).
+   */
+  private maxIdRead = -Infinity;
+  /** The late-row check (`LateRows`), set by the stream builder. */
+  lateRows?: LateRows;
   /** Bumped by `resume`: a page still streaming from before stops handing rows on. */
   private generation = 0;
 
@@ -125,6 +133,11 @@ export class StreamRunner implements StreamWorker {
     return this.quarantine?.count ?? 0;
   }
 
+  /** Late rows found since the stream started; undefined when it does not check. */
+  get late(): number | undefined {
+    return this.lateRows?.count;
+  }
+
   /** Latest sample, for lag and status. */
   get latestSample(): Sample | undefined {
     return this.lastSample;
@@ -176,6 +189,10 @@ export class StreamRunner implements StreamWorker {
     });
     await announceResume(this.reader, this.stream, this.logger, timefloor, start, timezone);
     await this.quarantine?.check(true);
+    await this.lateRows?.check(true);
+    // what the stream had read before it stopped counts as read (a row read then is not late)
+    const mark = this.lateRows?.mark;
+    if (mark && mark.maxId > this.maxIdRead) this.maxIdRead = mark.maxId;
   }
 
   /**
@@ -196,7 +213,10 @@ export class StreamRunner implements StreamWorker {
 
   private async stepPage(): Promise<StepResult> {
     if (!this.vector) await this.resume();
-    else await this.quarantine?.check();
+    else {
+      await this.quarantine?.check();
+      await this.lateRows?.check();
+    }
     const vector = this.vector!;
     const { maxiter } = this.settings;
     const result: StepResult = emptyStep();
@@ -214,6 +234,7 @@ export class StreamRunner implements StreamWorker {
       this.prefetch = { after, page: next };
     }
     for (const row of page.skipped) {
+      if (row.id > this.maxIdRead) this.maxIdRead = row.id;
       this.logger.log('warn', `${this.stream.table} id ${row.id} at ${row.date_time}: joined row missing while the joined table is past it; entry skipped`, { stream: this.stream.table });
     }
     this.counts.rowsSkipped += page.skipped.length;
@@ -231,6 +252,7 @@ export class StreamRunner implements StreamWorker {
       }
       const sample = vector.needsAsync ? await vector.pushAsync(row) : vector.push(row);
       this.lastKey = { date_time: row.date_time, id: row.id };
+      if (row.id > this.maxIdRead) this.maxIdRead = row.id;
       const proceed = this.took(sample, vector, result, debug);
       if (proceed) {
         await this.propagate(proceed);
@@ -329,6 +351,7 @@ export class StreamRunner implements StreamWorker {
       if (generation !== this.generation) return false;
       const sample = vector.push(row);
       this.lastKey = run.lastKey = { date_time: row.date_time, id: row.id };
+      if (row.id > this.maxIdRead) this.maxIdRead = row.id;
       const proceed = this.took(sample, vector, result, debug);
       if (proceed) run.proceeds.push(proceed);
       run.stoppedEarly = result.finished;
@@ -376,7 +399,7 @@ export class StreamRunner implements StreamWorker {
   private async propagate(sample: Sample): Promise<void> {
     const first = this.reader.materialize(sample.first);
     const last = this.reader.materialize(sample.last as SourceRow);
-    await this.targets.add({ positionMs: naiveMs(first.date_time), first, last, agg: sample.agg, reason: sample.decision });
+    await this.targets.add({ positionMs: naiveMs(first.date_time), first, last, agg: sample.agg, reason: sample.decision, maxSourceId: this.maxIdRead });
   }
 
 

@@ -11,13 +11,14 @@ function label(value: string): string {
 /**
  * Scraper counters for Prometheus (`--metrics-port`): lag per stream, rows read, propagations by
  * reason, write latency (sum/count), retries after transient errors, rows quarantined per stream
- * (dated past `future_limit`). Fed as a StreamObserver.
+ * (dated past `future_limit`), late rows per stream. Fed as a StreamObserver.
  */
 export class ScrapeMetrics implements StreamObserver {
   private readonly lag = new Map<string, number>();
   private readonly rows = new Map<string, number>();
   private readonly propagations = new Map<string, number>();
   private readonly quarantined = new Map<string, number>();
+  private readonly lateRows = new Map<string, number>();
   private writeSum = 0;
   private writeCount = 0;
   private retries = 0;
@@ -33,6 +34,10 @@ export class ScrapeMetrics implements StreamObserver {
 
   quarantine(worker: StreamWorker, count: number): void {
     this.quarantined.set(worker.stream.table, count);
+  }
+
+  late(worker: StreamWorker, count: number): void {
+    this.lateRows.set(worker.stream.table, count);
   }
 
   retry(): void {
@@ -70,6 +75,8 @@ export class ScrapeMetrics implements StreamObserver {
     out.push(`scrape_row_decoder_disabled_total{${r}} ${this.decodersOff}`);
     out.push('# HELP scrape_quarantined_rows Source rows dated more than future_limit ahead of the wall clock, not read until it reaches them (at the last count).', '# TYPE scrape_quarantined_rows gauge');
     for (const [s, v] of this.quarantined) out.push(`scrape_quarantined_rows{${r},stream="${label(s)}"} ${v}`);
+    out.push('# HELP scrape_late_rows Source rows that appeared after their stream had written past their date_time (not scraped; found since the run started).', '# TYPE scrape_late_rows gauge');
+    for (const [s, v] of this.lateRows) out.push(`scrape_late_rows{${r},stream="${label(s)}"} ${v}`);
     return out.join('\n') + '\n';
   }
 }

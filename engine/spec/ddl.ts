@@ -184,3 +184,41 @@ export function dropTableStatements(spec: SpecTable, dialect: SqlDialect): strin
   const q = (name: string) => quoteIdentifier(name, dialect);
   return [`DROP TABLE IF EXISTS ${q(spec.table)}`, `DROP TABLE IF EXISTS ${q(vldTableName(spec))}`];
 }
+
+/**
+ * Name of the shared side table of a DBI target where the scraper keeps, per written validity,
+ * which source rows it had read when it wrote it (late-row detection, provenance). Reserved by
+ * the `SCRAPE_` prefix, so no spec table can take it.
+ */
+export const SOURCE_IDS_TABLE = 'SCRAPE_SOURCE_IDS';
+
+/** Columns of `SCRAPE_SOURCE_IDS`, in insert order. */
+export const SOURCE_IDS_COLUMNS = ['TABLENAME', 'SEQNO', 'SOURCE_TABLE', 'MAX_ID', 'FIRST_ID', 'LAST_ID', 'FIRST_TIME', 'LAST_TIME'] as const;
+
+/**
+ * DDL of `SCRAPE_SOURCE_IDS` (idempotent): one row per validity written by a stream — the
+ * target payload table (`TABLENAME`) and its `SEQNO`, the source table of the stream, the highest
+ * source `id` the stream had read when it decided the validity (`MAX_ID`: a source row dated
+ * before `LAST_TIME` with a larger id was not read, it came late), and the ids and source-local
+ * `date_time`s of the entries that are the validity's TIMESTART and TIMEEND. Primary key
+ * (TABLENAME, SEQNO); index (TABLENAME, SOURCE_TABLE, SEQNO) finds a stream's latest row.
+ * One shared table, not one per target: no name of a spec table can collide with it.
+ */
+export function sourceIdsStatements(dialect: SqlDialect): string[] {
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  const t = q(SOURCE_IDS_TABLE);
+  const index = q(`${SOURCE_IDS_TABLE}_stream`);
+  if (dialect === 'mysql') {
+    return [
+      `CREATE TABLE IF NOT EXISTS ${t} (${q('TABLENAME')} varchar(64) NOT NULL, ${q('SEQNO')} int NOT NULL, ${q('SOURCE_TABLE')} varchar(64) NOT NULL, ` +
+        `${q('MAX_ID')} bigint NOT NULL, ${q('FIRST_ID')} bigint NOT NULL, ${q('LAST_ID')} bigint NOT NULL, ${q('FIRST_TIME')} datetime NOT NULL, ${q('LAST_TIME')} datetime NOT NULL, ` +
+        `PRIMARY KEY (${q('TABLENAME')}, ${q('SEQNO')}), KEY ${index} (${q('TABLENAME')}, ${q('SOURCE_TABLE')}, ${q('SEQNO')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ];
+  }
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t} (${q('TABLENAME')} TEXT NOT NULL, ${q('SEQNO')} INTEGER NOT NULL, ${q('SOURCE_TABLE')} TEXT NOT NULL, ` +
+      `${q('MAX_ID')} INTEGER NOT NULL, ${q('FIRST_ID')} INTEGER NOT NULL, ${q('LAST_ID')} INTEGER NOT NULL, ${q('FIRST_TIME')} TEXT NOT NULL, ${q('LAST_TIME')} TEXT NOT NULL, ` +
+      `PRIMARY KEY (${q('TABLENAME')}, ${q('SEQNO')}))`,
+    `CREATE INDEX IF NOT EXISTS ${index} ON ${t} (${q('TABLENAME')}, ${q('SOURCE_TABLE')}, ${q('SEQNO')})`,
+  ];
+}

@@ -10,6 +10,7 @@ import { SourceStream, discoverStreams } from '../source/source-stream';
 import { compileMapping } from '../transform/mapping';
 import { UnpivotPlan, compileUnpivotPlan } from '../transform/unpivot-plan';
 import { FutureQuarantine } from './quarantine';
+import { LateRows } from './late-rows';
 import { RunOptions } from './run-options';
 import { StreamWorker } from './stream-worker';
 import { TargetSet } from './target-set';
@@ -80,6 +81,8 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
       const quarantine = new FutureQuarantine(reader, stream.table, options.logger, clock, regime.scraper.future_limit);
       const worker = factory.make({ stream, reader, quarantine, columnNames, plan, targets: set });
       quarantine.onCount = (count) => options.observer?.quarantine?.(worker, count);
+      worker.lateRows = new LateRows(source, stream, targets, options.logger, clock);
+      worker.lateRows.onCount = (count) => options.observer?.late?.(worker, count);
       return worker;
     }),
   );

@@ -14,6 +14,8 @@ export interface StreamObserver {
   decoderOff?(table: string, reason: string): void;
   /** Each count of a stream's quarantined rows (dated past `future_limit`; see `FutureQuarantine`), 0 included. */
   quarantine?(worker: StreamWorker, count: number): void;
+  /** Each count of a stream's late rows (appeared after the stream wrote past their time; see `LateRows`), 0 included. */
+  late?(worker: StreamWorker, count: number): void;
 }
 
 /** One observer telling all of `observers` (undefined ones skipped). */
@@ -26,5 +28,6 @@ export function combineObservers(...observers: (StreamObserver | undefined)[]): 
     write: (worker, seconds) => all.forEach((o) => o.write?.(worker, seconds)),
     decoderOff: (table, reason) => all.forEach((o) => o.decoderOff?.(table, reason)),
     quarantine: (worker, count) => all.forEach((o) => o.quarantine?.(worker, count)),
+    late: (worker, count) => all.forEach((o) => o.late?.(worker, count)),
   };
 }

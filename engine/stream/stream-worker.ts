@@ -1,4 +1,5 @@
 import { SourceStream } from '../source/source-stream';
+import { LateRows } from './late-rows';
 import { TargetSet } from './target-set';
 
 /** What one step of a stream did. */
@@ -39,6 +40,13 @@ export interface StreamWorker {
    * (`FutureQuarantine`): not read until the clock reaches them.
    */
   readonly quarantined: number;
+  /**
+   * Late rows found since the stream started (`LateRows`: rows that appeared after the stream
+   * wrote past their `date_time`); undefined when the stream does not check for them.
+   */
+  readonly late?: number;
+  /** The late-row check, set by the stream builder; the worker runs it at resume and as it steps. */
+  lateRows?: LateRows;
   /** Finds where to start from the targets; forgets everything not written. */
   resume(): Promise<void>;
   /** Reads and decides one page (or chunk) and hands its writes on. */

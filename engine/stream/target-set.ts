@@ -1,7 +1,7 @@
 import { Clock } from '../core/clock';
 import { Logger } from '../core/logger';
 import { localToUtcDetail, naiveMs, naiveText, utcToLocal } from '../core/time';
-import { DbiWriter, PreparedWrite, Propagation, ValidityContext } from '../dbi/dbi-writer';
+import { DbiWriter, PreparedWrite, Propagation, SourceIds, ValidityContext } from '../dbi/dbi-writer';
 import { lastValidity, VldRow } from '../dbi/dbi-reader';
 import { FencePoint, fenceAfter } from '../dbi/fence';
 import { SpecTable } from '../spec/spec-table';
@@ -27,6 +27,12 @@ export interface Decision {
   agg?: Record<string, number | null>;
   /** `changed`, `overage`, `bin`…: told to observers once written. */
   reason: string;
+  /**
+   * Highest source `id` the stream had read when it made this decision (a running max: ids need
+   * not grow with `date_time`); kept beside the validity so rows that come later are found
+   * (late rows). `first`/`last` ids count too.
+   */
+  maxSourceId?: number;
 }
 
 /** Propagations converted for their writers (one per target, none when it has nothing) and their decisions. */
@@ -77,6 +83,8 @@ export class TargetSet {
   onWrite?: (ms: number) => void;
   /** Where the stream's nonexistent local times are reported (see `add`); none: counted only. */
   logger?: Logger;
+  /** Targets whose missing `SCRAPE_SOURCE_IDS` was told (once per stream and target). */
+  private readonly toldNoSourceIds = new Set<number>();
   /** Distinct local times of decisions that fell in a gap (skipped hour) since the stream started. */
   gapTimes = 0;
   /** The gap the last conversions fell in: its transition instant (UTC text), first local time and count. */
@@ -169,7 +177,7 @@ export class TargetSet {
       }
       added = true;
       const rows = await target.mapping.evaluate({ first: decision.first, last: decision.last, agg: decision.agg, ctx: this.ctx }, this.plan);
-      this.pending[i].push({ timestart, timeend, context: this.context, rows });
+      this.pending[i].push({ timestart, timeend, context: this.context, rows, source: this.sourceIds(decision) });
     }
     if (added) this.pendingReasons.push({ reason: decision.reason, timeend });
     return added;
@@ -217,6 +225,15 @@ export class TargetSet {
       gap_times: g.count,
       gap_times_total: this.gapTimes,
     });
+  }
+
+  /** What `SCRAPE_SOURCE_IDS` keeps of a decision: the highest id read and its entries' ids and times. */
+  private sourceIds(d: Decision): SourceIds | undefined {
+    const firstId = Number(d.first.id);
+    const lastId = Number(d.last.id);
+    if (!Number.isFinite(firstId) || !Number.isFinite(lastId)) return undefined;
+    const maxId = Math.max(d.maxSourceId ?? -Infinity, firstId, lastId);
+    return { table: this.streamName, maxId, firstId, lastId, firstTime: d.first.date_time, lastTime: d.last.date_time };
   }
 
   /** The stream's name in log lines: its source table. */
@@ -295,6 +312,10 @@ export class TargetSet {
         this.expect[i] = fenceAfter(this.expect[i], w.validities, seqnos);
         this.onWrite?.(this.clock.now() - t0);
         this.writes += w.validities.length;
+        if (target.writer.sourceIdsMissing && !this.toldNoSourceIds.has(i)) {
+          this.toldNoSourceIds.add(i);
+          this.logger?.log('warn', `${this.streamName}: target has no SCRAPE_SOURCE_IDS table (created with --allow-drop-create-table): ${target.spec.table} is written without source ids, so late rows of this stream are not detected`, { stream: this.streamName });
+        }
       }
     } catch (err) {
       // a step redone after a failure decides its propagations again; a commit that landed

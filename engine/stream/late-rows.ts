@@ -1,0 +1,210 @@
+import { Knex } from 'knex';
+import { Clock } from '../core/clock';
+import { Logger } from '../core/logger';
+import { localToUtc, normalizeTimeText, utcToLocal } from '../core/time';
+import { dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
+import { SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
+import { SpecTable } from '../spec/spec-table';
+import { SourceKey } from '../source/source-reader';
+import { SourceStream } from '../source/source-stream';
+
+/** Wall-clock time between two late-row checks of a running stream (two indexed queries each). */
+export const LATE_CHECK_MS = 5 * 60_000;
+
+/** Late rows a check names at most (the count is exact; the ids beyond are not fetched). */
+const LATE_IDS_FETCHED = 1000;
+
+/**
+ * What the target keeps of the latest validity a stream wrote (`SCRAPE_SOURCE_IDS`): the highest
+ * source id it had read then, and the source-local `date_time` of the validity's end entry.
+ */
+export interface SourceMark {
+  seqno: number;
+  maxId: number;
+  /** Source-local `date_time` of the entry that is the validity's TIMEEND: the stream's resume point. */
+  lastTime: string;
+}
+
+/** Late rows found against one mark. */
+export interface LateRowsFound {
+  /** The mark checked against: rows dated before `mark.lastTime` with ids above `mark.maxId`. */
+  mark: SourceMark;
+  count: number;
+  /** The late rows, by id (at most `LATE_IDS_FETCHED` of them). */
+  rows: SourceKey[];
+}
+
+/** A context as the Vld table has it (what status and the stream know). */
+interface MarkContext {
+  sitemask: number;
+  subsite: number;
+  simmask: number;
+  task: number;
+}
+
+/**
+ * The latest `SCRAPE_SOURCE_IDS` row of a stream in one target (by SEQNO, the stream's context
+ * through its Vld row); undefined when the target has no such table or no row of the stream.
+ */
+export async function latestSourceMark(target: Knex, spec: SpecTable, sourceTable: string, ctx: MarkContext): Promise<SourceMark | undefined> {
+  if (!(await target.schema.hasTable(SOURCE_IDS_TABLE))) return undefined;
+  const q = (n: string) => quoteIdentifier(n, dialectOf(target));
+  const rows = await rawRows(
+    target,
+    `SELECT s.${q('SEQNO')} AS seqno, s.${q('MAX_ID')} AS max_id, s.${q('LAST_TIME')} AS last_time FROM ${q(SOURCE_IDS_TABLE)} s ` +
+      `JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = s.${q('SEQNO')} ` +
+      `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? ` +
+      `ORDER BY s.${q('SEQNO')} DESC LIMIT 1`,
+    [spec.table, sourceTable, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return { seqno: Number(r.seqno), maxId: Number(r.max_id), lastTime: timeText(r.last_time) };
+}
+
+/**
+ * The `SCRAPE_SOURCE_IDS` marks of a stream in one target from SEQNO `from` on (in SEQNO order,
+ * at most `limit`): the staircase a periodic check tests rows against.
+ */
+export async function sourceMarksSince(target: Knex, spec: SpecTable, sourceTable: string, ctx: MarkContext, from: number, limit = 5000): Promise<SourceMark[]> {
+  const q = (n: string) => quoteIdentifier(n, dialectOf(target));
+  const rows = await rawRows(
+    target,
+    `SELECT s.${q('SEQNO')} AS seqno, s.${q('MAX_ID')} AS max_id, s.${q('LAST_TIME')} AS last_time FROM ${q(SOURCE_IDS_TABLE)} s ` +
+      `JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = s.${q('SEQNO')} ` +
+      `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND s.${q('SEQNO')} >= ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? ` +
+      `ORDER BY s.${q('SEQNO')} LIMIT ${Math.max(1, Math.floor(limit))}`,
+    [spec.table, sourceTable, from, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task],
+  );
+  return rows.map((r) => ({ seqno: Number(r.seqno), maxId: Number(r.max_id), lastTime: timeText(r.last_time) }));
+}
+
+/** Steps of a staircase a check's SQL holds at most (a sound subset of the marks beyond: every k-th, the last kept). */
+const MAX_STEPS = 64;
+
+/**
+ * The late rows of a stream against `mark`: source rows dated before the mark's end entry (a
+ * range already written) whose id is above the highest id the stream had read when it wrote it.
+ * Every row the stream read then has an id at most `maxId`, so each row counted was not read
+ * (no false positive); a late row whose id is not above the latest mark's (it came while the
+ * stream was still reading around its time) is not found by this check. One indexed COUNT
+ * (`id > ?` on the primary key) and, when there are some, one query naming them. With `more`
+ * marks (earlier validities), a row late for any of them counts: a staircase of at most
+ * `MAX_STEPS` steps, the index range starting at the lowest of their ids.
+ */
+export async function findLateRows(source: Knex, stream: Pick<SourceStream, 'table' | 'timestampZone'>, mark: SourceMark, more: readonly SourceMark[] = []): Promise<LateRowsFound> {
+  const q = (n: string) => quoteIdentifier(n, dialectOf(source));
+  const zone = stream.timestampZone;
+  const server = (local: string) => (zone === undefined ? local : localToUtc(local, zone));
+  // a staircase: late for any of the marks (each one sound on its own), at most MAX_STEPS of them
+  let steps = [...more, mark];
+  if (steps.length > MAX_STEPS) {
+    const every = Math.ceil(steps.length / (MAX_STEPS - 1));
+    steps = [...steps.filter((_, i) => i % every === 0), mark];
+  }
+  const lowest = Math.min(...steps.map((m) => m.maxId));
+  const stairs = steps.map(() => `(${q('id')} > ? AND ${q('date_time')} < ?)`).join(' OR ');
+  const where = `FROM ${q(stream.table)} WHERE ${q('id')} > ? AND (${stairs})`;
+  const bindings = [lowest, ...steps.flatMap((m) => [m.maxId, server(m.lastTime)])];
+  const counted = await rawRows(source, `SELECT COUNT(*) AS n ${where}`, bindings);
+  const count = Number(counted[0]?.n ?? 0);
+  if (count === 0) return { mark, count, rows: [] };
+  const named = await rawRows(source, `SELECT ${q('id')} AS id, ${q('date_time')} AS t ${where} ORDER BY ${q('id')} LIMIT ${LATE_IDS_FETCHED}`, bindings);
+  const rows = named.map((r) => {
+    const t = timeText(r.t);
+    return { id: Number(r.id), date_time: zone === undefined ? t : utcToLocal(t, zone) };
+  });
+  return { mark, count, rows };
+}
+
+/** A time as read from either driver (text or, should a driver give one, a Date) as `YYYY-MM-DD HH:MM:SS`. */
+function timeText(v: unknown): string {
+  if (v instanceof Date) return v.toISOString().slice(0, 19).replace('T', ' ');
+  return normalizeTimeText(String(v));
+}
+
+/** A target of a stream as the late-row check reads it. */
+export interface LateTarget {
+  spec: SpecTable;
+  writer: { db: Knex };
+}
+
+/**
+ * Keeps count of a running stream's late rows: source rows that appeared after the stream had
+ * written past their `date_time`, which it never reads (`findLateRows`; with several targets, the
+ * marks of the one furthest behind at the first check). Checked at resume (against the latest
+ * `SCRAPE_SOURCE_IDS` mark: rows that came while the stream was stopped) and at most once per
+ * `everyMs` of wall clock, never per page, against every mark written since the last check (rows
+ * that came since, dated in any range written meanwhile). Rows found stay counted while the
+ * stream runs (the next write's mark passes their ids, so a later check alone would lose them);
+ * they are reported, not repaired: a warning whenever the count grows, naming the first (by id).
+ * `onCount` hears every count (a gauge). The target is not changed.
+ */
+export class LateRows {
+  /** Late rows found since the stream started (union of the checks). */
+  count = 0;
+  /** The first late row found, by id. */
+  first?: SourceKey;
+  /** The latest mark read (at the last check): the running max id of a resumed stream starts from its `maxId`. */
+  mark?: SourceMark;
+  /** Hears each count (metrics). */
+  onCount?: (count: number) => void;
+  private checkedAt = -Infinity;
+  private readonly seen = new Map<number, string>();
+  /** The target the marks are read from (the one furthest behind at the first check) and the last mark checked. */
+  private markTarget?: LateTarget;
+
+  constructor(
+    private readonly source: Knex,
+    private readonly stream: Pick<SourceStream, 'table' | 'timestampZone' | 'context'>,
+    private readonly targets: readonly LateTarget[],
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+    private readonly everyMs = LATE_CHECK_MS,
+  ) {}
+
+  /** Checks for late rows when a check is due, or now with `force` (at resume). */
+  async check(force = false): Promise<void> {
+    const now = this.clock.now();
+    if (!force && now - this.checkedAt < this.everyMs) return;
+    this.checkedAt = now;
+    const previous = this.mark;
+    let mark: SourceMark | undefined;
+    let more: SourceMark[] = [];
+    if (previous && this.markTarget) {
+      // every validity written since the last check, from the mark checked then on: a row that
+      // came since then, dated in a range written meanwhile, is late for one of them
+      const t = this.markTarget;
+      more = await sourceMarksSince(t.writer.db, t.spec, this.stream.table, this.stream.context, previous.seqno);
+      mark = await latestSourceMark(t.writer.db, t.spec, this.stream.table, this.stream.context);
+      more = more.filter((m) => m.seqno !== mark?.seqno);
+    } else {
+      for (const t of this.targets) {
+        const m = await latestSourceMark(t.writer.db, t.spec, this.stream.table, this.stream.context);
+        if (m && (!mark || m.lastTime < mark.lastTime)) {
+          mark = m;
+          this.markTarget = t;
+        }
+      }
+    }
+    this.mark = mark;
+    if (!mark) {
+      this.onCount?.(this.count); // nothing written yet: none late
+      return;
+    }
+    const found = await findLateRows(this.source, this.stream, mark, more);
+    for (const r of found.rows) if (this.seen.size < 100_000) this.seen.set(r.id, r.date_time);
+    const before = this.count;
+    this.count = Math.max(this.count, this.seen.size, found.count);
+    for (const [id, date_time] of this.seen) if (!this.first || id < this.first.id) this.first = { id, date_time };
+    if (this.count > before) {
+      const first = this.first ? `; first id ${this.first.id} at ${this.first.date_time}` : '';
+      this.logger.log(
+        'warn',
+        `${this.stream.table}: ${this.count} late ${this.count === 1 ? 'row' : 'rows'}: dated before ${mark.lastTime} local, already written, with ids above ${mark.maxId}, the highest id read when it was written${first}; not scraped, the target is left as it is (repairing the validities is a separate operation)`,
+        { stream: this.stream.table, late: this.count, first_id: this.first?.id, first_time: this.first?.date_time },
+      );
+    }
+    this.onCount?.(this.count);
+  }
+}
