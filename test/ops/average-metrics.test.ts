@@ -9,7 +9,7 @@ import { ADTEMP_YAML, fillAdTempSource, ROOT, spawnScrape, samples } from './ops
 const ADLID_YAML = path.join(ROOT, 'regimes.d', 'adlid.yaml');
 
 /** The metric families `scrape run --metrics-port` serves (test/ops/metrics.test.ts). */
-const FAMILIES = ['scrape_lag_seconds', 'scrape_rows_read_total', 'scrape_propagations_total', 'scrape_write_seconds', 'scrape_retries_total', 'scrape_row_decoder_disabled_total', 'scrape_quarantined_rows'];
+const FAMILIES = ['scrape_lag_seconds', 'scrape_rows_read_total', 'scrape_propagations_total', 'scrape_write_seconds', 'scrape_retries_total', 'scrape_row_decoder_disabled_total', 'scrape_quarantined_rows', 'scrape_late_rows'];
 
 function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
