@@ -1,4 +1,5 @@
 import { Clock } from '../core/clock';
+import { ScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { localToUtcDetail, naiveMs, naiveText, utcToLocal } from '../core/time';
 import { DbiWriter, PreparedWrite, Propagation, SourceIds, ValidityContext } from '../dbi/dbi-writer';
@@ -177,10 +178,30 @@ export class TargetSet {
       }
       added = true;
       const rows = await target.mapping.evaluate({ first: decision.first, last: decision.last, agg: decision.agg, ctx: this.ctx }, this.plan);
+      this.refuseNotFinite(rows, i, decision, timestart, timeend);
       this.pending[i].push({ timestart, timeend, context: this.context, rows, source: this.sourceIds(decision) });
     }
     if (added) this.pendingReasons.push({ reason: decision.reason, timeend });
     return added;
+  }
+
+  /**
+   * NaN or ±Infinity from a mapping (JSONata's `x / 0` gives Infinity) stops the stream with the
+   * regime location and the values: writing NULL instead would hide it, and the target must
+   * depend only on the source.
+   */
+  private refuseNotFinite(rows: Record<string, unknown>[], target: number, decision: Decision, timestart: string, timeend: string): void {
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      for (const attribute in row) {
+        const v = row[attribute];
+        if (typeof v !== 'number' || Number.isFinite(v)) continue;
+        throw new ScrapeError(
+          'DBI_NOT_FINITE',
+          `targets[${target}].map.${attribute} gave ${v} for payload row ${r + 1} of the validity [${timestart}, ${timeend}) UTC of ${String(this.ctx.table)} (source ids ${decision.first.id} to ${decision.last.id}, local ${decision.first.date_time} to ${decision.last.date_time}): a mapping must give a finite number or null; nothing of it is written`,
+        );
+      }
+    }
   }
 
   /**
