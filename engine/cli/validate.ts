@@ -3,6 +3,7 @@ import * as path from 'path';
 import { ScrapeError } from '../core/errors';
 import { Diagnostic } from '../config/diagnostic';
 import { RegimeLookup, checkRegimeFile, findRegimeFile, listRegimeFiles, renderDiagnostics } from '../config/load-regime';
+import { CheckedRegime, regimeOverlaps } from '../config/regime-overlaps';
 import { RegisterCommand } from './main';
 
 interface ValidateOptions {
@@ -34,8 +35,9 @@ function filesToCheck(args: string[], lookup: RegimeLookup): string[] {
 
 /**
  * `scrape validate [files...]`: checks regimes (YAML, schema, JSONata, regexes, time zones,
- * credentials, captures, .spec mappings) and prints every diagnostic compiler-style; exit 1 on
- * any error, else one summary line.
+ * credentials, captures, .spec mappings), then the regimes together (two that would write the
+ * same target table and context), and prints every diagnostic compiler-style; exit 1 on any
+ * error, else one summary line.
  */
 export const registerValidate: RegisterCommand = (program, io, setExit) => {
   program
@@ -48,14 +50,21 @@ export const registerValidate: RegisterCommand = (program, io, setExit) => {
       const lookup: RegimeLookup = { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env };
       const files = filesToCheck(args, lookup);
       const all: Diagnostic[] = [];
-      const names: string[] = [];
-      let invalid = 0;
+      const valid: CheckedRegime[] = [];
+      const invalidFiles = new Set<string>();
       for (const file of files) {
-        const { regime, diagnostics } = checkRegimeFile(file, lookup);
+        const { regime, specs, diagnostics } = checkRegimeFile(file, lookup);
         all.push(...diagnostics);
-        if (diagnostics.some((d) => d.severity === 'error')) invalid++;
-        else names.push(regime?.name ?? path.basename(file).replace(/\.ya?ml$/i, ''));
+        if (diagnostics.some((d) => d.severity === 'error') || !regime) invalidFiles.add(file);
+        else valid.push({ file, regime, specs });
       }
+      // regimes checked together must not write the same target table and context
+      for (const d of regimeOverlaps(valid)) {
+        all.push(d);
+        invalidFiles.add(d.file);
+      }
+      const names = valid.filter((r) => !invalidFiles.has(r.file)).map((r) => r.regime.name);
+      const invalid = invalidFiles.size;
       if (all.length) io.stdout.write(renderDiagnostics(all, io.cwd) + '\n');
       const errors = all.filter((d) => d.severity === 'error').length;
       const warnings = all.length - errors;

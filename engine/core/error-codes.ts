@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   REGIME_NONDETERMINISTIC: 'a map or change rule calling a JSONata function of time or chance ($now, $millis, $random): the target would not follow from the source alone',
   REGIME_MAPPING: 'a mapping onto an attribute its spec does not have, or leaving one unmapped',
   REGIME_SPEC: 'a target spec that cannot be found or loaded',
+  REGIME_OVERLAP: 'two regimes that would write the same target table and context',
   REGIME_COLUMN: 'a rule or mapping naming a column, cell or aggregate the stream does not have',
   REGIME_COLUMNS: 'a column pattern that matches no column',
   REGIME_CHANGE: 'a change rule that cannot be compiled',
