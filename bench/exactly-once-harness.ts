@@ -1,6 +1,3 @@
-import { ChildProcess, execFileSync, spawn } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
 import { Knex } from 'knex';
 import { applySettingOverrides, loadRegime } from '../engine/config/load-regime';
 import { isScrapeError } from '../engine/core/errors';
@@ -12,7 +9,10 @@ import { StreamRunner } from '../engine/scraper/stream-runner';
 import { regimeLockName } from '../engine/session/regime-lock';
 import { createTestDatabase, TestDatabase, TestDialect } from '../test/support/databases';
 import { prng } from '../test/support/source-fixture';
-import { ADTEMP_YAML, ROOT, fillAdTempSource, targetContent } from '../test/ops/ops-support';
+import { ADTEMP_YAML, fillAdTempSource, spawnScrape, targetContent } from '../test/ops/ops-support';
+import { ensureDist } from '../test/support/dist';
+
+export { ensureDist };
 
 /**
  * The property "exactly once" (DESIGN §4.12) tested by random trials: two writers on one
@@ -249,39 +249,8 @@ export async function inProcessTrial(dialect: TestDialect, seed: number, options
   return { kind: 'in-process', dialect, seed, problems, stats, ms: Date.now() - t0 };
 }
 
-/** Recompiles dist/ when an engine source is newer than its compiled file (the CLI children run dist). */
-export function ensureDist(): void {
-  const stale = (dir: string): boolean =>
-    fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).some((e) => {
-      const rel = path.join(dir, e.name);
-      if (e.isDirectory()) return stale(rel);
-      if (!e.name.endsWith('.ts')) return false;
-      const js = path.join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
-      return !fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(path.join(ROOT, rel)).mtimeMs;
-    });
-  if (stale('engine')) {
-    try {
-      execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: ROOT, stdio: 'pipe' });
-    } catch {
-      // Type errors elsewhere still emit JS; the children's behaviour is what the trial checks.
-    }
-  }
-}
 
-interface Child {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function spawnScrape(args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'scrape'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: string[] = [];
-  child.stdout!.on('data', (c) => chunks.push(String(c)));
-  child.stderr!.on('data', (c) => chunks.push(String(c)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { child, output: () => chunks.join(''), exited };
-}
+type Child = ReturnType<typeof spawnScrape>;
 
 const running = (c: Child) => c.child.exitCode === null && c.child.signalCode === null;
 /** Waiting for the writer lock (said so, and not taken it since). */

@@ -9,6 +9,7 @@ import { quoteCommandArg, quoteEnvironmentValue, supervisorProgram } from '../..
 import { openDatabase } from '../../engine/db/open-database';
 import { parseDatabaseUrl } from '../../engine/config/dbconf';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
+import { ensureDist } from '../support/dist';
 
 const ROOT = projectRoot();
 
@@ -170,25 +171,6 @@ describe('scrape supervisor: generated program files', () => {
 // ---------------------------------------------------------------------------------------------
 // a real supervisord
 
-/** Makes sure dist/ holds compiled JS at least as new as engine/ (bin/scrape runs dist). */
-function ensureDist(): void {
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      t = Math.max(t, e.isDirectory() ? newest(p) : p.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
-    }
-    return t;
-  };
-  const built = path.join(ROOT, 'dist', 'engine', 'cli', 'supervisor.js');
-  if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= newest(path.join(ROOT, 'engine'))) return;
-  try {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', ROOT], { cwd: ROOT, stdio: 'pipe' });
-  } catch {
-    // type errors elsewhere in the tree do not stop tsc from emitting; the check below decides
-  }
-  if (!fs.existsSync(built)) throw new Error('tsc did not produce dist/engine/cli/supervisor.js');
-}
 
 /** Resolves after `ms`; the timer does not keep jest alive. */
 function sleep(ms: number): Promise<void> {

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { Writable } from 'stream';
 import { CliIo } from '../../engine/cli/io';
 import { parseSpec, SpecTable } from '../../engine/spec/spec-table';
+export { ensureDist } from '../support/dist';
 
 /** The project folder. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -23,34 +24,6 @@ export function testSpec(table = 'DcsProbe'): SpecTable {
   );
 }
 
-/**
- * Makes sure `dist/` holds compiled JS at least as new as the sources the child writer scripts
- * load (jest runs TS directly; child processes run plain node against dist).
- */
-export function ensureDist(): void {
-  const pairs = [
-    ...['dbi', 'db'].flatMap((dir) =>
-      fs
-        .readdirSync(path.join(ROOT, 'engine', dir))
-        .filter((f) => f.endsWith('.ts'))
-        .map((f) => [`engine/${dir}/${f}`, `dist/engine/${dir}/${f.replace(/\.ts$/, '.js')}`]),
-    ),
-    ['engine/spec/ddl.ts', 'dist/engine/spec/ddl.js'],
-    ['engine/spec/spec-table.ts', 'dist/engine/spec/spec-table.js'],
-    ['engine/config/dbconf.ts', 'dist/engine/config/dbconf.js'],
-  ];
-  const stale = pairs.some(([src, out]) => {
-    const o = path.join(ROOT, out);
-    return !fs.existsSync(o) || fs.statSync(o).mtimeMs < fs.statSync(path.join(ROOT, src)).mtimeMs;
-  });
-  if (!stale) return;
-  try {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', ROOT], { cwd: ROOT, stdio: 'pipe' });
-  } catch {
-    // type errors elsewhere in the tree do not stop tsc from emitting; the check below decides
-  }
-  for (const [, out] of pairs) if (!fs.existsSync(path.join(ROOT, out))) throw new Error(`tsc did not produce ${out}`);
-}
 
 /** A child node process running `test/dbi/writer-child.js`, with its stdout lines. */
 export interface Child {

@@ -1,4 +1,4 @@
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,29 +12,12 @@ import { dumpTarget } from '../../engine/dbi/dbi-reader';
 import { RegimeLock, lockStatus, regimeLockName } from '../../engine/session/regime-lock';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
+import { ensureDist } from '../support/dist';
 
 const ROOT = projectRoot();
 const PT = [1, 2, 3, 4, 5].map((i) => `DBNS_SAB_Temp_PT${i}`);
 const SPEC = loadRegime(path.join(ROOT, 'regimes.d', 'adtemp.yaml')).specs.get('GDcsAdTemp')!;
 
-/** Recompiles dist/ when an engine source is newer than its compiled file (children run dist). */
-function ensureDist(): void {
-  const stale = (dir: string): boolean =>
-    fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).some((e) => {
-      const rel = path.join(dir, e.name);
-      if (e.isDirectory()) return stale(rel);
-      if (!e.name.endsWith('.ts')) return false;
-      const js = path.join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
-      return !fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(path.join(ROOT, rel)).mtimeMs;
-    });
-  if (stale('engine')) {
-    try {
-      execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: ROOT, stdio: 'pipe' });
-    } catch {
-      // Type errors elsewhere still emit JS; the children's behaviour is what the test checks.
-    }
-  }
-}
 
 interface Child {
   child: ChildProcess;
