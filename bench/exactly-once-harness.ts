@@ -6,10 +6,10 @@ import { openDatabase } from '../engine/db/open-database';
 import { isTransientError } from '../engine/db/transient-error';
 import { buildStreamRunners, runScraper, ScraperOptions } from '../engine/scraper/scraper';
 import { StreamRunner } from '../engine/scraper/stream-runner';
-import { regimeLockName } from '../engine/session/regime-lock';
+import { scopeLockName } from '../engine/session/target-lock';
 import { createTestDatabase, TestDatabase, TestDialect } from '../test/support/databases';
 import { prng } from '../test/support/source-fixture';
-import { ADTEMP_YAML, fillAdTempSource, spawnScrape, targetContent } from '../test/ops/ops-support';
+import { ADTEMP_SCOPE, ADTEMP_YAML, fillAdTempSource, spawnScrape, targetContent } from '../test/ops/ops-support';
 import { ensureDist } from '../test/support/dist';
 
 export { ensureDist };
@@ -314,7 +314,7 @@ export async function processTrial(dialect: TestDialect, seed: number, options: 
       }
     };
     const lockHolder = async (): Promise<number | null> => {
-      const [[r]] = await target.db.raw('SELECT IS_USED_LOCK(?) AS id', [regimeLockName('scrape', 'adtemp', target.location.database!)]);
+      const [[r]] = await target.db.raw('SELECT IS_USED_LOCK(?) AS id', [scopeLockName(target.location.database!, ADTEMP_SCOPE)]);
       return r.id === null ? null : Number(r.id);
     };
     const pair = [launch(), launch()];

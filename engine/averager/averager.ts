@@ -1,6 +1,6 @@
 import { normalizeTimeText, parseDuration } from '../core/time';
 import { AggregateDecl, Regime } from '../config/regime';
-import { averagerAggregate } from '../config/regime-defaults';
+import { averagerAggregate, regimeForRole } from '../config/regime-defaults';
 import { rangeReaderFor } from '../source/range-reader';
 import { Aggregator, aggregateColumns } from '../aggregate/aggregator';
 import { compileFilter } from '../aggregate/row-filter';
@@ -64,9 +64,10 @@ function averagerSleep(regime: Regime): SleepPolicy {
  * complete bins, a chunk per step; then, with `untilCaughtUp`, returns, else sleeps
  * `averager.sleep` and wakes to look for newly completed bins, until the signal aborts. Target
  * rows depend only on the source rows and the regime, never on chunking, restarts or when the
- * run happened.
+ * run happened. The averager writes its own `averager.task` when the regime gives one.
  */
-export async function runAverager(options: AveragerOptions): Promise<AveragerReport> {
+export async function runAverager(given: AveragerOptions): Promise<AveragerReport> {
+  const options = { ...given, regime: regimeForRole(given.regime, 'average') };
   const averagers = await runStreams(options, () => buildStreamAveragers(options), averagerSleep(options.regime));
   return {
     streams: (averagers ?? []).map((a) => ({ table: a.stream.table, resumedAt: a.resumeTime, rowsRead: a.totals.rowsRead, chunks: a.chunks, validities: a.totals.propagations })),

@@ -13,6 +13,7 @@ interface StatusOptions extends CommonOptions {
   source?: string;
   target?: string;
   json?: boolean;
+  average?: boolean;
 }
 
 /**
@@ -94,7 +95,8 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
     .argument('[regimes...]', 'regime names or YAML paths (default: every regime of the regimes folder)')
     .option('--source <name>', "dbconf section or URL of the source (default: each regime's)")
     .option('--target <name>', "dbconf section or URL of the target (default: each regime's)")
-    .option('--json', 'print the statuses as JSON');
+    .option('--json', 'print the statuses as JSON')
+    .option('--average', "the averager's writes (its own averager.task) instead of the scraper's");
   addCommonOptions(cmd);
   cmd.action(async (names: string[], opts: StatusOptions) => {
     const lookup = { regimesDir: opts.regimes, cwd: io.cwd, env: io.env };
@@ -108,7 +110,7 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
           const dbconf = { dbconf: opts.dbconf, env: io.env };
           const source = connections.get(resolveDatabase(opts.source ?? loaded.regime.source, dbconf));
           const target = connections.get(resolveDatabase(opts.target ?? loaded.regime.target, dbconf));
-          const streams = await streamStatuses({ regime: loaded.regime, specs: loaded.specs, source, target });
+          const streams = await streamStatuses({ regime: loaded.regime, specs: loaded.specs, source, target, role: opts.average ? 'average' : 'scrape' });
           results.push({ regime: loaded.regime.name, timezone: loaded.regime.timezone, streams });
         } catch (err) {
           if (!isScrapeError(err)) throw err;

@@ -4,7 +4,7 @@
  * averager's aggregation when the regime declares none, a faker column no `faker.columns` rule
  * matches, and the defaults shown beside effective settings in `--help`.
  */
-import { AggregateDecl, FakerColumnDecl, Regime } from './regime';
+import { AggregateDecl, FakerColumnDecl, Regime, WriterRole } from './regime';
 import { derefSchema, regimeSchema } from './regime-schema';
 
 const filled = new Map<string, unknown>();
@@ -58,4 +58,15 @@ export function settingDefaults(section: 'scraper' | 'averager' | 'faker'): Reco
   const out: Record<string, unknown> = {};
   for (const [key, property] of Object.entries(properties)) out[key] = derefSchema(property).default;
   return out;
+}
+
+/**
+ * The regime as its scraper (`scrape`) or averager (`average`) writes it: `context.task` replaced
+ * by the role's own `task` when the regime gives one, so a regime both scraped and averaged into
+ * one target keeps one writer per (table, context). The same regime object when nothing changes.
+ */
+export function regimeForRole(regime: Regime, role: WriterRole): Regime {
+  const task = role === 'scrape' ? regime.scraper.task : regime.averager.task;
+  if (task === undefined || task === regime.context.task) return regime;
+  return { ...regime, context: { ...regime.context, task } };
 }

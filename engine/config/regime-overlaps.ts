@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { Diagnostic, excerptAt } from './diagnostic';
-import { ContextValueDecl, Regime } from './regime';
+import { ContextValueDecl, Regime, WriterRole } from './regime';
+import { regimeForRole } from './regime-defaults';
 import { SpecTable } from '../spec/spec-table';
 import { positionOf } from './yaml-positions';
 
@@ -19,10 +20,10 @@ type ContextTuple = [sitemask: number | '*', subsite: number | '*', simmask: num
  * The contexts a regime can write, worked out from its declaration alone: a number is itself, a
  * capture with a map gives one context per map key (fields reading the same capture take their
  * values together, so AD1 → (1, 1) and AD2 → (1, 2) stay pairs), a capture without a map can be
- * any number.
+ * any number. `role` picks the task: the scraper's or the averager's own `task` when given.
  */
-export function possibleContexts(regime: Regime): ContextTuple[] {
-  const c = regime.context;
+export function possibleContexts(regime: Regime, role: WriterRole = 'scrape'): ContextTuple[] {
+  const c = regimeForRole(regime, role).context;
   const fields: ContextValueDecl[] = [c.sitemask, c.subsite];
   const captures = [...new Set(fields.flatMap((f) => (typeof f === 'object' && f.map ? [f.capture] : [])))];
   const keysOf = (capture: string) => [...new Set(fields.flatMap((f) => (typeof f === 'object' && f.capture === capture && f.map ? Object.keys(f.map) : [])))];
@@ -51,25 +52,55 @@ function describe(t: ContextTuple): string {
   return `{sitemask: ${t[0]}, subsite: ${t[1]}, simmask: ${t[2]}, task: ${t[3]}, aggregateno: ${t[4]}}`;
 }
 
+/** One writer of a checked regime: its scraper, or its averager when the file declares one. */
+interface Writer {
+  at: CheckedRegime;
+  role: WriterRole;
+  contexts: ContextTuple[];
+  tables: string[];
+}
+
+function parsed(file: string): { text: string; doc: ReturnType<typeof parseDocument>; lines: LineCounter } {
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = new LineCounter();
+  return { text, doc: parseDocument(text, { lineCounter: lines }), lines };
+}
+
+function writersOf(r: CheckedRegime): Writer[] {
+  const tables = r.regime.targets.map((t) => r.specs.get(t.spec)?.table ?? t.spec);
+  const roles: WriterRole[] = parsed(r.file).doc.hasIn(['averager']) ? ['scrape', 'average'] : ['scrape'];
+  return roles.map((role) => ({ at: r, role, contexts: possibleContexts(r.regime, role), tables }));
+}
+
+function firstShared(a: Writer, b: Writer): { table: string; context: ContextTuple } | undefined {
+  const table = a.tables.find((x) => b.tables.includes(x));
+  if (table === undefined) return undefined;
+  const context = a.contexts.find((x) => b.contexts.some((y) => meet(x, y)));
+  return context && { table, context };
+}
+
 /**
- * Regimes that would write the same target table and context (DESIGN §4.12): the target refuses
- * the second writer's stale appends, but two regimes taking turns on one context would each
- * resume from the other's writes, so such a pair is an error naming both, reported at each
- * one's target `spec`.
+ * Writers that would append to the same target table and context (DESIGN §4.12): two regimes,
+ * or the scraper and the averager of one regime that declares an `averager` section. The target
+ * refuses a second writer's stale appends and the writer lock keeps them from running side by
+ * side, but two writers taking turns on one context each resume from the other's writes and
+ * silently lose their own: such a pair is an error naming both, reported at each one's target
+ * `spec` (or, within one regime, at its `averager` section).
  */
 export function regimeOverlaps(regimes: readonly CheckedRegime[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const tableOf = (r: CheckedRegime, i: number) => r.specs.get(r.regime.targets[i].spec)?.table ?? r.regime.targets[i].spec;
-  for (let a = 0; a < regimes.length; a++) {
-    for (let b = a + 1; b < regimes.length; b++) {
-      const [ra, rb] = [regimes[a], regimes[b]];
-      for (let ia = 0; ia < ra.regime.targets.length; ia++) {
-        for (let ib = 0; ib < rb.regime.targets.length; ib++) {
-          const table = tableOf(ra, ia);
-          if (table !== tableOf(rb, ib)) continue;
-          const shared = possibleContexts(ra.regime).find((x) => possibleContexts(rb.regime).some((y) => meet(x, y)));
+  const writers = regimes.map(writersOf);
+  for (const [a, own] of writers.entries()) {
+    if (own.length === 2) {
+      const shared = firstShared(own[0], own[1]);
+      if (shared) out.push(withinRegime(own[0].at, shared.table, shared.context));
+    }
+    for (let b = a + 1; b < writers.length; b++) {
+      for (const wa of own) {
+        for (const wb of writers[b]) {
+          const shared = firstShared(wa, wb);
           if (!shared) continue;
-          out.push(overlap(ra, ia, rb, table, shared), overlap(rb, ib, ra, table, shared));
+          out.push(overlap(wa, wb, shared.table, shared.context), overlap(wb, wa, shared.table, shared.context));
         }
       }
     }
@@ -77,20 +108,39 @@ export function regimeOverlaps(regimes: readonly CheckedRegime[]): Diagnostic[] 
   return out;
 }
 
-function overlap(here: CheckedRegime, target: number, other: CheckedRegime, table: string, context: ContextTuple): Diagnostic {
-  const text = fs.readFileSync(here.file, 'utf8');
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines });
-  const segments = ['targets', target, 'spec'];
+const ROLE_NAME: Record<WriterRole, string> = { scrape: 'scraper', average: 'averager' };
+
+function diagnostic(file: string, segments: Array<string | number>, message: string): Diagnostic {
+  const { text, doc, lines } = parsed(file);
   const pos = positionOf(doc, lines, segments);
   return {
-    file: here.file,
+    file,
     line: pos.line,
     col: pos.col,
     severity: 'error',
     code: 'REGIME_OVERLAP',
-    path: `targets[${target}].spec`,
-    message: `regime ${here.regime.name} and regime ${other.regime.name} (${other.file}) would both write ${table} for context ${describe(context)}: give one of them other contexts (a different task, site or subsite map) or another target table`,
+    path: segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join(''),
+    message,
     excerpt: excerptAt(text, pos.line, pos.col),
   };
+}
+
+function withinRegime(here: CheckedRegime, table: string, context: ContextTuple): Diagnostic {
+  const name = here.regime.name;
+  const segments = here.regime.averager.task !== undefined ? ['averager', 'task'] : ['averager'];
+  return diagnostic(
+    here.file,
+    segments,
+    `the scraper and the averager of regime ${name} would both write ${table} for context ${describe(context)}: give the averager its own task (averager.task) or drop the averager section`,
+  );
+}
+
+function overlap(here: Writer, other: Writer, table: string, context: ContextTuple): Diagnostic {
+  const target = here.at.regime.targets.findIndex((t) => (here.at.specs.get(t.spec)?.table ?? t.spec) === table);
+  const who = (w: Writer) => (w.role === 'scrape' ? `regime ${w.at.regime.name}` : `the averager of regime ${w.at.regime.name}`);
+  return diagnostic(
+    here.at.file,
+    ['targets', target, 'spec'],
+    `${who(here)} and ${who(other)} (${other.at.file}) would both write ${table} for context ${describe(context)}: give one of them other contexts (a different task, site or subsite map) or another target table`,
+  );
 }

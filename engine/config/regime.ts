@@ -4,6 +4,9 @@
  * engine, and test/config/regime-type.test.ts fails (tsc or jest) when the two drift apart.
  */
 
+/** Who writes a target: the scraper (`scrape run`) or the averager (`scrape average`). */
+export type WriterRole = 'scrape' | 'average';
+
 /** A source-local time `YYYY-MM-DD HH:MM:SS`. */
 export type LocalTimeText = string;
 /** A duration string `10s`, `1m`, `1h`, `1d`. */
@@ -94,12 +97,16 @@ export interface ScraperSettings {
   join_wait: DurationText;
   /** Entries dated more than this ahead of the wall clock are quarantined until it reaches them (scraper and averager). */
   future_limit: DurationText;
+  /** TASK the scraper writes; absent: `context.task` (see `regimeForRole`). */
+  task?: number;
 }
 
 export interface AveragerSettings {
   bin: DurationText;
   chunk: DurationText;
   sleep: DurationText;
+  /** TASK the averager writes; absent: `context.task` (see `regimeForRole`). */
+  task?: number;
 }
 
 export type FakerProfile = 'modulo_ramp' | 'constant' | 'ramp' | 'sine' | 'random_walk' | 'step';

@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
-import { Regime } from '../config/regime';
+import { Regime, WriterRole } from '../config/regime';
+import { regimeForRole } from '../config/regime-defaults';
 import { naiveMs, utcNowText, utcToLocal } from '../core/time';
 import { regimeHorizon } from '../source/future-horizon';
 import { BeyondHorizon, SourceReader } from '../source/source-reader';
@@ -8,7 +9,7 @@ import { SourceStream, StreamContext, discoverStreams } from '../source/source-s
 import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { lastValidity } from '../dbi/dbi-reader';
-import { lockStatus } from '../session/regime-lock';
+import { lockStatus } from '../session/target-lock';
 import { SourceKey } from '../source/source-reader';
 import { findLateRows, latestSourceMark } from '../stream/late-rows';
 
@@ -20,15 +21,13 @@ export interface LockHolder {
 }
 
 /**
- * Whether a scraper holds the writer lock of `regime` on `target` (the lock covers every stream
- * of the regime on that target, see `engine/dbi/regime-lock.ts`); undefined means unknown (the
+ * Whether a writer (scraper or averager, of any regime) holds the lock of this stream's (target
+ * table, context) on `target` (see `engine/session/target-lock.ts`); undefined means unknown (the
  * probe failed).
  */
-export async function lockHolder(target: Knex, regime: Regime, spec: SpecTable, stream: SourceStream): Promise<LockHolder | undefined> {
-  void spec;
-  void stream;
+export async function lockHolder(target: Knex, spec: SpecTable, stream: SourceStream): Promise<LockHolder | undefined> {
   try {
-    return await lockStatus(target, 'scrape', regime.name);
+    return await lockStatus(target, { table: spec.table, context: stream.context });
   } catch {
     return undefined;
   }
@@ -105,6 +104,8 @@ export interface StreamStatusInput {
   clock?: Clock;
   /** Only these source tables. */
   tables?: string[];
+  /** Whose writes: the scraper's (default) or the averager's, when the regime gives them different tasks. */
+  role?: WriterRole;
 }
 
 const HOUR_MS = 3_600_000;
@@ -117,7 +118,8 @@ const HOUR_MS = 3_600_000;
  * Reads only, so it works from any machine that reaches the databases.
  */
 export async function streamStatuses(input: StreamStatusInput): Promise<StreamStatus[]> {
-  const { regime, source, target } = input;
+  const { source, target } = input;
+  const regime = regimeForRole(input.regime, input.role ?? 'scrape');
   const clock = input.clock ?? systemClock;
   const streams = await discoverStreams(source, regime, input.tables);
   const hourAgo = utcNowText(clock.now() - HOUR_MS);
@@ -167,7 +169,7 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         const found = await findLateRows(source, stream, mark);
         status.late = { count: found.count, first: found.rows[0], before: mark.lastTime, maxId: mark.maxId };
       }
-      status.lock = await lockHolder(target, regime, spec, stream);
+      status.lock = await lockHolder(target, spec, stream);
       out.push(status);
     }
   }

@@ -2,6 +2,7 @@ import { systemClock } from '../core/clock';
 import { ScrapeError } from '../core/errors';
 import { parseDuration } from '../core/time';
 import { Regime } from '../config/regime';
+import { regimeForRole } from '../config/regime-defaults';
 import { Aggregator, aggregateColumns } from '../aggregate/aggregator';
 import { RunOptions } from '../stream/run-options';
 import { buildStreamWorkers } from '../stream/stream-builder';
@@ -87,9 +88,10 @@ export function scraperSleep(regime: Regime): SleepPolicy {
  * Runs the scraper: the stream loop over every stream of the regime, until all are caught up
  * (with `untilCaughtUp`), every stream reached `maxiter`, or the signal aborts; otherwise sleeps
  * (tuned from the lag) and goes on. Sleeping and batching change when rows are written, never
- * which.
+ * which. The scraper writes its own `scraper.task` when the regime gives one.
  */
-export async function runScraper(options: ScraperOptions): Promise<ScraperReport> {
+export async function runScraper(given: ScraperOptions): Promise<ScraperReport> {
+  const options = { ...given, regime: regimeForRole(given.regime, 'scrape') };
   const runners = await runStreams(options, () => buildStreamRunners(options), scraperSleep(options.regime));
   return { streams: (runners ?? []).map((r) => ({ table: r.stream.table, resumedAt: r.resumeTime, ...r.totals })) };
 }

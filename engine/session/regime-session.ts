@@ -1,9 +1,11 @@
+import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
 import { isScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { parseDuration } from '../core/time';
 import { DatabaseLocation } from '../config/dbconf';
 import { Regime } from '../config/regime';
+import { regimeForRole } from '../config/regime-defaults';
 import { describeLocation, openDatabase } from '../db/open-database';
 import { SpecTable } from '../spec/spec-table';
 import { rowDecoderUnavailable } from '../source/row-decoder';
@@ -14,9 +16,9 @@ import { runScraper } from '../scraper/scraper';
 import { runAverager } from '../averager/averager';
 import { ScrapeMetrics, startMetricsServer } from './metrics-server';
 import { CatchUpProgress } from './progress';
-import { RegimeLock } from './regime-lock';
+import { LockScope, TargetLock, scopeKey } from './target-lock';
 import { shutdownSignal } from './shutdown-signal';
-import { acquireRegimeLock, watchLock } from './writer-lock';
+import { acquireTargetLock, watchLock, writerScopes } from './writer-lock';
 
 /** A regime and its target specs, as loaded from its file. */
 export interface RegimeWithSpecs {
@@ -28,7 +30,7 @@ export interface RegimeWithSpecs {
 
 /** Everything a long-running scraper or averager process needs; the CLI fills it from flags. */
 export interface RegimeSessionOptions {
-  /** `scrape` runs the scraper, `average` the averager; each has its own writer lock. */
+  /** `scrape` runs the scraper, `average` the averager; the writer lock covers the (table, context) set written. */
   mode: 'scrape' | 'average';
   loaded: RegimeWithSpecs;
   /**
@@ -80,19 +82,23 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
   const decoderMissing = options.rowDecoder === false ? undefined : rowDecoderUnavailable();
   if (decoderMissing) logger.log('info', decoderMissing);
   const shutdown = shutdownSignal(logger);
-  const takeLock = lockTaker(options, logger, clock, env, shutdown.signal);
-  let lock: RegimeLock | undefined;
-  try {
-    lock = await takeLock(options.standby ?? false);
-  } finally {
-    if (!lock) shutdown.dispose();
-  }
-  if (!lock) return; // stopped while standing by
   // DECIMAL readings as numbers, as SQLite gives them: parsed once by the driver instead of
   // once per change test and aggregate (a third of the catch-up CPU).
   const source = openDatabase(options.source, { readOnly: true, decimalNumbers: true });
   const target = openDatabase(options.target);
+  const takeLock = lockTaker(options, source, logger, clock, env, shutdown.signal);
   let { regime, specs } = options.loaded;
+  let lock: TargetLock | undefined;
+  try {
+    lock = await takeLock({ regime, specs }, options.standby ?? false);
+  } finally {
+    if (!lock) {
+      shutdown.dispose();
+      await source.destroy();
+      await target.destroy();
+    }
+  }
+  if (!lock) return; // stopped while standing by
   let pending: RegimeWithSpecs | undefined;
   let runAbort: AbortController | undefined;
   const onHup = (): void => {
@@ -157,7 +163,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
         watch.stop();
         await lock.release();
         logger.log('warn', `lost the writer lock of regime ${regime.name} on ${describeLocation(options.target)}: taking it again`);
-        const again = await takeLock(true);
+        const again = await takeLock({ regime, specs }, true);
         if (!again) break; // stopped while standing by
         lock = again;
         watch = watchLock(lock, logger, () => runAbort?.abort(), env);
@@ -167,6 +173,16 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
         ({ regime, specs } = pending);
         pending = undefined;
         logger.log('info', `reloaded regime ${regime.name}${options.loaded.file ? ` from ${options.loaded.file}` : ''}`);
+        const scopes = await writerScopes(source, regimeForRole(regime, mode), specs, options.tables).catch(() => undefined);
+        if (!scopes || !sameScopes(scopes, lock.scopes)) {
+          // the edit changed the tables or contexts written: the lock follows them
+          watch.stop();
+          await lock.release();
+          const again = await takeLock({ regime, specs }, true);
+          if (!again) break; // stopped while standing by
+          lock = again;
+          watch = watchLock(lock, logger, () => runAbort?.abort(), env);
+        }
         continue;
       }
       for (const line of done) logger.log('info', line);
@@ -189,12 +205,21 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
  * backoff (one log line when it is lost, one when it is back). Undefined when the signal stopped
  * the wait.
  */
-function lockTaker(options: RegimeSessionOptions, logger: Logger, clock: Clock, env: NodeJS.ProcessEnv, signal: AbortSignal): (standby: boolean) => Promise<RegimeLock | undefined> {
+function lockTaker(
+  options: RegimeSessionOptions,
+  source: Knex,
+  logger: Logger,
+  clock: Clock,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): (loaded: RegimeWithSpecs, standby: boolean) => Promise<TargetLock | undefined> {
   const guard = new RetryGuard(logger, clock, options.backoff);
-  return async (standby) => {
+  const what = `${options.mode === 'scrape' ? 'scraper' : 'averager'} of regime ${options.loaded.regime.name}`;
+  return async ({ regime, specs }, standby) => {
     for (;;) {
       try {
-        const lock = await acquireRegimeLock(options.mode, options.loaded.regime.name, options.target, logger, signal, standby, env);
+        const scopes = await writerScopes(source, regimeForRole(regime, options.mode), specs, options.tables);
+        const lock = await acquireTargetLock(what, scopes, options.target, logger, signal, standby, env);
         guard.ok();
         return lock;
       } catch (err) {
@@ -205,4 +230,9 @@ function lockTaker(options: RegimeSessionOptions, logger: Logger, clock: Clock, 
       }
     }
   };
+}
+
+function sameScopes(a: readonly LockScope[], b: readonly LockScope[]): boolean {
+  const keys = (list: readonly LockScope[]) => list.map(scopeKey).sort().join('\n');
+  return keys(a) === keys(b);
 }

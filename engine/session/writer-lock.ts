@@ -1,38 +1,53 @@
+import { Knex } from 'knex';
 import { Logger } from '../core/logger';
 import { DatabaseLocation } from '../config/dbconf';
+import { Regime } from '../config/regime';
 import { describeLocation } from '../db/open-database';
-import { LockRole, RegimeLock } from './regime-lock';
+import { discoverStreams } from '../source/source-stream';
+import { SpecTable } from '../spec/spec-table';
+import { LockScope, TargetLock } from './target-lock';
 
 /**
- * Takes the single-writer lock of `role` for a regime on a target before any write: held by
- * another process, throws LOCK_HELD naming it, or with `standby` waits (polling every
- * `SCRAPE_LOCK_POLL_MS`, default 1 s) and takes over when the holder dies. Undefined when the
- * signal stopped the wait.
+ * The (target table, context) scopes a regime's writer touches: every target table of the regime
+ * for every source stream it finds now (`only`: those tables). `regime` is the regime as the role
+ * writes it (`regimeForRole`), so a scraper and an averager of different tasks have disjoint scopes.
  */
-export async function acquireRegimeLock(
-  role: LockRole,
-  regime: string,
+export async function writerScopes(source: Knex, regime: Regime, specs: Map<string, SpecTable>, only?: string[]): Promise<LockScope[]> {
+  const streams = await discoverStreams(source, regime, only);
+  const tables = [...new Set(regime.targets.map((t) => specs.get(t.spec)?.table ?? t.spec))];
+  return tables.flatMap((table) => streams.map((s) => ({ table, context: s.context })));
+}
+
+/**
+ * Takes the writer lock of `scopes` on a target before any write: held by another process,
+ * throws LOCK_HELD naming it and the contested (table, context), or with `standby` waits (polling
+ * every `SCRAPE_LOCK_POLL_MS`, default 1 s) and takes over when the holder dies. Undefined when
+ * the signal stopped the wait.
+ */
+export async function acquireTargetLock(
+  what: string,
+  scopes: LockScope[],
   targetLoc: DatabaseLocation,
   logger: Logger,
   signal: AbortSignal,
   standby?: boolean,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<RegimeLock | undefined> {
-  const lock = RegimeLock.for(targetLoc, role, regime);
-  const what = `regime ${regime} on ${describeLocation(targetLoc)}`;
+): Promise<TargetLock | undefined> {
+  const lock = TargetLock.for(targetLoc, scopes);
+  const where = `${what} on ${describeLocation(targetLoc)}`;
   try {
-    await lock.acquire(what, {
+    await lock.acquire(where, {
       standby,
       signal,
       pollMs: Number(env.SCRAPE_LOCK_POLL_MS) || 1000,
-      onStandby: (holder) => logger.log('info', `standing by: ${holder} holds the lock of ${what}`),
+      onStandby: (holder) => logger.log('info', `standing by: ${holder} holds the lock of ${where}`),
     });
   } catch (err) {
     await lock.release();
     if (standby && signal.aborted) return undefined;
     throw err;
   }
-  if (standby) logger.log('info', `took the lock of ${what}`);
+  if (standby) logger.log('info', `took the lock of ${where} (${lock.scopes.length} table and context${lock.scopes.length === 1 ? '' : 's'})`);
   return lock;
 }
 
@@ -40,7 +55,7 @@ export async function acquireRegimeLock(
  * Checks every few seconds (`SCRAPE_LOCK_CHECK_MS`, default 3 s) that the lock is still ours;
  * when lost, logs it and calls `onLost` (which stops the run between pages).
  */
-export function watchLock(lock: RegimeLock, logger: Logger, onLost: () => void, env: NodeJS.ProcessEnv = process.env): { lost(): boolean; stop(): void } {
+export function watchLock(lock: TargetLock, logger: Logger, onLost: () => void, env: NodeJS.ProcessEnv = process.env): { lost(): boolean; stop(): void } {
   let lost = false;
   let busy = false;
   const timer = setInterval(() => {

@@ -43,6 +43,33 @@ describe('regimes that would write the same table and context', () => {
     expect(r.stdout).toMatch(/2 regimes valid \(adtemp, adtemp_task1\)/);
   });
 
+  it("a regime's scraper and declared averager writing one context is an error at its averager section; adlid's own averager task keeps them apart", async () => {
+    expect(possibleContexts(loadRegime('adlid', { regimesDir }).regime, 'average').map((c) => c[3])).toEqual(Array(8).fill(1));
+    expect(read('adlid')).toMatch(/^  task: 1$/m);
+    fs.writeFileSync(path.join(dir, 'adlid.yaml'), read('adlid').replace(/^  task: 1\n/m, ''));
+    const r = await runCli(['validate', '--regimes', dir]);
+    expect(r.code).toBe(1);
+    const errors = r.stdout.split('\n').filter((l) => / error REGIME_OVERLAP /.test(l));
+    expect(errors).toHaveLength(1);
+    // the first of adlid's contexts in map order: AD1 -> (1, 1)
+    expect(errors[0]).toMatch(/adlid\.yaml:\d+:\d+ error REGIME_OVERLAP averager: the scraper and the averager of regime adlid would both write DcsAdLidSensor for context \{sitemask: 1, subsite: 1, simmask: 1, task: 0, aggregateno: -1\}: give the averager its own task/);
+    const line = Number(/adlid\.yaml:(\d+):/.exec(errors[0])![1]);
+    // at the section's first setting, just under `averager:`
+    expect(read('adlid').split('\n')[line - 2]).toBe('averager:');
+  });
+
+  it("another regime's scraper on the averager's task overlaps adlid's averager (not its scraper)", async () => {
+    fs.writeFileSync(path.join(dir, 'adlid.yaml'), read('adlid'));
+    const other = read('adlid').replace(/^name: adlid$/m, 'name: adlid_t1').replace(/^averager:\n(  .*\n)+/m, '').replace(/^context:\n/m, 'context:\n  task: 1\n');
+    fs.writeFileSync(path.join(dir, 'adlid_t1.yaml'), other);
+    const r = await runCli(['validate', '--regimes', dir]);
+    expect(r.code).toBe(1);
+    const errors = r.stdout.split('\n').filter((l) => / error REGIME_OVERLAP /.test(l));
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/adlid\.yaml:\d+:\d+ error REGIME_OVERLAP targets\[0\]\.spec: the averager of regime adlid and regime adlid_t1 .* would both write DcsAdLidSensor for context \{sitemask: 1, subsite: 1, simmask: 1, task: 1, aggregateno: -1\}/);
+    expect(errors[1]).toMatch(/adlid_t1\.yaml:\d+:\d+ error REGIME_OVERLAP targets\[0\]\.spec: regime adlid_t1 and the averager of regime adlid /);
+  });
+
   it('the shipped regimes do not overlap', async () => {
     const r = await runCli(['validate']);
     expect(r.code).toBe(0);

@@ -27,9 +27,9 @@ const aggregate: Presence<R.AggregateDecl> = { functions: 'always', count: 'alwa
 const scraper: Presence<R.ScraperSettings> = {
   interval: 'always', sleep: 'always', heartbeat: 'always', offset: 'always', maxage: 'always', threshold: 'always', maxiter: 'always', timefloor: 'always',
   seed_target_tables: 'always', seed_timestart: 'always', seed_timeend: 'always', tunesleepmod: 'always', page_size: 'always', join_wait: 'always',
-  future_limit: 'always',
+  future_limit: 'always', task: 'optional',
 };
-const averager: Presence<R.AveragerSettings> = { bin: 'always', chunk: 'always', sleep: 'always' };
+const averager: Presence<R.AveragerSettings> = { bin: 'always', chunk: 'always', sleep: 'always', task: 'optional' };
 const faker: Presence<R.FakerSettings> = {
   source: 'optional', interval: 'always', timestart: 'optional', dropsrc: 'always', dump: 'optional', tables: 'optional', profile: 'always',
   columns: 'optional', null_rate: 'always', quality: 'optional', seed: 'always',

@@ -2,9 +2,12 @@ import { Knex } from 'knex';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { createTableStatements, dropTableStatements } from '../../engine/spec/ddl';
-import { RegimeLock } from '../../engine/session/regime-lock';
+import { TargetLock } from '../../engine/session/target-lock';
 import { isScrapeError } from '../../engine/core/errors';
 import { testSpec } from './dbi-support';
+
+/** Any (table, context) will do: the lock's bookkeeping is what is checked. */
+const PRODGUARD_SCOPE = { table: 'ProdGuard', context: { sitemask: 1, subsite: 1, simmask: 1, task: 0, aggregateno: -1 } };
 
 /** The SQL `db` is sent while `run` runs. */
 async function statementsOf(db: Knex, run: () => Promise<unknown>): Promise<{ sql: string[]; error: unknown }> {
@@ -81,7 +84,7 @@ describe.each(DIALECTS)('guards before any statement on %s', (dialect) => {
   if (dialect === 'mariadb') {
     it('the writer lock creates no SCRAPE_LOCKS in a production database; an existing one records the holder', async () => {
       const production = { ...t.location, production: true };
-      const lock = RegimeLock.for(production, 'scrape', 'prodguard');
+      const lock = TargetLock.for(production, [PRODGUARD_SCOPE]);
       try {
         expect(await lock.tryAcquire()).toBe(true);
         expect(await lock.stillHeld()).toBe(true);
@@ -91,18 +94,18 @@ describe.each(DIALECTS)('guards before any statement on %s', (dialect) => {
       }
       // made by the administrators: used
       await t.db.raw('CREATE TABLE SCRAPE_LOCKS (name VARCHAR(64) NOT NULL PRIMARY KEY, holder VARCHAR(255) NOT NULL, since DATETIME NOT NULL)');
-      const again = RegimeLock.for(production, 'scrape', 'prodguard');
+      const again = TargetLock.for(production, [PRODGUARD_SCOPE]);
       try {
         expect(await again.tryAcquire()).toBe(true);
         const rows = await t.db('SCRAPE_LOCKS').select('name', 'holder');
-        expect(rows.map((r: Record<string, string>) => r.name)).toEqual([again.name]);
+        expect(rows.map((r: Record<string, string>) => r.name)).toEqual(again.names);
         expect(rows[0].holder).toBe(again.holder);
       } finally {
         await again.release();
       }
       // a non-production target still gets its table
       await t.db.raw('DROP TABLE SCRAPE_LOCKS');
-      const plain = RegimeLock.for(t.location, 'scrape', 'prodguard');
+      const plain = TargetLock.for(t.location, [PRODGUARD_SCOPE]);
       try {
         expect(await plain.tryAcquire()).toBe(true);
         expect(await tables(t)).toEqual(['SCRAPE_LOCKS']);

@@ -9,10 +9,12 @@ import { projectRoot } from '../../engine/config/dbconf';
 import { isScrapeError } from '../../engine/core/errors';
 import { loadRegime } from '../../engine/config/load-regime';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';
-import { RegimeLock, lockStatus, regimeLockName } from '../../engine/session/regime-lock';
+import { LockScope, TargetLock, lockStatus, scopeLockName, sqliteLockFile } from '../../engine/session/target-lock';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
 import { ensureDist } from '../support/dist';
+import { ADTEMP_SCOPE } from './ops-support';
+import { createLidTable, insertLidRows, lidRows } from '../averager/lid-fixture';
 
 const ROOT = projectRoot();
 const PT = [1, 2, 3, 4, 5].map((i) => `DBNS_SAB_Temp_PT${i}`);
@@ -70,17 +72,22 @@ afterAll(() => {
   for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
 });
 
+const SAB = ADTEMP_SCOPE;
+const SAB_TASK1: LockScope = { table: 'DcsAdTemp', context: { ...SAB.context, task: 1 } };
+const LID_AD1: LockScope = { table: 'DcsAdLidSensor', context: { sitemask: 1, subsite: 1, simmask: 1, task: 0, aggregateno: -1 } };
+
 describe('lock names', () => {
-  it('role, regime and target database; hashed beyond 64 characters', () => {
-    expect(regimeLockName('scrape', 'adtemp', 'tmp_offline_db')).toBe('scrape:adtemp:tmp_offline_db');
-    const long = regimeLockName('scrape', 'adtemp', 'x'.repeat(80));
+  it('target database, table and context (not role or regime); hashed beyond 64 characters', () => {
+    expect(scopeLockName('tmp_offline_db', SAB)).toBe('scrape:tmp_offline_db:DcsAdTemp:32:1:1:0:-1');
+    const long = scopeLockName('x'.repeat(80), SAB);
     expect(long.length).toBeLessThanOrEqual(64);
-    expect(long).not.toBe(regimeLockName('scrape', 'adtemp', 'x'.repeat(81)));
-    expect(long.startsWith('scrape:adtemp:xxx')).toBe(true);
+    expect(long).not.toBe(scopeLockName('x'.repeat(81), SAB));
+    expect(long.startsWith('scrape:xxx')).toBe(true);
+    expect(sqliteLockFile('/d/t.sqlite', SAB)).toBe('/d/t.sqlite.locks/DcsAdTemp_32_1_1_0_-1.lock');
   });
 });
 
-describe.each(DIALECTS)('RegimeLock on %s', (dialect) => {
+describe.each(DIALECTS)('TargetLock on %s', (dialect) => {
   let target: TestDatabase;
   beforeAll(async () => {
     target = await createTestDatabase(dialect, 'lock_unit_tgt');
@@ -89,29 +96,29 @@ describe.each(DIALECTS)('RegimeLock on %s', (dialect) => {
     await target.drop();
   });
 
-  it('one holder at a time; the other is told who holds it; released locks can be taken', async () => {
-    const a = RegimeLock.for(target.location, 'scrape', 'adtemp');
-    const b = RegimeLock.for(target.location, 'scrape', 'adtemp');
-    const other = RegimeLock.for(target.location, 'average', 'adtemp');
+  it('one holder per (table, context) at a time; the other is told who holds it and what; released locks can be taken', async () => {
+    const a = TargetLock.for(target.location, [SAB]);
+    const b = TargetLock.for(target.location, [SAB]);
+    const otherTask = TargetLock.for(target.location, [SAB_TASK1]);
     try {
-      expect(await lockStatus(target.db, 'scrape', 'adtemp')).toEqual({ held: false });
+      expect(await lockStatus(target.db, SAB)).toEqual({ held: false });
       expect(await a.tryAcquire()).toBe(true);
       expect(await a.stillHeld()).toBe(true);
       expect(await b.tryAcquire()).toBe(false);
-      // Another role is a different lock.
-      expect(await other.tryAcquire()).toBe(true);
-      const err = await b.acquire('regime adtemp on T').catch((e) => e);
+      // Another context of the same table is another lock.
+      expect(await otherTask.tryAcquire()).toBe(true);
+      const err = await b.acquire('scraper of regime adtemp on T').catch((e: Error) => e);
       expect(isScrapeError(err, 'LOCK_HELD')).toBe(true);
-      expect(err.message).toMatch(new RegExp(`^regime adtemp on T is locked by .* pid ${process.pid}`));
-      const st = await lockStatus(target.db, 'scrape', 'adtemp');
+      expect((err as Error).message).toMatch(new RegExp(`^scraper of regime adtemp on T is locked by .* pid ${process.pid}\\b.*, which writes DcsAdTemp \\{sitemask: 32, subsite: 1, simmask: 1, task: 0, aggregateno: -1\\}$`));
+      const st = await lockStatus(target.db, SAB);
       expect(st.held).toBe(true);
       expect(st.holder).toContain(`pid ${process.pid}`);
 
       // Standby: waits while held, takes over once released.
-      const b2 = RegimeLock.for(target.location, 'scrape', 'adtemp');
+      const b2 = TargetLock.for(target.location, [SAB]);
       let announced = '';
       let settled = false;
-      const waiting = b2.acquire('x', { standby: true, pollMs: 50, onStandby: (h) => (announced = h) }).finally(() => (settled = true));
+      const waiting = b2.acquire('x', { standby: true, pollMs: 50, onStandby: (h: string) => (announced = h) }).finally(() => (settled = true));
       // Announced once it has seen the lock held (how long that takes depends on the machine);
       // then still waiting after several polls while `a` holds the lock.
       await waitFor('the standby announcement', () => announced !== '', 10_000);
@@ -123,11 +130,34 @@ describe.each(DIALECTS)('RegimeLock on %s', (dialect) => {
       expect(await b2.stillHeld()).toBe(true);
       expect(await a.tryAcquire()).toBe(false);
       await b2.release();
-      expect(await lockStatus(target.db, 'scrape', 'adtemp')).toEqual({ held: false });
+      expect(await lockStatus(target.db, SAB)).toEqual({ held: false });
     } finally {
       await a.release();
       await b.release();
-      await other.release();
+      await otherTask.release();
+    }
+  });
+
+  it('a set of scopes is taken whole or not at all: one contested scope leaves the others free', async () => {
+    const one = TargetLock.for(target.location, [SAB_TASK1]);
+    const set = TargetLock.for(target.location, [LID_AD1, SAB, SAB_TASK1]);
+    try {
+      expect(await one.tryAcquire()).toBe(true);
+      expect(await set.tryAcquire()).toBe(false);
+      // nothing of the set is held: both free scopes can be taken by a third writer
+      expect(await lockStatus(target.db, LID_AD1)).toEqual({ held: false });
+      expect(await lockStatus(target.db, SAB)).toEqual({ held: false });
+      const err = await set.acquire('the set').catch((e: Error) => e);
+      expect((err as Error).message).toMatch(/which writes DcsAdTemp \{sitemask: 32, subsite: 1, simmask: 1, task: 1, aggregateno: -1\}$/);
+      await one.release();
+      expect(await set.tryAcquire()).toBe(true);
+      expect(await set.stillHeld()).toBe(true);
+      for (const s of [LID_AD1, SAB, SAB_TASK1]) expect((await lockStatus(target.db, s)).held).toBe(true);
+      await set.release();
+      for (const s of [LID_AD1, SAB, SAB_TASK1]) expect(await lockStatus(target.db, s)).toEqual({ held: false });
+    } finally {
+      await one.release();
+      await set.release();
     }
   });
 });
@@ -182,7 +212,7 @@ describe.each(DIALECTS)('two scrape run processes on %s', (dialect) => {
     const loser = first;
     const winner = first === x ? y : x;
     expect(loser.child.exitCode).toBe(1);
-    expect(loser.output()).toMatch(new RegExp(`^error LOCK_HELD: regime adtemp on \\S+ is locked by \\S+ pid ${winner.child.pid}\\b`, 'm'));
+    expect(loser.output()).toMatch(new RegExp(`^error LOCK_HELD: scraper of regime adtemp on \\S+ is locked by \\S+ pid ${winner.child.pid}\\b.*, which writes DcsAdTemp \\{`, 'm'));
     // The winner writes.
     await waitFor('the winner to write validities', async () => (await validities(target.db)).length >= 3, 30_000);
     expect(winner.child.exitCode).toBeNull();
@@ -208,7 +238,7 @@ describe.each(DIALECTS)('two scrape run processes on %s', (dialect) => {
     clearInterval(feeder);
     feeder = undefined;
     // `scrape status` reads who holds the lock from the target.
-    const held = await lockStatus(target.db, 'scrape', 'adtemp');
+    const held = await lockStatus(target.db, SAB);
     expect(held.held).toBe(true);
     expect(held.holder).toMatch(new RegExp(`pid ${standby.child.pid}\\b`));
 
@@ -294,27 +324,65 @@ describe.each(DIALECTS)('SIGHUP to scrape run on %s', (dialect) => {
   }, 120_000);
 });
 
-describe.each(DIALECTS)('the averager lock on %s', (dialect) => {
+describe.each(DIALECTS)('one writer per (table, context) on %s', (dialect) => {
+  let source: TestDatabase;
   let target: TestDatabase;
+  let dir: string;
   beforeAll(async () => {
-    target = await createTestDatabase(dialect, 'avg_lock_tgt');
+    source = await createTestDatabase(dialect, 'fake_scope_src');
+    target = await createTestDatabase(dialect, 'scope_tgt');
+    await createSourceTable(source.db, 'DBNS_SAB_Temp', Object.fromEntries(PT.map((c) => [c, 'decimal(6,2)'])));
+    await insertRows(source.db, 'DBNS_SAB_Temp', Array.from({ length: 40 }, (_, i) => ({ id: i + 1, date_time: localPlus('2011-02-01 00:00:00', i * 10), ...Object.fromEntries(PT.map((c) => [c, 18.5 + (i % 4)])) })));
+    await createLidTable(source.db, 'AD1_LidSensor');
+    await insertLidRows(source.db, 'AD1_LidSensor', lidRows('2012-02-01 00:00:00', 3 * 3600 + 60, 5));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scrape-scope-'));
+    fs.writeFileSync(path.join(dir, 'adtemp2.yaml'), fs.readFileSync(path.join(ROOT, 'regimes.d', 'adtemp.yaml'), 'utf8').replace(/^name: adtemp$/m, 'name: adtemp2'));
   });
   afterAll(async () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await source.drop();
     await target.drop();
   });
+  const cli = async (...args: string[]) => {
+    const out: string[] = [];
+    const stderr = new PassThrough();
+    stderr.on('data', (c) => out.push(String(c)));
+    const code = await main(['node', 'scrape', ...args, '--source', source.url, '--target', target.url, '--until-caught-up', '--allow-drop-create-table'], { stdout: new PassThrough(), stderr, env: {}, cwd: ROOT });
+    return { code, err: out.join('') };
+  };
 
-  it('scrape average exits 1 with LOCK_HELD while another averager holds the regime on the target', async () => {
-    const holder = RegimeLock.for(target.location, 'average', 'adtemp');
+  it("while a writer holds adtemp's (table, context), its averager and a renamed copy are refused: exit 1 LOCK_HELD naming both, nothing written", async () => {
+    // the holder stands in for `scrape run adtemp`: a lock of the one (table, context) adtemp writes
+    const holder = TargetLock.for(target.location, [SAB]);
     expect(await holder.tryAcquire()).toBe(true);
     try {
-      const err: string[] = [];
-      const stderr = new PassThrough();
-      stderr.on('data', (c) => err.push(String(c)));
-      const code = await main(['node', 'scrape', 'average', 'adtemp', '--source', target.url, '--target', target.url, '--until-caught-up'], { stdout: new PassThrough(), stderr, env: {}, cwd: ROOT });
-      expect(code).toBe(1);
-      expect(err.join('')).toMatch(new RegExp(`^error LOCK_HELD: regime adtemp on \\S+ is locked by .*pid ${process.pid}\\b`, 'm'));
-      // Nothing was written.
+      const context = 'DcsAdTemp \\{sitemask: 32, subsite: 1, simmask: 1, task: 0, aggregateno: -1\\}';
+      const average = await cli('average', 'adtemp');
+      expect(average.code).toBe(1);
+      expect(average.err).toMatch(new RegExp(`^error LOCK_HELD: averager of regime adtemp on \\S+ is locked by .*pid ${process.pid}\\b.*, which writes ${context}$`, 'm'));
+      const copy = await cli('run', path.join(dir, 'adtemp2.yaml'));
+      expect(copy.code).toBe(1);
+      expect(copy.err).toMatch(new RegExp(`^error LOCK_HELD: scraper of regime adtemp2 on \\S+ is locked by .*pid ${process.pid}\\b.*, which writes ${context}$`, 'm'));
       expect(await target.db.schema.hasTable('DcsAdTempVld')).toBe(false);
+    } finally {
+      await holder.release();
+    }
+  });
+
+  it("adlid's averager writes its own task (1): it runs while the scraper's (table, context) is held, and the scraper's is left alone", async () => {
+    // adlid AD1 -> EH1 (sitemask 1) subsite 1; the scraper writes task 0 (context.task)
+    const holder = TargetLock.for(target.location, [LID_AD1]);
+    expect(await holder.tryAcquire()).toBe(true);
+    try {
+      const average = await cli('average', 'adlid');
+      expect(average.err).not.toMatch(/error/);
+      expect(average.code).toBe(0);
+      const rows = await target.db('DcsAdLidSensorVld').select('SITEMASK', 'SUBSITE', 'TASK').orderBy('SEQNO');
+      // three complete hours (the fourth has no entry at or after its end)
+      expect(rows).toEqual(Array(3).fill({ SITEMASK: 1, SUBSITE: 1, TASK: 1 }));
+      const scraper = await cli('run', 'adlid');
+      expect(scraper.code).toBe(1);
+      expect(scraper.err).toMatch(/^error LOCK_HELD: scraper of regime adlid .*, which writes DcsAdLidSensor \{sitemask: 1, subsite: 1, simmask: 1, task: 0, aggregateno: -1\}$/m);
     } finally {
       await holder.release();
     }
@@ -333,7 +401,7 @@ describe('losing the lock on mariadb', () => {
   };
   const args = (target: TestDatabase, ...more: string[]) => ['run', 'adtemp', '--source', source.url, '--target', target.url, '--allow-drop-create-table', '--set', 'maxage=1m', '--set', 'sleep=1s', '--set', 'heartbeat=1s', ...more];
   const lockHolder = async (target: TestDatabase): Promise<number | null> => {
-    const [[r]] = await target.db.raw('SELECT IS_USED_LOCK(?) AS id', [regimeLockName('scrape', 'adtemp', target.location.database!)]);
+    const [[r]] = await target.db.raw('SELECT IS_USED_LOCK(?) AS id', [scopeLockName(target.location.database!, SAB)]);
     return r.id === null ? null : Number(r.id);
   };
   /** The validities one uninterrupted run writes over the source as it is now (DBI content, no INSERTDATE). */

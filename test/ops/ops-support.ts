@@ -5,10 +5,13 @@ import { projectRoot } from '../../engine/config/dbconf';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';
 import { SpecTable } from '../../engine/spec/spec-table';
 import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
+import { LockScope } from '../../engine/session/target-lock';
 
 export const ROOT = projectRoot();
 export const ADTEMP_YAML = path.join(ROOT, 'regimes.d', 'adtemp.yaml');
 export const PT = [1, 2, 3, 4, 5].map((i) => `DBNS_SAB_Temp_PT${i}`);
+/** The one (table, context) adtemp writes, by hand from regimes.d/adtemp.yaml (SAB: sitemask 32, subsite 1). */
+export const ADTEMP_SCOPE: LockScope = { table: 'DcsAdTemp', context: { sitemask: 32, subsite: 1, simmask: 1, task: 0, aggregateno: -1 } };
 
 /**
  * Creates `DBNS_SAB_Temp` with `count` rows, one every 10 s from `start` (local), each PT column a
