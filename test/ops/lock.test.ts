@@ -386,6 +386,24 @@ describe.each(DIALECTS)('one writer per (table, context) on %s', (dialect) => {
     } finally {
       await holder.release();
     }
+    // averager first, then the scraper: each writes exactly what it writes alone (the manual's
+    // silent loss was the scraper resuming from the averager's last validity)
+    const averaged = await target.db('DcsAdLidSensorVld').where({ TASK: 1 }).orderBy('SEQNO').select('TIMESTART', 'TIMEEND');
+    expect((await cli('run', 'adlid')).code).toBe(0);
+    const alone = await createTestDatabase(dialect, 'scope_alone');
+    try {
+      const out: string[] = [];
+      const code = await main(['node', 'scrape', 'run', 'adlid', '--source', source.url, '--target', alone.url, '--until-caught-up', '--allow-drop-create-table'], { stdout: new PassThrough(), stderr: new PassThrough(), env: {}, cwd: ROOT });
+      expect({ code, out }).toEqual({ code: 0, out: [] });
+      const scraped = (db: Knex) => db('DcsAdLidSensorVld').where({ TASK: 0 }).orderBy('TIMESTART').select('TIMESTART', 'TIMEEND', 'SITEMASK', 'SUBSITE', 'VERSIONDATE');
+      const want = await scraped(alone.db);
+      // 3 h of 10 s rows and a 1 h maxage: a validity at least every hour
+      expect(want.length).toBeGreaterThanOrEqual(3);
+      expect(await scraped(target.db)).toEqual(want);
+      expect(await target.db('DcsAdLidSensorVld').where({ TASK: 1 }).orderBy('SEQNO').select('TIMESTART', 'TIMEEND')).toEqual(averaged);
+    } finally {
+      await alone.drop();
+    }
   });
 });
 
