@@ -25,7 +25,6 @@ export function averagerSettings(regime: Regime): StreamAveragerSettings {
     bins: new TimeBins(parseDuration(a.bin)),
     chunks: new TimeBins(parseDuration(a.chunk)),
     timefloor: normalizeTimeText(regime.scraper.timefloor),
-    timezone: regime.timezone,
   };
 }
 

@@ -21,7 +21,6 @@ export interface StreamAveragerSettings {
   chunks: TimeBins;
   /** Source-local `YYYY-MM-DD HH:MM:SS`: entries before it (zero dates too) are never read. */
   timefloor: string;
-  timezone: string;
 }
 
 /**
@@ -189,7 +188,7 @@ export class StreamAverager implements StreamWorker {
     this.targets.holdBefore(starts);
     this.startMs = starts.length ? Math.min(...starts) : floorMs;
     this.resumeTime = naiveText(this.startMs);
-    await announceResume(this.reader, this.stream, this.logger, timefloor, this.resumeTime, this.settings.timezone);
+    await announceResume(this.reader, this.stream, this.logger, timefloor, this.resumeTime, this.stream.zone);
     await this.quarantine?.check(true);
     await this.lateRows?.check(true);
     // what the stream had read before it stopped counts as read (a row read then is not late)

@@ -39,7 +39,7 @@ function lockText(s: StreamStatus): string {
 }
 
 /** The human lines of one stream's status (a `quarantined` line only when rows are dated past the horizon, a `late` line only when late rows are found). */
-export function renderStreamStatus(s: StreamStatus, timezone: string): string {
+export function renderStreamStatus(s: StreamStatus, timezone: string = s.zone): string {
   const c = s.context;
   const lines = [`${s.regime}  ${s.table} -> ${s.target}  sitemask ${c.sitemask} subsite ${c.subsite} simmask ${c.simmask} task ${c.task}`];
   if (s.problem) lines.push(`  problem        ${s.problem}`);
@@ -132,7 +132,7 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
     const blocks: string[] = [];
     for (const r of results) {
       if (r.error) blocks.push(`${r.regime}  error ${r.error.code}: ${r.error.message}\n`);
-      for (const s of r.streams) blocks.push(renderStreamStatus(s, r.timezone!));
+      for (const s of r.streams) blocks.push(renderStreamStatus(s));
     }
     io.stdout.write(blocks.join('\n'));
   });

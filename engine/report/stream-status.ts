@@ -56,6 +56,8 @@ export interface StreamStatus {
   /** Payload table written (the spec's table). */
   target: string;
   context: StreamContext;
+  /** The zone of the local times shown (`SourceStream.zone`: the regime's, or its standard time for a TIMESTAMP source). */
+  zone: string;
   /** Undefined when nothing was written for the context yet (or the target tables are missing). */
   last?: LastValidityStatus;
   /**
@@ -125,7 +127,7 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
   const hourAgo = utcNowText(clock.now() - HOUR_MS);
   const out: StreamStatus[] = [];
   for (const stream of streams) {
-    const reader = new SourceReader(source, stream, 1, { horizon: regimeHorizon(regime, clock) });
+    const reader = new SourceReader(source, stream, 1, { horizon: regimeHorizon(regime, clock, stream.zone) });
     const sourceLatest = (await reader.latestTime()) ?? undefined;
     const quarantined = (await reader.beyondHorizon())!;
     for (const decl of regime.targets) {
@@ -136,6 +138,7 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         table: stream.table,
         target: spec.table,
         context: stream.context,
+        zone: stream.zone,
         sourceLatest,
         quarantined,
         validities: 0,
@@ -152,8 +155,8 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
       if (last) {
         status.last = {
           seqno: last.SEQNO,
-          timestart: { utc: last.TIMESTART, local: utcToLocal(last.TIMESTART, regime.timezone) },
-          timeend: { utc: last.TIMEEND, local: utcToLocal(last.TIMEEND, regime.timezone) },
+          timestart: { utc: last.TIMESTART, local: utcToLocal(last.TIMESTART, stream.zone) },
+          timeend: { utc: last.TIMEEND, local: utcToLocal(last.TIMEEND, stream.zone) },
           insertDate: last.INSERTDATE,
         };
         if (sourceLatest) status.lagMs = naiveMs(sourceLatest) - naiveMs(status.last.timeend.local);

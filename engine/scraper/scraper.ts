@@ -31,7 +31,6 @@ export function streamSettings(regime: Regime, seed: boolean): StreamSettings {
     maxageMs: parseDuration(s.maxage),
     maxiter: s.maxiter,
     timefloor: s.timefloor.replace('T', ' '),
-    timezone: regime.timezone,
     pageSize: s.page_size,
     joinWaitMs: parseDuration(s.join_wait),
     seed: seed ? { timestart: s.seed_timestart.replace('T', ' '), timeend: s.seed_timeend.replace('T', ' ') } : undefined,

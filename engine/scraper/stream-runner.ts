@@ -21,7 +21,6 @@ export interface StreamSettings {
   /** Samples to take before stopping (0 = no limit). */
   maxiter: number;
   timefloor: string;
-  timezone: string;
   pageSize: number;
   joinWaitMs: number;
   seed?: { timestart: string; timeend: string };
@@ -156,7 +155,8 @@ export class StreamRunner implements StreamWorker {
     const streaming = this.nextStream;
     this.nextStream = undefined;
     if (streaming) await streaming.page.catch(() => undefined);
-    const { timezone, timefloor } = this.settings;
+    const { timefloor } = this.settings;
+    const timezone = this.stream.zone;
     let lasts = await this.targets.lastValidities();
     const seed = this.settings.seed;
     if (seed && lasts.some((last) => last === undefined)) {

@@ -12,8 +12,11 @@ export function futureHorizon(nowMs: number, limitMs: number, timezone: string):
   return utcToLocal(utcNowText(nowMs + limitMs), timezone);
 }
 
-/** The horizon of a regime's streams as time goes on (`scraper.future_limit`, its timezone), for `SourceReaderOptions.horizon`. */
-export function regimeHorizon(regime: Regime, clock: Clock): () => string {
+/**
+ * The horizon of a regime's stream as time goes on (`scraper.future_limit`, in the stream's zone:
+ * `SourceStream.zone`, by default the regime's), for `SourceReaderOptions.horizon`.
+ */
+export function regimeHorizon(regime: Regime, clock: Clock, zone: string = regime.timezone): () => string {
   const limitMs = parseDuration(regime.scraper.future_limit);
-  return () => futureHorizon(clock.now(), limitMs, regime.timezone);
+  return () => futureHorizon(clock.now(), limitMs, zone);
 }

@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { ScrapeError } from '../core/errors';
+import { fixedZoneFor, observesDaylightSaving } from '../core/time';
 import { ContextDecl, ContextValueDecl, JoinDecl, Regime, TableDecl } from '../config/regime';
 import { listColumns, listTables } from '../db/introspection';
 
@@ -61,8 +62,25 @@ export interface SourceStream {
    * and arrives as UTC text in the engine's `+00:00` session; readers turn it into source-local
    * text in this zone (and keyset bounds back into UTC), so it gives the target a DATETIME
    * holding the same local times gives. Undefined for DATETIME (and on SQLite): text as stored.
+   * In a zone with daylight saving it is the zone's standard time (a fixed offset, see `zone`).
    */
   timestampZone?: string;
+  /**
+   * The zone the stream's local times are in, for every conversion to and from UTC: the regime's
+   * zone, except for a TIMESTAMP `date_time` in a zone with daylight saving, where it is the
+   * zone's standard time (`Etc/GMT-1` for Europe/Zurich). Instants then stay in order as local
+   * text (the repeated hour of autumn would otherwise run backwards) and convert back to
+   * exactly the instants stored.
+   */
+  zone: string;
+}
+
+/**
+ * The zone a TIMESTAMP stream's local times are kept in: `zone` itself, or its standard time as a
+ * fixed offset when it observes daylight saving (see `SourceStream.zone`).
+ */
+export function timestampStreamZone(zone: string): string {
+  return observesDaylightSaving(zone) ? (fixedZoneFor(zone) ?? zone) : zone;
 }
 
 /** True for a declared column type that is a TIMESTAMP (`timestamp`, `timestamp(3)`). */
@@ -184,8 +202,9 @@ export async function discoverStreams(db: Knex, regime: Regime, only?: string[])
         seen.add(c.name);
       }
       const timeColumnType = all.find((c) => c.name === 'date_time')!.type;
-      const timestampZone = isTimestampType(timeColumnType) ? regime.timezone : undefined;
-      streams.push({ table: name, captures, context: resolveContext(regime.context, captures, name), columns, mainColumns, joins, declIndex, timeColumnType, timestampZone });
+      const timestampZone = isTimestampType(timeColumnType) ? timestampStreamZone(regime.timezone) : undefined;
+      const zone = timestampZone ?? regime.timezone;
+      streams.push({ table: name, captures, context: resolveContext(regime.context, captures, name), columns, mainColumns, joins, declIndex, timeColumnType, timestampZone, zone });
     }
   }
   const result = streams.filter((s) => !joinedNames.has(s.table) || regime.tables.some((d) => d.name === s.table));

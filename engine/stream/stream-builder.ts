@@ -54,7 +54,6 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
   const targetSpecs = targetSpecsOf(regime, specs);
   const writers = targetSpecs.map((spec) => new DbiWriter(target, spec, { clock }));
   const streams = await discoverStreams(source, regime, options.tables);
-  const horizon = regimeHorizon(regime, clock);
   const workers = streams.map((stream) =>
     withStreamContext(regime, stream.table, () => {
       const columnNames = stream.columns.map((c) => c.name);
@@ -67,7 +66,7 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
         return { spec: targetSpecs[i], writer: writers[i], mapping };
       });
       const ctx = { ...stream.captures, ...stream.context, table: stream.table };
-      const set = new TargetSet(targets, stream.context, ctx, regime.timezone, clock, plan);
+      const set = new TargetSet(targets, stream.context, ctx, stream.zone, clock, plan);
       set.logger = options.logger; // nonexistent local times: warned once, counted
       const reader = new SourceReader(source, stream, Math.max(regime.scraper.page_size, 1), {
         rowDecoder: options.rowDecoder,
@@ -76,7 +75,7 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
           options.logger.log('warn', `${stream.table}: ${reason}; reading on with the driver's parse`, { stream: stream.table });
           options.observer?.decoderOff?.(stream.table, reason);
         },
-        horizon,
+        horizon: regimeHorizon(regime, clock, stream.zone),
       });
       const quarantine = new FutureQuarantine(reader, stream.table, options.logger, clock, regime.scraper.future_limit);
       const worker = factory.make({ stream, reader, quarantine, columnNames, plan, targets: set });

@@ -106,3 +106,74 @@ describe('a TIMESTAMP date_time on mariadb', () => {
     expect(b).toEqual(a);
   });
 });
+
+/**
+ * A TIMESTAMP source in a zone with daylight saving (Europe/Zurich): the instants stored are
+ * kept exactly, through the autumn hour that repeats and the spring hour that is skipped, as the
+ * same rows give from a DATETIME source in the zone's standard time (Etc/GMT-1, instants + 1 h
+ * written by hand): no error, nothing out of order, every TIMESTART and TIMEEND a stored instant.
+ */
+describe('a TIMESTAMP date_time in a zone with daylight saving on mariadb', () => {
+  const dbs: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+  });
+  const utcText = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+  it.each([
+    // clocks go back at 01:00 UTC: local 02:00..02:59 happens twice
+    ['autumn', Date.UTC(2011, 9, 29, 23, 30)],
+    // clocks go forward at 01:00 UTC: local 02:00..02:59 never happens
+    ['spring', Date.UTC(2011, 2, 26, 23, 30)],
+  ])('%s: the same target as DATETIME rows in standard time; the stream sees standard time', async (label, t0) => {
+    const base = loadRegime(path.join(REGIMES, 'adtemp.yaml'));
+    const zurich: Regime = applySettingOverrides({ ...base.regime, timezone: 'Europe/Zurich' }, ['maxage=10m', 'timefloor=2011-01-01 00:00:00']);
+    const standard: Regime = { ...zurich, timezone: 'Etc/GMT-1' };
+    const ts = await createTestDatabase('mariadb', `fake_tsdst_${label}_ts`);
+    const dt = await createTestDatabase('mariadb', `fake_tsdst_${label}_dt`);
+    dbs.push(ts, dt);
+    const cols = PT.map((c) => `\`${c}\` decimal(6,2)`).join(', ');
+    await ts.db.raw(`CREATE TABLE \`${TABLE}\` (id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, date_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, ${cols})`);
+    await createSourceTable(dt.db, TABLE, Object.fromEntries(PT.map((c) => [c, 'decimal(6,2)'])));
+    const rand = prng(3);
+    const values = PT.map(() => 20);
+    const instants: number[] = [];
+    const data: Record<string, unknown>[][] = [[], []];
+    for (let i = 0; i < 3 * 360; i++) {
+      for (let k = 0; k < values.length; k++) values[k] = Math.round((values[k] + (rand() - 0.5) * 1.6) * 100) / 100;
+      const ms = t0 + i * 10_000;
+      instants.push(ms);
+      const readings = Object.fromEntries(PT.map((c, k) => [c, values[k].toFixed(2)]));
+      data[0].push({ id: i + 1, date_time: utcText(ms), ...readings });
+      data[1].push({ id: i + 1, date_time: utcText(ms + 3_600_000), ...readings });
+    }
+    // the TIMESTAMP rows written as instants (a +00:00 session), the DATETIME rows as UTC+1 text
+    await ts.db.transaction(async (trx) => {
+      await trx.raw(`SET time_zone = '+00:00'`);
+      for (let i = 0; i < data[0].length; i += 500) await trx(TABLE).insert(data[0].slice(i, i + 500));
+    });
+    await insertRows(dt.db, TABLE, data[1]);
+    const [stream] = await discoverStreams(ts.db, zurich);
+    expect(stream.zone).toBe('Etc/GMT-1');
+
+    const run = async (regime: Regime, source: TestDatabase, name: string) => {
+      const target = await createTestDatabase('mariadb', name);
+      dbs.push(target);
+      const logger = new MemoryLogger();
+      await runScraper({ regime, specs: base.specs, source: source.db, target: target.db, targetLocation: target.location, logger, clock: new ManualClock(Date.UTC(2012, 0, 1)), untilCaughtUp: true, allowCreate: true, seed: false });
+      const { vld, payload } = await dumpTarget(target.db, base.specs.get('GDcsAdTemp')!);
+      return { vld: vld.map(({ INSERTDATE, ...rest }) => rest), payload };
+    };
+    const fromTimestamp = await run(zurich, ts, `tsdst_${label}_a`);
+    const fromDatetime = await run(standard, dt, `tsdst_${label}_b`);
+    expect(fromTimestamp.vld.length).toBeGreaterThan(10);
+    expect(fromTimestamp).toEqual(fromDatetime);
+    const stored = new Set(instants.map(utcText));
+    for (const [i, v] of fromTimestamp.vld.entries()) {
+      expect(stored.has(String(v.TIMESTART))).toBe(true);
+      expect(stored.has(String(v.TIMEEND))).toBe(true);
+      if (i > 0) expect(v.TIMESTART).toBe(fromTimestamp.vld[i - 1].TIMEEND);
+    }
+    expect(fromTimestamp.vld[0].TIMESTART).toBe(utcText(t0));
+  });
+});

@@ -96,6 +96,7 @@ async function hvStream(db: Knex, base = 'HV'): Promise<SourceStream> {
     mainColumns: main,
     joins: [{ table: `${base}_Pw`, prefix: 'pw_', columns: prefixed, tableColumns: joined.map((c) => c.name) }],
     declIndex: 0,
+    zone: 'Asia/Shanghai',
   };
 }
 
