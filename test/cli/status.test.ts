@@ -102,6 +102,7 @@ describe.each(DIALECTS)('scrape status on %s', (dialect) => {
       table: 'DBNS_SAB_Temp',
       target: 'DcsAdTemp',
       context: { sitemask: 32, subsite: 1, simmask: 1, task: 0, aggregateno: -1 },
+      zone: 'Asia/Shanghai',
       last: {
         seqno: 3,
         timestart: { utc: '2011-01-31 16:02:10', local: '2011-02-01 00:02:10' },
