@@ -11,7 +11,7 @@ import { Figure, renderTable } from './bench-report';
  * `npm run bench`: sets up its own MariaDB databases (`bench_*`) with the batch faker, measures
  * the scraper, the pmthv scraper and the averager against what MariaDB and the literal
  * per-sample baseline do on the same data in the same run, and prints one table with each
- * figure, its target and PASS/MISS (issue 6, DESIGN §9). Not part of `npm test`.
+ * figure, its target and PASS/MISS (issue 6, docs/design.md §9). Not part of `npm test`.
  *
  * Flags: `--scale F` (all sizes × F, for development), `--only scraper,pmthv,averager`,
  * `--reuse` (keep fake sources of the right size from a previous `--keep` run), `--keep` (do not

@@ -15,7 +15,7 @@ import { ensureDist } from '../test/support/dist';
 export { ensureDist };
 
 /**
- * The property "exactly once" (DESIGN §4.12) tested by random trials: two writers on one
+ * The property "exactly once" (docs/design.md §4.12) tested by random trials: two writers on one
  * (table, context), interleaved and killed at random, then one clean `--until-caught-up` pass,
  * must leave the target equal to one uninterrupted run, with no validity twice and no gap.
  * Shared by the short form in `npm test` (test/ops/exactly-once.test.ts) and the long form

@@ -5,8 +5,9 @@ import type { SourceRow } from '../source/source-row';
 import { RowFilter, compileFilter, toNumber } from './row-filter';
 
 /**
- * Running aggregates with MySQL semantics, fed one source row at a time, so that the scraper never
- * re-reads or re-scans rows and never issues one aggregate query per sample (DESIGN §4.6, §9).
+ * Running aggregates with MySQL semantics, fed one source row at a time, so that the scraper
+ * never re-reads or re-scans rows and never issues one aggregate query per sample
+ * (docs/design.md §4.6, §9).
  *
  * Per column: NULLs (and non-numeric values) are ignored; `avg` = sum / count like SQL `AVG`;
  * `std`/`variance` are population, `stddev_samp`/`var_samp` sample (NULL below 2 values), from

@@ -59,7 +59,7 @@ function averagerSleep(regime: Regime): SleepPolicy {
 }
 
 /**
- * Runs the averager (DESIGN §5) in the one stream loop: every stream catches up over its
+ * Runs the averager (docs/design.md §5) in the one stream loop: every stream catches up over its
  * complete bins, a chunk per step; then, with `untilCaughtUp`, returns, else sleeps
  * `averager.sleep` and wakes to look for newly completed bins, until the signal aborts. Target
  * rows depend only on the source rows and the regime, never on chunking, restarts or when the

@@ -90,7 +90,7 @@ interface ChunkRead {
 }
 
 /**
- * The averager's decider over one source stream (DESIGN §5), as a worker of the one stream
+ * The averager's decider over one source stream (docs/design.md §5), as a worker of the one stream
  * loop: DB-time bins, only complete ones (a source entry exists at or after the bin's end), one
  * validity per bin with at least one entry passing the aggregate filter, `[min(date_time),
  * max(date_time)]` of those entries, payload from the regime's mappings over `agg` (the bin's

@@ -25,7 +25,7 @@ interface QueryOptions {
   specDir?: string;
 }
 
-/** Site names accepted by `--site` besides the SITEMASK number (DESIGN §7). */
+/** Site names accepted by `--site` besides the SITEMASK number (docs/design.md §7). */
 const SITE_NAMES: Record<string, number> = { dayabay: 1, lingao: 2, far: 4, sab: 32 };
 
 /**

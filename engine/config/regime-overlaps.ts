@@ -80,10 +80,10 @@ function firstShared(a: Writer, b: Writer): { table: string; context: ContextTup
 }
 
 /**
- * Writers that would append to the same target table and context (DESIGN §4.12): two regimes,
- * or the scraper and the averager of one regime that declares an `averager` section. The target
- * refuses a second writer's stale appends and the writer lock keeps them from running side by
- * side, but two writers taking turns on one context each resume from the other's writes and
+ * Writers that would append to the same target table and context (docs/design.md §4.12): two
+ * regimes, or the scraper and the averager of one regime that declares an `averager` section. The
+ * target refuses a second writer's stale appends and the writer lock keeps them from running side
+ * by side, but two writers taking turns on one context each resume from the other's writes and
  * silently lose their own: such a pair is an error naming both, reported at each one's target
  * `spec` (or, within one regime, at its `averager` section).
  */

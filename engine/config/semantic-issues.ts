@@ -42,7 +42,7 @@ export function semanticIssues(data: Record<string, unknown>, src: RegimeText): 
       const hint = didYouMean(data.timezone, zones);
       issues.push({ segments: ['timezone'], code: 'REGIME_TIMEZONE', message: hint ? `unknown time zone '${data.timezone}'${hint}` : problem });
     } else if (observesDaylightSaving(data.timezone)) {
-      // DESIGN 9: a warning only; the time rules make such a zone work
+      // docs/design.md §4.9: a warning only; the time rules make such a zone work
       const fixed = fixedZoneFor(data.timezone);
       issues.push({
         segments: ['timezone'],

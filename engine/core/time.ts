@@ -171,12 +171,12 @@ function localMsToUtcMs(zone: string, naive: number): { utc: number; gap: boolea
 }
 
 /**
- * Source-local time text in `zone` to UTC, telling whether it fell in a gap. The rules (DESIGN
- * items 9–10) keep conversion non-decreasing in local time, so validities contiguous in local
- * time stay contiguous and ordered in UTC whatever the zone: an ambiguous local time (the hour
- * repeated when clocks go back) is the *earlier* instant, whatever the sign of the zone; a local
- * time that does not exist (the hour skipped when clocks go forward) is the transition instant
- * itself, the first instant after the gap.
+ * Source-local time text in `zone` to UTC, telling whether it fell in a gap. The rules
+ * (docs/design.md §4.9–4.10) keep conversion non-decreasing in local time, so validities
+ * contiguous in local time stay contiguous and ordered in UTC whatever the zone: an ambiguous
+ * local time (the hour repeated when clocks go back) is the *earlier* instant, whatever the sign
+ * of the zone; a local time that does not exist (the hour skipped when clocks go forward) is the
+ * transition instant itself, the first instant after the gap.
  */
 export function localToUtcDetail(text: string, zone: string): UtcConversion {
   const { utc, gap } = localMsToUtcMs(zone, naiveMs(text));

@@ -178,7 +178,7 @@ export class DbiWriter {
   private async writeIn(trx: Knex.Transaction, props: readonly Propagation[], payload: Payload, fence: Fence | undefined): Promise<number[]> {
     // props carry no rows here: the payload holds them
     const seqnos = await allocateSeqnos(trx, this.spec, this.dialect, props.length);
-    // under the table's LOCALSEQNO row lock: compare, then append (DESIGN §4.12)
+    // under the table's LOCALSEQNO row lock: compare, then append (docs/design.md §4.12)
     if (fence) await checkFence(trx, this.spec, fence);
     if (this.options.probe) await this.options.probe('allocated', seqnos);
     const versions = await overlayVersionDates(trx, this.spec, props);

@@ -11,7 +11,7 @@ export interface FencePoint {
 }
 
 /**
- * What a write expects the target to say (DESIGN §4.12): for its context, the last validity
+ * What a write expects the target to say (docs/design.md §4.12): for its context, the last validity
  * (largest TIMEEND, ties → largest SEQNO) is still `expect`, the one the writer resumed from or
  * last wrote (undefined: the context holds no validity yet).
  */

@@ -4,7 +4,7 @@ import { compileExpression } from '../transform/compile-expression';
 import { toNumber } from '../aggregate/row-filter';
 import type { SourceRow } from '../source/source-row';
 
-/** True when the vector sv[0] → sv[-1] has `changed` (DESIGN §4.4). Synchronous: the hot path. */
+/** True when the vector sv[0] → sv[-1] has `changed` (docs/design.md §4.4). Synchronous: the hot path. */
 export type ChangeTest = (first: SourceRow, last: SourceRow) => boolean;
 
 /** The asynchronous part of the change rules: the JSONata `when` predicates. */
@@ -155,7 +155,7 @@ function anyTest(sync: ChangeTest[]): ChangeTest {
 }
 
 /**
- * Compiles the regime's change rules against the actual source columns (DESIGN §4.4):
+ * Compiles the regime's change rules against the actual source columns (docs/design.md §4.4):
  * `threshold` fires when any |last − first| > threshold (`defaultThreshold`, the regime's
  * `scraper.threshold`, when a rule gives none), `equal` when any value differs (numerically when both are numeric: `1.50` = 1.5), and
  * `when` when its JSONata predicate over `{first, last, ctx}` is `true`. NULL against a value is a

@@ -14,8 +14,8 @@ export interface SleepTuneInput {
 export const FAR_BEHIND_BEATS = 10;
 
 /**
- * The sleep between scraper loops, tuned from the lag (DESIGN §4.8, the manual's "Catchup and
- * Sleep Auto-Tuning"). The lag is counted in effective heartbeats `beats = lag /
+ * The sleep between scraper loops, tuned from the lag (docs/design.md §4.8, the manual's "Catchup
+ * and Sleep Auto-Tuning"). The lag is counted in effective heartbeats `beats = lag /
  * (heartbeat × (offset + 1))`, the DB time one sample needs:
  * - `beats <= 1` (caught up: at most one sample's worth of new rows) → `heartbeat`;
  * - `beats >= FAR_BEHIND_BEATS` (10; far behind, catching up) → 0;

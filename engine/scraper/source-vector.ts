@@ -55,12 +55,13 @@ const FIRST = 1;
 const CANDIDATE = 2;
 
 /**
- * The source vector of one stream (DESIGN §4): fed every entry in `(date_time, id)` order from the
- * range start, it picks the samples, decides `unchanged` / `changed` / `overage`, and after a
- * PROCEED restarts from the first entry at sv[-1]'s `date_time`. Everything it decides depends only
- * on the rows fed, so a new vector fed from a restart point (the last TIMEEND) continues exactly as
- * an uninterrupted one would. Memory is O(1) in the number of rows: it keeps sv[0], the first row
- * of the current `date_time` group and running aggregates, never the rows themselves.
+ * The source vector of one stream (docs/design.md §4): fed every entry in `(date_time, id)` order
+ * from the range start, it picks the samples, decides `unchanged` / `changed` / `overage`, and
+ * after a PROCEED restarts from the first entry at sv[-1]'s `date_time`. Everything it decides
+ * depends only on the rows fed, so a new vector fed from a restart point (the last TIMEEND)
+ * continues exactly as an uninterrupted one would. Memory is O(1) in the number of rows: it keeps
+ * sv[0], the first row of the current `date_time` group and running aggregates, never the rows
+ * themselves.
  */
 export class SourceVector {
   private readonly intervalMs: number;

@@ -4,7 +4,7 @@ import type { SourceRow } from '../source/source-row';
 import { compileExpression, walkPath, type CompiledExpression } from './compile-expression';
 import { RESERVED_BINDINGS, type UnpivotCell, type UnpivotPlan } from './unpivot-plan';
 
-/** What a mapping sees at a propagation (DESIGN §4.5). */
+/** What a mapping sees at a propagation (docs/design.md §4.5). */
 export interface MappingBindings {
   /** sv[0]. */
   first: SourceRow;

@@ -7,7 +7,7 @@ import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases
 import { ADTEMP_YAML, fillAdTempSource, ROOT, samples, targetContent } from '../ops/ops-support';
 
 /**
- * Design item 11, the future, for the averager: a row dated more than `future_limit` ahead of
+ * docs/design.md §4.11, the future, for the averager: a row dated more than `future_limit` ahead of
  * the wall clock completes no bin (the bins up to it would all look complete) and enters no
  * aggregate, until the clock reaches it. On MariaDB the chunks are read by range queries, on
  * SQLite by keyset pages: both are covered. Expected targets come from runs over a source

@@ -11,9 +11,9 @@ import { insertRows, localPlus } from '../support/source-fixture';
 import { ADTEMP_YAML, PT, fillAdTempSource, ROOT, samples, targetContent } from '../ops/ops-support';
 
 /**
- * Design item 11, late rows, for the averager: a row dated inside a bin already written appears
- * later. It is not averaged into anything; it is counted and reported (warning, metric, status),
- * and the written bins stay as they were.
+ * docs/design.md §4.11, late rows, for the averager: a row dated inside a bin already written
+ * appears later. It is not averaged into anything; it is counted and reported (warning, metric,
+ * status), and the written bins stay as they were.
  */
 
 const loaded = loadRegime(ADTEMP_YAML, { cwd: ROOT, env: {} });

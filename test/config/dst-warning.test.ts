@@ -7,9 +7,9 @@ import { projectRoot } from '../../engine/config/dbconf';
 import { runCli } from '../support/cli';
 
 /**
- * `scrape validate` warns of a regime zone with daylight saving (DESIGN 9): DCS clocks usually
- * keep standard time, so such a zone is most likely meant as its fixed standard offset. A warning:
- * the regime is valid and runs.
+ * `scrape validate` warns of a regime zone with daylight saving (docs/design.md §4.9): DCS clocks
+ * usually keep standard time, so such a zone is most likely meant as its fixed standard offset. A
+ * warning: the regime is valid and runs.
  */
 const root = projectRoot();
 const warnings = path.join(__dirname, 'warnings');

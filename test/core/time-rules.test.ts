@@ -1,7 +1,7 @@
 import { localToUtc, localToUtcDetail, naiveMs, naiveText, observesDaylightSaving, utcToLocal } from '../../engine/core/time';
 
 /**
- * The time rules (DESIGN items 9–10), expectations derived by hand from the zones' rules:
+ * The time rules (docs/design.md §4.9–4.10), expectations derived by hand from the zones' rules:
  * Europe/Zurich is UTC+1 (CET) / UTC+2 (CEST), switching at 01:00 UTC (2011-03-27 02:00 local
  * skips to 03:00; 2011-10-30 03:00 local goes back to 02:00); America/New_York is UTC−5 (EST) /
  * UTC−4 (EDT), switching at 02:00 local (2011-03-13 02:00 skips to 03:00, i.e. 07:00 UTC;

@@ -1,7 +1,7 @@
 import { describeTrial, ensureDist, inProcessTrial, processTrial, TrialResult } from '../../bench/exactly-once-harness';
 
 /**
- * The short form of the exactly-once property (DESIGN §4.12): random interleavings of two
+ * The short form of the exactly-once property (docs/design.md §4.12): random interleavings of two
  * writers on one (table, context) with random kills never leave a duplicate or a gap, and the
  * target equals one uninterrupted run. The long form (hundreds of trials) is `npm run property`.
  */

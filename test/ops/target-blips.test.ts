@@ -82,7 +82,7 @@ async function validityCount(db: Knex): Promise<number> {
   return Number(n);
 }
 
-describe.each(DIALECTS)('target faults on %s (DESIGN §4.12)', (dialect) => {
+describe.each(DIALECTS)('target faults on %s (docs/design.md §4.12)', (dialect) => {
   const databases: TestDatabase[] = [];
   let source: TestDatabase;
   let reference: Awaited<ReturnType<typeof targetContent>>;

@@ -12,7 +12,7 @@ const SPEC = loaded.specs.get('GDcsAdTemp')!;
 /** Small pages: many writes, so two writers meet often. */
 const regimeWithPages = (pageSize: number) => applySettingOverrides(loaded.regime, [`page_size=${pageSize}`], 'scraper');
 
-describe.each(DIALECTS)('two writers on one (table, context) on %s (DESIGN §4.12)', (dialect) => {
+describe.each(DIALECTS)('two writers on one (table, context) on %s (docs/design.md §4.12)', (dialect) => {
   const databases: TestDatabase[] = [];
   let source: TestDatabase;
   let reference: Awaited<ReturnType<typeof targetContent>>;

@@ -10,8 +10,8 @@ import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases
 import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
 
 /**
- * The time rules at work (DESIGN items 9–10): a source in a zone with daylight saving, rows every
- * 10 s through the repeated hour (clocks back) and through the skipped hour (clocks forward,
+ * The time rules at work (docs/design.md §4.9–4.10): a source in a zone with daylight saving, rows
+ * every 10 s through the repeated hour (clocks back) and through the skipped hour (clocks forward,
  * rows inside it, as a DCS clock keeping standard time writes them). Every run finishes, the
  * validities are contiguous and non-overlapping in UTC, the nonexistent local times are warned
  * of once with their count, and restarting every few samples gives the target of one run.

@@ -12,8 +12,8 @@ import { localPlus } from '../support/source-fixture';
 import { ADTEMP_YAML, fillAdTempSource, ROOT, samples, targetContent } from '../ops/ops-support';
 
 /**
- * Design item 11, the future: a source row dated more than `future_limit` (default 1d) ahead of
- * the wall clock is quarantined: never sampled, reported (warning, worker, metric, status), and
+ * docs/design.md §4.11, the future: a source row dated more than `future_limit` (default 1d) ahead
+ * of the wall clock is quarantined: never sampled, reported (warning, worker, metric, status), and
  * read as an ordinary row once the clock reaches it. Expected targets come from runs over a
  * source that lacks the row (or over which nothing can be quarantined), never from the engine's
  * own arithmetic.

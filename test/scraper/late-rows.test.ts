@@ -12,7 +12,7 @@ import { insertRows, localPlus } from '../support/source-fixture';
 import { ADTEMP_YAML, PT, fillAdTempSource, ROOT, samples, targetContent } from '../ops/ops-support';
 
 /**
- * Design item 11, late rows: a source row that appears after its stream has written past its
+ * docs/design.md §4.11, late rows: a source row that appears after its stream has written past its
  * `date_time` is never read; it is detected against the highest source id the stream had read
  * when it wrote that range (kept in SCRAPE_SOURCE_IDS, written with the validities), counted and
  * reported (warning, worker, metric, status), and the target is left as it is.

@@ -13,8 +13,8 @@ import { createSourceTable, insertRows, localPlus, prng } from '../support/sourc
 /**
  * A source whose `date_time` is a TIMESTAMP (rows written in a `+08:00` session, as a DCS in
  * Asia/Shanghai writes them) gives the same target as a DATETIME source holding the same local
- * times (DESIGN 10): the engine's `+00:00` session reads the instants as UTC text, the readers
- * turn them into source-local text. MariaDB only: SQLite has no TIMESTAMP type.
+ * times (docs/design.md §4.10): the engine's `+00:00` session reads the instants as UTC text, the
+ * readers turn them into source-local text. MariaDB only: SQLite has no TIMESTAMP type.
  */
 const REGIMES = path.join(__dirname, '..', '..', 'regimes.d');
 const TABLE = 'DBNS_SAB_Temp';
