@@ -16,12 +16,16 @@ export interface VldRow {
   INSERTDATE: string;
 }
 
-/** The part of a context a reader selects on; simmask and task are optional filters. */
+/**
+ * The part of a context a reader selects on; simmask, task and aggregateno are optional filters.
+ * A writer's context always has all three: each AGGREGATENO is its own sequence of validities.
+ */
 export interface ReadContext {
   sitemask: number;
   subsite: number;
   simmask?: number;
   task?: number;
+  aggregateno?: number;
 }
 
 /** A point-in-time read: `at` and `rollback` are UTC text. */
@@ -37,6 +41,7 @@ function whereContext(query: Knex.QueryBuilder, ctx: ReadContext): Knex.QueryBui
   query.where('SITEMASK', ctx.sitemask).andWhere('SUBSITE', ctx.subsite);
   if (ctx.simmask !== undefined) query.andWhere('SIMMASK', ctx.simmask);
   if (ctx.task !== undefined) query.andWhere('TASK', ctx.task);
+  if (ctx.aggregateno !== undefined) query.andWhere('AGGREGATENO', ctx.aggregateno);
   return query;
 }
 

@@ -17,7 +17,7 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
   type Known = { start: string; end: string; version: string };
   type Group = { known: Known[]; maxEnd: string; minStart: string; maxStart: string; ctx: ValidityContext };
   const groups = new Map<string, Group>();
-  const keyOf = (c: { sitemask: number; simmask: number; subsite: number; task: number }) => `${c.sitemask}/${c.simmask}/${c.subsite}/${c.task}`;
+  const keyOf = (c: { sitemask: number; simmask: number; subsite: number; task: number; aggregateno: number }) => `${c.sitemask}/${c.simmask}/${c.subsite}/${c.task}/${c.aggregateno}`;
   for (const p of props) {
     const key = keyOf(p.context);
     const group = groups.get(key);
@@ -31,7 +31,7 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
   const all = [...groups.values()];
   for (let from = 0; from < all.length; from += 200) {
     const slice = all.slice(from, from + 200);
-    const query = trx(vldTableName(spec)).select('SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'TIMESTART', 'TIMEEND', 'VERSIONDATE');
+    const query = trx(vldTableName(spec)).select('SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'TIMESTART', 'TIMEEND', 'VERSIONDATE');
     query.where((outer) => {
       for (const g of slice) {
         outer.orWhere((w) =>
@@ -40,13 +40,14 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
             .andWhere('SUBSITE', g.ctx.subsite)
             .andWhere('SIMMASK', g.ctx.simmask)
             .andWhere('TASK', g.ctx.task)
+            .andWhere('AGGREGATENO', g.ctx.aggregateno)
             .andWhere('TIMEEND', '>', g.minStart)
             .andWhere('TIMESTART', '<=', g.maxStart),
         );
       }
     });
     for (const row of await query) {
-      const group = groups.get(keyOf({ sitemask: Number(row.SITEMASK), simmask: Number(row.SIMMASK), subsite: Number(row.SUBSITE), task: Number(row.TASK) }));
+      const group = groups.get(keyOf({ sitemask: Number(row.SITEMASK), simmask: Number(row.SIMMASK), subsite: Number(row.SUBSITE), task: Number(row.TASK), aggregateno: Number(row.AGGREGATENO) }));
       if (!group) continue;
       const known = { start: String(row.TIMESTART), end: String(row.TIMEEND), version: String(row.VERSIONDATE) };
       group.known.push(known);

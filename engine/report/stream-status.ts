@@ -150,7 +150,7 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         out.push(status);
         continue;
       }
-      const ctx = { sitemask: stream.context.sitemask, subsite: stream.context.subsite, simmask: stream.context.simmask, task: stream.context.task };
+      const ctx = stream.context;
       const last = await lastValidity(target, spec, ctx);
       if (last) {
         status.last = {
@@ -162,7 +162,7 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         if (sourceLatest) status.lagMs = naiveMs(sourceLatest) - naiveMs(status.last.timeend.local);
       }
       const counts = await target(vld)
-        .where({ SITEMASK: ctx.sitemask, SUBSITE: ctx.subsite, SIMMASK: ctx.simmask, TASK: ctx.task })
+        .where({ SITEMASK: ctx.sitemask, SUBSITE: ctx.subsite, SIMMASK: ctx.simmask, TASK: ctx.task, AGGREGATENO: ctx.aggregateno })
         .select(target.raw('COUNT(*) AS n'), target.raw('SUM(CASE WHEN INSERTDATE >= ? THEN 1 ELSE 0 END) AS recent', [hourAgo]))
         .first();
       status.validities = Number(counts?.n ?? 0);

@@ -40,6 +40,7 @@ interface MarkContext {
   subsite: number;
   simmask: number;
   task: number;
+  aggregateno: number;
 }
 
 /**
@@ -53,9 +54,9 @@ export async function latestSourceMark(target: Knex, spec: SpecTable, sourceTabl
     target,
     `SELECT s.${q('SEQNO')} AS seqno, s.${q('MAX_ID')} AS max_id, s.${q('LAST_TIME')} AS last_time FROM ${q(SOURCE_IDS_TABLE)} s ` +
       `JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = s.${q('SEQNO')} ` +
-      `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? ` +
+      `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? AND v.${q('AGGREGATENO')} = ? ` +
       `ORDER BY s.${q('SEQNO')} DESC LIMIT 1`,
-    [spec.table, sourceTable, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task],
+    [spec.table, sourceTable, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno],
   );
   const r = rows[0];
   if (!r) return undefined;
@@ -72,9 +73,9 @@ export async function sourceMarksSince(target: Knex, spec: SpecTable, sourceTabl
     target,
     `SELECT s.${q('SEQNO')} AS seqno, s.${q('MAX_ID')} AS max_id, s.${q('LAST_TIME')} AS last_time FROM ${q(SOURCE_IDS_TABLE)} s ` +
       `JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = s.${q('SEQNO')} ` +
-      `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND s.${q('SEQNO')} >= ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? ` +
+      `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND s.${q('SEQNO')} >= ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? AND v.${q('AGGREGATENO')} = ? ` +
       `ORDER BY s.${q('SEQNO')} LIMIT ${Math.max(1, Math.floor(limit))}`,
-    [spec.table, sourceTable, from, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task],
+    [spec.table, sourceTable, from, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno],
   );
   return rows.map((r) => ({ seqno: Number(r.seqno), maxId: Number(r.max_id), lastTime: timeText(r.last_time) }));
 }

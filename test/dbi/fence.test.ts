@@ -2,6 +2,7 @@ import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { DbiWriter, Propagation, ValidityContext } from '../../engine/dbi/dbi-writer';
 import { fenceAfter } from '../../engine/dbi/fence';
+import { lastValidity } from '../../engine/dbi/dbi-reader';
 import { isScrapeError } from '../../engine/core/errors';
 import { testSpec } from './dbi-support';
 
@@ -63,6 +64,21 @@ describe.each(DIALECTS)('fenced DBI writes on %s', (dialect) => {
     // AD2 is still empty: a writer expecting nothing there may write
     expect(await w.write([prop(AD2, 0, 5)], { context: AD2, expect: undefined })).toEqual([2]);
     expect(isScrapeError(await refusal(w.write([prop(AD2, 5, 6)], { context: AD2, expect: { seqno: 1, timeend: '2011-02-01 00:05:00' } })), 'FENCE_MOVED')).toBe(true);
+  });
+
+  it('each AGGREGATENO of a context is its own sequence: its own fence, resume point and overlays', async () => {
+    const AGG1: ValidityContext = { ...AD1, aggregateno: 1 };
+    const w = new DbiWriter(t.db, testSpec());
+    await w.write([prop(AD1, 0, 5)], { context: AD1, expect: undefined });
+    // aggregate 1 is still empty, whatever aggregate -1 holds
+    expect(await w.write([prop(AGG1, 2, 4)], { context: AGG1, expect: undefined })).toEqual([2]);
+    expect(isScrapeError(await refusal(w.write([prop(AGG1, 4, 6)], { context: AGG1, expect: { seqno: 1, timeend: '2011-02-01 00:05:00' } })), 'FENCE_MOVED')).toBe(true);
+    expect((await lastValidity(t.db, testSpec(), AD1))?.SEQNO).toBe(1);
+    expect((await lastValidity(t.db, testSpec(), AGG1))?.SEQNO).toBe(2);
+    // [00:02, 00:04) of aggregate 1 overlaps aggregate -1's [00:00, 00:05) but is no overlay of it:
+    // its VERSIONDATE is its TIMESTART (by hand), not 00:00 + 60 s
+    const row = await t.db('DcsProbeVld').where('SEQNO', 2).first('VERSIONDATE');
+    expect(String(row.VERSIONDATE)).toBe('2011-02-01 00:02:00');
   });
 
   it('fenceAfter follows the last-validity order: largest TIMEEND, a tie to the later SEQNO', () => {
