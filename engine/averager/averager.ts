@@ -46,6 +46,8 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
     aggregateKeys: (stream) => [...columnsOf(stream).flatMap((c) => decl.functions.map((f) => `${c}_${f}`)), decl.count],
     make: ({ stream, reader, quarantine, targets }) => {
       const rangeReader = rangeReaderFor(source, stream);
+      // its reads are timed like the keyset pages' (the builder sets reader.onRead afterwards)
+      if (rangeReader) rangeReader.onRead = (seconds) => reader.onRead?.(seconds);
       const range = rangeReader ? { reader: rangeReader, filter: decl.filter } : undefined;
       return new StreamAverager(stream, reader, targets, settings, new Aggregator(columnsOf(stream), unfiltered), filter, logger, range, quarantine);
     },

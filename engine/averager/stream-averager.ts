@@ -1,5 +1,5 @@
 import { Logger } from '../core/logger';
-import { isValidTimeText, naiveMs, naiveText } from '../core/time';
+import { isValidTimeText, localToEpochMs, naiveMs, naiveText } from '../core/time';
 import { FilterCondition } from '../config/regime';
 import { SourceKey, SourcePage, SourceReader, SourceRow } from '../source/source-reader';
 import { RangeBounds, RangeReader } from '../source/range-reader';
@@ -111,6 +111,8 @@ export class StreamAverager implements StreamWorker {
   private maxIdRead = -Infinity;
   /** The late-row check (`LateRows`), set by the stream builder. */
   lateRows?: LateRows;
+  /** See `StreamWorker.sourceLatestMs`. */
+  sourceLatestMs?: number;
   /** The paged path's cursor, open across the chunks of one catch-up pass. */
   private pages?: PageCursor;
   /**
@@ -265,6 +267,7 @@ export class StreamAverager implements StreamWorker {
   /** Lag in source time: the latest source entry minus where the next chunk starts. */
   async lagMs(): Promise<number> {
     const latest = await this.reader.latestTime();
+    this.sourceLatestMs = latest && isValidTimeText(latest) ? localToEpochMs(latest, this.settings.timezone) : undefined;
     if (!latest || !isValidTimeText(latest) || Number.isNaN(this.startMs)) return 0;
     return Math.max(0, naiveMs(latest) - this.startMs);
   }

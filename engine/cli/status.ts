@@ -6,6 +6,9 @@ import { DatabaseLocation, resolveDatabase } from '../config/dbconf';
 import { ScrapeError, isScrapeError } from '../core/errors';
 import { listRegimeFiles } from '../config/load-regime';
 import { StreamStatus, streamStatuses } from '../report/stream-status';
+import { CHECK_STATES, CheckFinding, CheckLimits, CheckState, StreamVerdict, isCheck, judgeStream } from '../report/stream-verdict';
+import { formatDuration, parseDuration } from '../core/time';
+import { describeError } from '../stream/retry';
 import { CommonOptions, addCommonOptions, loadRegimeForCli } from './common-options';
 import { RegisterCommand } from './main';
 
@@ -14,6 +17,18 @@ interface StatusOptions extends CommonOptions {
   target?: string;
   json?: boolean;
   average?: boolean;
+  warnLag?: string;
+  maxLag?: string;
+  warnStaleness?: string;
+  maxStaleness?: string;
+}
+
+/** A regime's statuses, or why they could not be read. */
+interface RegimeResult {
+  regime: string;
+  timezone?: string;
+  streams: StreamStatus[];
+  error?: { code: string; message: string };
 }
 
 /**
@@ -51,6 +66,7 @@ export function renderStreamStatus(s: StreamStatus, timezone: string = s.zone): 
     lines.push('  last validity  none yet');
   }
   lines.push(`  source latest  ${s.sourceLatest ?? 'no rows'}${s.sourceLatest ? ` ${timezone}` : ''}`);
+  if (s.stalenessMs !== undefined) lines.push(`  staleness      ${formatLag(s.stalenessMs)} (wall clock minus the newest source row)`);
   lines.push(`  lag            ${s.lagMs === undefined ? 'n/a' : formatLag(s.lagMs)}`);
   const q = s.quarantined;
   if (q.count > 0) {
@@ -65,6 +81,56 @@ export function renderStreamStatus(s: StreamStatus, timezone: string = s.zone): 
   lines.push(`  writes         ${s.writesLastHour} in the last hour, ${s.validities} in all${s.last ? ` (last INSERTDATE ${s.last.insertDate} UTC)` : ''}`);
   lines.push(`  lock           ${lockText(s)}`);
   return lines.join('\n') + '\n';
+}
+
+/** A duration flag in ms (undefined when not given). */
+function durationFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new ScrapeError('BAD_DURATION', `${flag}: ${(err as Error).message}`);
+  }
+}
+
+/** `5s`, `12m 3s`, or `unknown (nothing written yet)` for an unbounded finding. */
+function findingValue(f: CheckFinding): string {
+  return f.valueMs === Infinity ? `unknown (${f.unknown})` : formatLag(f.valueMs);
+}
+
+/**
+ * The first line of `scrape status` as a monitoring check, in the form monitoring plugins print:
+ * `SCRAPE <STATE> - <what is wrong, worst first, or how many streams are within bounds> | <perfdata>`,
+ * the perfdata one `'regime/table lag'=<s>s;<warn>;<max>` and one `… staleness` per stream.
+ */
+export function checkSummary(verdicts: StreamVerdict[], errors: Array<{ regime: string; code: string; message: string }>, limits: CheckLimits): { state: CheckState; line: string } {
+  const counts = new Map<string, number>();
+  for (const v of verdicts) counts.set(`${v.status.regime}/${v.status.table}`, (counts.get(`${v.status.regime}/${v.status.table}`) ?? 0) + 1);
+  const name = (s: StreamStatus) => `${s.regime}/${s.table}${(counts.get(`${s.regime}/${s.table}`) ?? 0) > 1 ? `->${s.target}` : ''}`;
+  const state = Math.max(errors.length ? 2 : 0, ...verdicts.map((v) => v.state)) as CheckState;
+  const problems: Array<{ state: CheckState; text: string }> = errors.map((e) => ({ state: 2, text: `${e.regime} error ${e.code}` }));
+  for (const v of verdicts) {
+    for (const f of v.findings) if (f.state > 0) problems.push({ state: f.state, text: `${name(v.status)} ${f.figure} ${findingValue(f)}${f.valueMs === Infinity ? '' : ` > ${formatDuration(f.boundMs!)}`}` });
+  }
+  problems.sort((a, b) => b.state - a.state);
+  let text: string;
+  if (problems.length) text = problems.map((p) => p.text).join('; ');
+  else {
+    const most = (figure: CheckFinding['figure']) => Math.max(...verdicts.flatMap((v) => v.findings.filter((f) => f.figure === figure).map((f) => f.valueMs)));
+    const judged = (['lag', 'staleness'] as const).filter((f) => verdicts.some((v) => v.findings.some((x) => x.figure === f)));
+    const within = judged.map((f) => `${f} at most ${formatLag(most(f))}`).join(', ');
+    text = `${verdicts.length} stream${verdicts.length === 1 ? '' : 's'} within bounds${within ? ` (${within})` : ''}`;
+  }
+  const bound = (ms: number | undefined) => (ms === undefined ? '' : String(ms / 1000));
+  const perf: string[] = [];
+  for (const v of verdicts) {
+    for (const f of v.findings) {
+      if (f.valueMs === Infinity) continue;
+      const [warn, max] = f.figure === 'lag' ? [limits.warnLagMs, limits.maxLagMs] : [limits.warnStalenessMs, limits.maxStalenessMs];
+      perf.push(`'${name(v.status).replace(/'/g, '')} ${f.figure}'=${Math.round(f.valueMs / 1000)}s;${bound(warn)};${bound(max)}`);
+    }
+  }
+  return { state, line: `SCRAPE ${CHECK_STATES[state]} - ${text}${perf.length ? ` | ${perf.join(' ')}` : ''}` };
 }
 
 /** Opens each distinct database once (read-only); SQLite files must exist (status creates nothing). */
@@ -96,13 +162,24 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
     .option('--source <name>', "dbconf section or URL of the source (default: each regime's)")
     .option('--target <name>', "dbconf section or URL of the target (default: each regime's)")
     .option('--json', 'print the statuses as JSON')
-    .option('--average', "the averager's writes (its own averager.task) instead of the scraper's");
+    .option('--average', "the averager's writes (its own averager.task) instead of the scraper's")
+    .option('--warn-lag <duration>', 'monitoring check: WARNING (exit 1) when a stream lags more')
+    .option('--max-lag <duration>', 'monitoring check: CRITICAL (exit 2) when a stream lags more')
+    .option('--warn-staleness <duration>', 'monitoring check: WARNING (exit 1) when a source has not written for longer')
+    .option('--max-staleness <duration>', 'monitoring check: CRITICAL (exit 2) when a source has not written for longer');
   addCommonOptions(cmd);
   cmd.action(async (names: string[], opts: StatusOptions) => {
+    const limits: CheckLimits = {
+      warnLagMs: durationFlag('--warn-lag', opts.warnLag),
+      maxLagMs: durationFlag('--max-lag', opts.maxLag),
+      warnStalenessMs: durationFlag('--warn-staleness', opts.warnStaleness),
+      maxStalenessMs: durationFlag('--max-staleness', opts.maxStaleness),
+    };
+    const check = isCheck(limits);
     const lookup = { regimesDir: opts.regimes, cwd: io.cwd, env: io.env };
     const wanted = names.length ? names : listRegimeFiles(lookup).files;
     const connections = new Connections();
-    const results: Array<{ regime: string; timezone?: string; streams: StreamStatus[]; error?: { code: string; message: string } }> = [];
+    const results: RegimeResult[] = [];
     try {
       for (const name of wanted) {
         try {
@@ -113,23 +190,45 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
           const streams = await streamStatuses({ regime: loaded.regime, specs: loaded.specs, source, target, role: opts.average ? 'average' : 'scrape' });
           results.push({ regime: loaded.regime.name, timezone: loaded.regime.timezone, streams });
         } catch (err) {
-          if (!isScrapeError(err)) throw err;
-          setExit(1);
-          results.push({ regime: names.length ? name : path.basename(name).replace(/\.ya?ml$/i, ''), streams: [], error: { code: err.code, message: err.message } });
+          // a check reports whatever stopped it (a database down included) as CRITICAL
+          if (!isScrapeError(err) && !check) throw err;
+          const code = (err as { code?: unknown }).code;
+          const error = isScrapeError(err) ? { code: err.code, message: err.message } : { code: typeof code === 'string' ? code : 'ERROR', message: describeError(err) };
+          setExit(check ? 2 : 1);
+          results.push({ regime: names.length ? name : path.basename(name).replace(/\.ya?ml$/i, ''), streams: [], error });
         }
       }
     } finally {
       await connections.close();
     }
+    const verdicts = new Map<StreamStatus, StreamVerdict>();
+    let summary: string | undefined;
+    if (check) {
+      for (const r of results) for (const s of r.streams) verdicts.set(s, judgeStream(s, limits));
+      const errors = results.filter((r) => r.error).map((r) => ({ regime: r.regime, ...r.error! }));
+      const verdict = checkSummary([...verdicts.values()], errors, limits);
+      setExit(verdict.state);
+      summary = verdict.line;
+    }
     if (opts.json) {
       const json = results.map((r) => ({
         ...r,
-        streams: r.streams.map((s) => ({ ...s, lag: s.lagMs === undefined ? null : formatLag(s.lagMs), lagSeconds: s.lagMs === undefined ? null : s.lagMs / 1000, lock: s.lock ?? 'unknown', late: s.late ?? null })),
+        streams: r.streams.map((s) => ({
+          ...s,
+          lag: s.lagMs === undefined ? null : formatLag(s.lagMs),
+          lagSeconds: s.lagMs === undefined ? null : s.lagMs / 1000,
+          staleness: s.stalenessMs === undefined ? null : formatLag(s.stalenessMs),
+          stalenessSeconds: s.stalenessMs === undefined ? null : s.stalenessMs / 1000,
+          lock: s.lock ?? 'unknown',
+          late: s.late ?? null,
+          ...(check ? { state: CHECK_STATES[verdicts.get(s)!.state] } : {}),
+        })),
       }));
       io.stdout.write(JSON.stringify(json, null, 2) + '\n');
       return;
     }
     const blocks: string[] = [];
+    if (summary) io.stdout.write(summary + '\n');
     for (const r of results) {
       if (r.error) blocks.push(`${r.regime}  error ${r.error.code}: ${r.error.message}\n`);
       for (const s of r.streams) blocks.push(renderStreamStatus(s));

@@ -5,6 +5,7 @@
  */
 export const ERROR_CODES = {
   USAGE: 'a command line that cannot be run as given',
+  METRICS_LISTEN: 'the metrics server cannot listen on the port and host given (`--metrics-port`, `--metrics-host`): in use, or not an address of this machine',
   BAD_OPTION: 'an option value of the wrong form',
   BAD_DURATION: 'a duration that is not digits then s, m, h or d',
   BAD_TIME: 'a time that is not YYYY-MM-DD HH:MM:SS (or not a real one)',

@@ -189,6 +189,15 @@ export function localToUtc(text: string, zone: string): string {
 }
 
 /**
+ * Source-local time text in `zone` as a real instant, ms since the epoch (rules:
+ * `localToUtcDetail`); NaN when the text is no usable time. Staleness: the wall clock minus this.
+ */
+export function localToEpochMs(text: string, zone: string): number {
+  const naive = naiveMs(text);
+  return Number.isNaN(naive) ? NaN : localMsToUtcMs(zone, naive).utc;
+}
+
+/**
  * True when `zone` changes its offset during the year of `nowMs` (observes daylight saving).
  * DCS clocks usually keep standard time all year: such a zone is most likely a mistake for a
  * fixed one (`Etc/GMT-1` for UTC+1; the sign of `Etc/` names is inverted).

@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
 import { Regime, WriterRole } from '../config/regime';
 import { regimeForRole } from '../config/regime-defaults';
-import { naiveMs, utcNowText, utcToLocal } from '../core/time';
+import { isValidTimeText, localToEpochMs, naiveMs, utcNowText, utcToLocal } from '../core/time';
 import { regimeHorizon } from '../source/future-horizon';
 import { BeyondHorizon, SourceReader } from '../source/source-reader';
 import { SourceStream, StreamContext, discoverStreams } from '../source/source-stream';
@@ -65,6 +65,12 @@ export interface StreamStatus {
    * undefined when there is none: a row dated in the future is not what the stream has to reach.
    */
   sourceLatest?: string;
+  /**
+   * Wall clock minus the newest source row (`sourceLatest` as a UTC instant through the regime's
+   * zone), in ms: how long the source has not written. Unlike the lag it grows when the DCS stops
+   * writing. Undefined when the source has no rows (up to the horizon).
+   */
+  stalenessMs?: number;
   /** Source rows dated past the horizon (quarantined: not read until the wall clock reaches them), and the first of them. */
   quarantined: BeyondHorizon;
   /**
@@ -114,7 +120,7 @@ const HOUR_MS = 3_600_000;
 
 /**
  * The status of every stream of a regime, per target: last validity (UTC and source-local),
- * latest source `date_time`, lag, rows quarantined for being dated in the future, late rows
+ * latest source `date_time`, its staleness (wall clock minus it, UTC), lag, rows quarantined for being dated in the future, late rows
  * (appeared after the stream wrote past their time; see `findLateRows`), validities
  * written in the last hour, and the lock holder.
  * Reads only, so it works from any machine that reaches the databases.
@@ -129,6 +135,7 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
   for (const stream of streams) {
     const reader = new SourceReader(source, stream, 1, { horizon: regimeHorizon(regime, clock, stream.zone) });
     const sourceLatest = (await reader.latestTime()) ?? undefined;
+    const stalenessMs = sourceLatest && isValidTimeText(sourceLatest) ? clock.now() - localToEpochMs(sourceLatest, regime.timezone) : undefined;
     const quarantined = (await reader.beyondHorizon())!;
     for (const decl of regime.targets) {
       const spec = input.specs.get(decl.spec);
@@ -140,6 +147,7 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         context: stream.context,
         zone: stream.zone,
         sourceLatest,
+        stalenessMs,
         quarantined,
         validities: 0,
         writesLastHour: 0,

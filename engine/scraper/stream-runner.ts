@@ -1,7 +1,7 @@
 import { Clock } from '../core/clock';
 import { Logger, logs } from '../core/logger';
 import { Regime } from '../config/regime';
-import { localToUtc, naiveMs } from '../core/time';
+import { isValidTimeText, localToEpochMs, localToUtc, naiveMs } from '../core/time';
 import { announceResume } from '../stream/announce-resume';
 import { FutureQuarantine } from '../stream/quarantine';
 import { LateRows } from '../stream/late-rows';
@@ -78,6 +78,8 @@ export class StreamRunner implements StreamWorker {
   private maxIdRead = -Infinity;
   /** The late-row check (`LateRows`), set by the stream builder. */
   lateRows?: LateRows;
+  /** See `StreamWorker.sourceLatestMs`. */
+  sourceLatestMs?: number;
   /** Bumped by `resume`: a page still streaming from before stops handing rows on. */
   private generation = 0;
 
@@ -387,8 +389,9 @@ export class StreamRunner implements StreamWorker {
    * behind either (reading sooner cannot help): lag 0.
    */
   async lagMs(): Promise<number> {
-    if (this.waitingForJoin) return 0;
     const latest = await this.reader.latestTime();
+    this.sourceLatestMs = latest && isValidTimeText(latest) ? localToEpochMs(latest, this.settings.timezone) : undefined;
+    if (this.waitingForJoin) return 0;
     if (!latest) return 0;
     const cursor = this.cursor;
     if (!cursor) return 0;

@@ -1,98 +1,180 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Clock, systemClock } from '../core/clock';
 import { StreamObserver } from '../stream/stream-observer';
 import { StepResult, StreamWorker } from '../stream/stream-worker';
+import { SessionHealth } from './session-health';
 
-/** A Prometheus label value, escaped. */
-function label(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+/** Buckets (s) of the read and write latency histograms: 5 ms to a minute. */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Options of `ScrapeMetrics`. */
+export interface ScrapeMetricsOptions {
+  /** Wall clock of staleness and of the last-write/last-read timestamps (injected by tests). */
+  clock?: Clock;
+  /** Also export the process and Node.js metrics (`process_*`, `nodejs_*`); default true. */
+  processMetrics?: boolean;
+  /** Exported as `scrape_healthy` (1 when `/healthz` answers 200). */
+  health?: SessionHealth;
 }
 
 /**
- * Scraper counters for Prometheus (`--metrics-port`): lag per stream, rows read, propagations by
- * reason, write latency (sum/count), retries after transient errors, rows quarantined per stream
- * (dated past `future_limit`), late rows per stream. Fed as a StreamObserver.
+ * Prometheus metrics of a scraper or averager (`--metrics-port`), through prom-client, every
+ * series labelled `regime`, per-stream series also `stream` (the source table): lag (source
+ * time), the newest source row as a UTC instant and its staleness (wall clock minus it: grows
+ * when the DCS stops writing, while the lag stays 0), rows read, propagations by reason, read
+ * and write latency histograms, last successful read and write (wall clock), retries after
+ * transient errors, decoders turned off, quarantined and late rows, `scrape_healthy`; and the
+ * process and Node.js metrics. Fed as a StreamObserver.
  */
 export class ScrapeMetrics implements StreamObserver {
-  private readonly lag = new Map<string, number>();
-  private readonly rows = new Map<string, number>();
-  private readonly propagations = new Map<string, number>();
-  private readonly quarantined = new Map<string, number>();
-  private readonly lateRows = new Map<string, number>();
-  private writeSum = 0;
-  private writeCount = 0;
-  private retries = 0;
-  private decodersOff = 0;
+  /** Every metric of this process (a registry of its own, so several can live in one process). */
+  readonly registry = new Registry();
+  private readonly clock: Clock;
+  /** Per stream: the newest source row at the last step, ms since the epoch. */
+  private readonly sourceLatest = new Map<string, number>();
+  private readonly lag: Gauge<'regime' | 'stream'>;
+  private readonly latestTimestamp: Gauge<'regime' | 'stream'>;
+  private readonly rows: Counter<'regime' | 'stream'>;
+  private readonly propagations: Counter<'regime' | 'stream' | 'reason'>;
+  private readonly writeSeconds: Histogram<'regime' | 'stream'>;
+  private readonly readSeconds: Histogram<'regime' | 'stream'>;
+  private readonly lastWrite: Gauge<'regime' | 'stream'>;
+  private readonly lastRead: Gauge<'regime' | 'stream'>;
+  private readonly retries: Counter<'regime'>;
+  private readonly decodersOff: Counter<'regime'>;
+  private readonly quarantined: Gauge<'regime' | 'stream'>;
+  private readonly lateRows: Gauge<'regime' | 'stream'>;
 
-  constructor(private readonly regime: string) {}
+  constructor(private readonly regime: string, options: ScrapeMetricsOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    const registers = [this.registry];
+    const perStream = ['regime', 'stream'] as const;
+    const metrics = this;
+    this.lag = new Gauge({ name: 'scrape_lag_seconds', help: 'Source time between the latest source entry and the last entry read (0 when caught up, even if the source stopped writing: see scrape_source_staleness_seconds).', labelNames: perStream, registers });
+    this.latestTimestamp = new Gauge({ name: 'scrape_source_latest_timestamp_seconds', help: "The newest source row's date_time as a UTC instant (through the regime's time zone), at the stream's last step.", labelNames: perStream, registers });
+    new Gauge({
+      name: 'scrape_source_staleness_seconds',
+      help: 'Wall clock minus the newest source row (UTC), at scrape time: how long the source has not written.',
+      labelNames: perStream,
+      registers,
+      collect() {
+        this.reset();
+        const now = metrics.clock.now();
+        for (const [stream, ms] of metrics.sourceLatest) this.set({ regime: metrics.regime, stream }, (now - ms) / 1000);
+      },
+    });
+    this.rows = new Counter({ name: 'scrape_rows_read_total', help: 'Source rows read.', labelNames: perStream, registers });
+    this.propagations = new Counter({ name: 'scrape_propagations_total', help: 'Validities propagated (written), by stream and reason.', labelNames: [...perStream, 'reason'], registers });
+    this.writeSeconds = new Histogram({ name: 'scrape_write_seconds', help: 'Duration of target writes (one transaction each).', labelNames: perStream, buckets: LATENCY_BUCKETS, registers });
+    this.readSeconds = new Histogram({ name: 'scrape_read_seconds', help: 'Duration of source reads (one keyset page, or one averager range), from the query to its last row.', labelNames: perStream, buckets: LATENCY_BUCKETS, registers });
+    this.lastWrite = new Gauge({ name: 'scrape_last_write_timestamp_seconds', help: 'Wall clock (UTC) of the last successful target write.', labelNames: perStream, registers });
+    this.lastRead = new Gauge({ name: 'scrape_last_read_timestamp_seconds', help: 'Wall clock (UTC) of the last step that read the source successfully (rows or none).', labelNames: perStream, registers });
+    this.retries = new Counter({ name: 'scrape_retries_total', help: 'Retries after transient errors (lost connections, timeouts, deadlocks).', labelNames: ['regime'], registers });
+    this.decodersOff = new Counter({ name: 'scrape_row_decoder_disabled_total', help: 'Streams whose packet row decoder differed from the driver and was turned off.', labelNames: ['regime'], registers });
+    this.quarantined = new Gauge({ name: 'scrape_quarantined_rows', help: 'Source rows dated more than future_limit ahead of the wall clock, not read until it reaches them (at the last count).', labelNames: perStream, registers });
+    this.lateRows = new Gauge({ name: 'scrape_late_rows', help: 'Source rows that appeared after their stream had written past their date_time (not scraped; found since the run started).', labelNames: perStream, registers });
+    this.retries.inc({ regime }, 0);
+    this.decodersOff.inc({ regime }, 0);
+    const health = options.health;
+    if (health) {
+      new Gauge({
+        name: 'scrape_healthy',
+        help: '1 while GET /healthz answers 200 (the loop turns and something succeeded within the health timeout), else 0.',
+        labelNames: ['regime'],
+        registers,
+        collect() {
+          this.set({ regime: metrics.regime }, health.report().healthy ? 1 : 0);
+        },
+      });
+    }
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, labels: { regime } });
+  }
+
+  private labels(worker: StreamWorker): { regime: string; stream: string } {
+    return { regime: this.regime, stream: worker.stream.table };
+  }
 
   step(worker: StreamWorker, step: StepResult, lagMs: number | undefined): void {
-    const stream = worker.stream.table;
-    this.rows.set(stream, (this.rows.get(stream) ?? 0) + step.rowsRead);
-    if (lagMs !== undefined) this.lag.set(stream, lagMs / 1000);
+    const labels = this.labels(worker);
+    this.rows.inc(labels, step.rowsRead);
+    if (lagMs !== undefined) this.lag.set(labels, lagMs / 1000);
+    this.lastRead.set(labels, this.clock.now() / 1000);
+    const latest = worker.sourceLatestMs;
+    if (latest !== undefined) {
+      this.sourceLatest.set(labels.stream, latest);
+      this.latestTimestamp.set(labels, latest / 1000);
+    }
   }
 
   quarantine(worker: StreamWorker, count: number): void {
-    this.quarantined.set(worker.stream.table, count);
+    this.quarantined.set(this.labels(worker), count);
   }
 
   late(worker: StreamWorker, count: number): void {
-    this.lateRows.set(worker.stream.table, count);
+    this.lateRows.set(this.labels(worker), count);
   }
 
   retry(): void {
-    this.retries++;
+    this.retries.inc({ regime: this.regime });
   }
 
   decoderOff(): void {
-    this.decodersOff++;
+    this.decodersOff.inc({ regime: this.regime });
   }
 
-  propagation(_worker: StreamWorker, reason: string): void {
-    this.propagations.set(reason, (this.propagations.get(reason) ?? 0) + 1);
+  propagation(worker: StreamWorker, reason: string): void {
+    this.propagations.inc({ ...this.labels(worker), reason });
   }
 
-  write(_worker: StreamWorker, seconds: number): void {
-    this.writeSum += seconds;
-    this.writeCount++;
+  write(worker: StreamWorker, seconds: number): void {
+    const labels = this.labels(worker);
+    this.writeSeconds.observe(labels, seconds);
+    this.lastWrite.set(labels, this.clock.now() / 1000);
+  }
+
+  read(worker: StreamWorker, seconds: number): void {
+    this.readSeconds.observe(this.labels(worker), seconds);
   }
 
   /** The metrics in Prometheus text exposition format 0.0.4. */
-  render(): string {
-    const r = `regime="${label(this.regime)}"`;
-    const out: string[] = [];
-    out.push('# HELP scrape_lag_seconds Source time between the latest source entry and the last entry read.', '# TYPE scrape_lag_seconds gauge');
-    for (const [s, v] of this.lag) out.push(`scrape_lag_seconds{${r},stream="${label(s)}"} ${v}`);
-    out.push('# HELP scrape_rows_read_total Source rows read.', '# TYPE scrape_rows_read_total counter');
-    for (const [s, v] of this.rows) out.push(`scrape_rows_read_total{${r},stream="${label(s)}"} ${v}`);
-    out.push('# HELP scrape_propagations_total Validities propagated, by reason.', '# TYPE scrape_propagations_total counter');
-    for (const [k, v] of this.propagations) out.push(`scrape_propagations_total{${r},reason="${label(k)}"} ${v}`);
-    out.push('# HELP scrape_write_seconds Duration of target writes (one transaction each).', '# TYPE scrape_write_seconds summary');
-    out.push(`scrape_write_seconds_sum{${r}} ${this.writeSum}`, `scrape_write_seconds_count{${r}} ${this.writeCount}`);
-    out.push('# HELP scrape_retries_total Retries after transient errors (lost connections, timeouts, deadlocks).', '# TYPE scrape_retries_total counter');
-    out.push(`scrape_retries_total{${r}} ${this.retries}`);
-    out.push('# HELP scrape_row_decoder_disabled_total Streams whose packet row decoder differed from the driver and was turned off.', '# TYPE scrape_row_decoder_disabled_total counter');
-    out.push(`scrape_row_decoder_disabled_total{${r}} ${this.decodersOff}`);
-    out.push('# HELP scrape_quarantined_rows Source rows dated more than future_limit ahead of the wall clock, not read until it reaches them (at the last count).', '# TYPE scrape_quarantined_rows gauge');
-    for (const [s, v] of this.quarantined) out.push(`scrape_quarantined_rows{${r},stream="${label(s)}"} ${v}`);
-    out.push('# HELP scrape_late_rows Source rows that appeared after their stream had written past their date_time (not scraped; found since the run started).', '# TYPE scrape_late_rows gauge');
-    for (const [s, v] of this.lateRows) out.push(`scrape_late_rows{${r},stream="${label(s)}"} ${v}`);
-    return out.join('\n') + '\n';
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The content type of `render()`. */
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }
 
 /**
- * Serves `metrics.render()` at `GET /metrics` on `port` (0 = any free port) with Node's own http
- * module; resolves once listening, with the port and a `close`.
+ * Serves `GET /metrics` (`metrics.render()`) and, with `health`, `GET /healthz` (200 or 503 with
+ * a short JSON body: `SessionHealth.report`) on `host:port` (port 0 = any free port) with Node's
+ * own http module; resolves once listening, with the port and a `close`.
  */
-export async function startMetricsServer(metrics: ScrapeMetrics, port: number, host = '0.0.0.0'): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(metrics: ScrapeMetrics, port: number, host = '127.0.0.1', health?: SessionHealth): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(metrics.render());
+    const url = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && url === '/metrics') {
+      metrics.render().then(
+        (body) => {
+          res.writeHead(200, { 'Content-Type': metrics.contentType });
+          res.end(body);
+        },
+        (err) => {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end(`metrics failed: ${(err as Error).message}\n`);
+        },
+      );
+    } else if (req.method === 'GET' && url === '/healthz' && health) {
+      const report = health.report();
+      res.writeHead(report.healthy ? 200 : 503, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(report) + '\n');
     } else {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found: try /metrics\n');
+      res.end(`not found: try /metrics${health ? ' or /healthz' : ''}\n`);
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -101,6 +183,10 @@ export async function startMetricsServer(metrics: ScrapeMetrics, port: number, h
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
-import { isScrapeError } from '../core/errors';
+import { ScrapeError, isScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { parseDuration } from '../core/time';
 import { DatabaseLocation } from '../config/dbconf';
@@ -15,6 +15,7 @@ import { combineObservers } from '../stream/stream-observer';
 import { runScraper } from '../scraper/scraper';
 import { runAverager } from '../averager/averager';
 import { ScrapeMetrics, startMetricsServer } from './metrics-server';
+import { SessionHealth, defaultHealthTimeoutMs } from './session-health';
 import { CatchUpProgress } from './progress';
 import { LockScope, TargetLock, scopeKey } from './target-lock';
 import { shutdownSignal } from './shutdown-signal';
@@ -55,8 +56,12 @@ export interface RegimeSessionOptions {
   seed?: boolean;
   /** false: never decode rows from their packets (`--no-row-decoder`). */
   rowDecoder?: boolean;
-  /** Serve Prometheus metrics at `http://host:port/metrics` while running (port 0: any free port). */
-  metrics?: { port: number; host?: string };
+  /**
+   * Serve Prometheus metrics at `http://host:port/metrics` and the health check at `/healthz`
+   * while running (port 0: any free port; host default 127.0.0.1). `healthTimeoutMs`: `/healthz`
+   * answers 503 once nothing succeeded for that long (default `defaultHealthTimeoutMs`).
+   */
+  metrics?: { port: number; host?: string; healthTimeoutMs?: number };
   backoff?: BackoffOptions;
 }
 
@@ -86,13 +91,35 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
   // once per change test and aggregate (a third of the catch-up CPU).
   const source = openDatabase(options.source, { readOnly: true, decimalNumbers: true });
   const target = openDatabase(options.target);
-  const takeLock = lockTaker(options, source, logger, clock, env, shutdown.signal);
+  // the longest pause of the loop when caught up: the scraper's tuned sleep stays within
+  // max(heartbeat, sleep), the averager sleeps averager.sleep
+  const pauseMs = mode === 'scrape' ? Math.max(parseDuration(first.scraper.heartbeat), parseDuration(first.scraper.sleep)) : parseDuration(first.averager.sleep);
+  const health = options.metrics ? new SessionHealth(options.metrics.healthTimeoutMs ?? defaultHealthTimeoutMs(pauseMs), clock) : undefined;
+  const takeLock = lockTaker(options, source, logger, clock, env, shutdown.signal, health);
+  let metricsServer: { port: number; close(): Promise<void> } | undefined;
+  const metrics = options.metrics ? new ScrapeMetrics(first.name, { clock, health }) : undefined;
+  if (metrics) {
+    // served from the start: a process standing by, or waiting for its target, is seen too
+    const host = options.metrics!.host ?? '127.0.0.1';
+    try {
+      metricsServer = await startMetricsServer(metrics, options.metrics!.port, host, health);
+    } catch (err) {
+      shutdown.dispose();
+      await source.destroy();
+      await target.destroy();
+      const e = err as NodeJS.ErrnoException;
+      if (typeof e.code === 'string' && e.code.startsWith('E')) throw new ScrapeError('METRICS_LISTEN', `cannot serve metrics on ${host}:${options.metrics!.port}: ${e.message}`, { cause: err });
+      throw err;
+    }
+    logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics, health at /healthz (503 after ${Math.round(health!.timeoutMs / 1000)} s without success)`);
+  }
   let { regime, specs } = options.loaded;
   let lock: TargetLock | undefined;
   try {
     lock = await takeLock({ regime, specs }, options.standby ?? false);
   } finally {
     if (!lock) {
+      await metricsServer?.close();
       shutdown.dispose();
       await source.destroy();
       await target.destroy();
@@ -113,17 +140,10 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
   };
   process.on('SIGHUP', onHup);
   let watch = watchLock(lock, logger, () => runAbort?.abort(), env);
-  const metrics = options.metrics ? new ScrapeMetrics(first.name) : undefined;
   // catch-up lines while more than three heartbeats (the averager: three bins) behind
   const pace = parseDuration(mode === 'scrape' ? first.scraper.heartbeat : first.averager.bin);
-  const observer = combineObservers(new CatchUpProgress(logger, clock, pace), metrics);
-  let metricsServer: { port: number; close(): Promise<void> } | undefined;
+  const observer = combineObservers(new CatchUpProgress(logger, clock, pace), metrics, health);
   try {
-    if (metrics) {
-      const host = options.metrics!.host ?? '0.0.0.0';
-      metricsServer = await startMetricsServer(metrics, options.metrics!.port, host);
-      logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics`);
-    }
     for (;;) {
       runAbort = new AbortController();
       const stop = (): void => runAbort?.abort();
@@ -212,6 +232,7 @@ function lockTaker(
   clock: Clock,
   env: NodeJS.ProcessEnv,
   signal: AbortSignal,
+  health?: SessionHealth,
 ): (loaded: RegimeWithSpecs, standby: boolean) => Promise<TargetLock | undefined> {
   const guard = new RetryGuard(logger, clock, options.backoff);
   const what = `${options.mode === 'scrape' ? 'scraper' : 'averager'} of regime ${options.loaded.regime.name}`;
@@ -219,12 +240,15 @@ function lockTaker(
     for (;;) {
       try {
         const scopes = await writerScopes(source, regimeForRole(regime, options.mode), specs, options.tables);
-        const lock = await acquireTargetLock(what, scopes, options.target, logger, signal, standby, env);
+        const lock = await acquireTargetLock(what, scopes, options.target, logger, signal, standby, env, (holder) => health?.standby(holder));
         guard.ok();
+        health?.standby(undefined);
+        if (lock) health?.ok();
         return lock;
       } catch (err) {
         if (isScrapeError(err, 'LOCK_HELD') || !isTransientError(err)) throw err;
         if (signal.aborted) return undefined;
+        health?.failed(err);
         await guard.failed(err, signal);
         if (signal.aborted) return undefined;
       }

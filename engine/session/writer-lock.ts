@@ -32,6 +32,8 @@ export async function acquireTargetLock(
   signal: AbortSignal,
   standby?: boolean,
   env: NodeJS.ProcessEnv = process.env,
+  /** Told each time the wait starts (standing by), with the holder. */
+  onStandby?: (holder: string) => void,
 ): Promise<TargetLock | undefined> {
   const lock = TargetLock.for(targetLoc, scopes);
   const where = `${what} on ${describeLocation(targetLoc)}`;
@@ -40,7 +42,10 @@ export async function acquireTargetLock(
       standby,
       signal,
       pollMs: Number(env.SCRAPE_LOCK_POLL_MS) || 1000,
-      onStandby: (holder) => logger.log('info', `standing by: ${holder} holds the lock of ${where}`),
+      onStandby: (holder) => {
+        logger.log('info', `standing by: ${holder} holds the lock of ${where}`);
+        onStandby?.(holder);
+      },
     });
   } catch (err) {
     await lock.release();

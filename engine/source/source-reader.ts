@@ -164,6 +164,12 @@ export class SourceReader {
    * `streamPage`. For the stream layer to log and count (`scrape_row_decoder_disabled_total`).
    */
   onDecoderDisabled?: (reason: string) => void;
+  /**
+   * Hears the duration (s) of each page read that succeeded: from sending the keyset query to
+   * its last row (a streamed page's rows are handed on as they arrive, so their processing is
+   * part of it). For the stream layer's read-latency histogram (`scrape_read_seconds`).
+   */
+  onRead?: (seconds: number) => void;
   /** Times the self-check turned the decoder off for this reader: 0 or 1 (it stays off). */
   decoderDisabledCount = 0;
   /**
@@ -318,6 +324,7 @@ export class SourceReader {
               { check, ...this.decoderOptions },
             )
         : undefined;
+    const started = performance.now();
     await withMysqlConnection(this.db, (conn) =>
       streamMysqlRows(
         conn,
@@ -335,6 +342,7 @@ export class SourceReader {
         hook,
       ),
     );
+    this.onRead?.((performance.now() - started) / 1000);
     this.reportDecoderOff();
     if (failure !== undefined) throw failure;
     return { full: received >= limit, joinMissing };
@@ -405,7 +413,9 @@ export class SourceReader {
   /** Rows with `date_time >= from` after `after` (exclusive), at most one page. */
   async readPage(from: string, after?: SourceKey, limit = this.limit): Promise<SourcePage> {
     const [sql, values] = this.bindings(from, after, limit);
+    const started = performance.now();
     const raw = await this.query(sql, values, this.wide);
+    this.onRead?.((performance.now() - started) / 1000);
     const rows: SourceRow[] = [];
     const skipped: SourceRow[] = [];
     let waitingForJoin = false;

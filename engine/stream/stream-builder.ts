@@ -20,7 +20,9 @@ export interface StreamParts {
   stream: SourceStream;
   /**
    * Keyset pages (and, on MySQL, streamed pages) of the stream, `scraper.page_size` rows each,
-   * never past the horizon (`scraper.future_limit` ahead of the run's clock).
+   * never past the horizon (`scraper.future_limit` ahead of the run's clock). Its `onRead` is
+   * set once the worker is made (the observer's `read`); a decider reading by other means
+   * forwards its read durations there.
    */
   reader: SourceReader;
   /** Counts the reader's rows past the horizon; the worker checks it at resume and as it steps. */
@@ -80,6 +82,7 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
       const quarantine = new FutureQuarantine(reader, stream.table, options.logger, clock, regime.scraper.future_limit);
       const worker = factory.make({ stream, reader, quarantine, columnNames, plan, targets: set });
       quarantine.onCount = (count) => options.observer?.quarantine?.(worker, count);
+      if (options.observer?.read) reader.onRead = (seconds) => options.observer!.read!(worker, seconds);
       worker.lateRows = new LateRows(source, stream, targets, options.logger, clock);
       worker.lateRows.onCount = (count) => options.observer?.late?.(worker, count);
       return worker;

@@ -10,6 +10,8 @@ export interface StreamObserver {
   propagation?(worker: StreamWorker, reason: string): void;
   /** After each write (one transaction of a target), with its duration. */
   write?(worker: StreamWorker, seconds: number): void;
+  /** After each source page (or averager range) read in full, with its duration (from the query to the last row). */
+  read?(worker: StreamWorker, seconds: number): void;
   /** A stream's row decoder found a difference from the driver's parse and was turned off. */
   decoderOff?(table: string, reason: string): void;
   /** Each count of a stream's quarantined rows (dated past `future_limit`; see `FutureQuarantine`), 0 included. */
@@ -26,6 +28,7 @@ export function combineObservers(...observers: (StreamObserver | undefined)[]): 
     retry: (err) => all.forEach((o) => o.retry?.(err)),
     propagation: (worker, reason) => all.forEach((o) => o.propagation?.(worker, reason)),
     write: (worker, seconds) => all.forEach((o) => o.write?.(worker, seconds)),
+    read: (worker, seconds) => all.forEach((o) => o.read?.(worker, seconds)),
     decoderOff: (table, reason) => all.forEach((o) => o.decoderOff?.(table, reason)),
     quarantine: (worker, count) => all.forEach((o) => o.quarantine?.(worker, count)),
     late: (worker, count) => all.forEach((o) => o.late?.(worker, count)),

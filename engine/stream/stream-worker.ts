@@ -55,8 +55,18 @@ export interface StreamWorker {
   flush(): Promise<void>;
   /** Gives back what the worker holds between steps (a source connection of a catch-up pass); the run is over. */
   close(): Promise<void>;
-  /** Lag behind the source in source time (ms), for sleep tuning, progress and metrics. */
+  /**
+   * Lag behind the source in source time (ms), for sleep tuning, progress and metrics. Also
+   * notes the newest source row it finds (`sourceLatestMs`).
+   */
   lagMs(): Promise<number>;
+  /**
+   * The newest source row's `date_time` found by the last `lagMs`, as a real instant (ms since
+   * the epoch, through the regime's zone); undefined before the first, or when the table has no
+   * rows. The wall clock minus it is the source's staleness, which grows when the DCS stops
+   * writing while the lag stays 0.
+   */
+  readonly sourceLatestMs?: number;
 }
 
 /** A step that did nothing. */

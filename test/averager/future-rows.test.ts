@@ -32,7 +32,7 @@ async function average(source: TestDatabase, target: TestDatabase, clock: Clock)
     regime: loaded.regime, specs: loaded.specs, source: source.db, target: target.db, targetLocation: target.location,
     logger, clock, untilCaughtUp: true, allowCreate: true, observer: metrics,
   });
-  return { report, logger, metrics: samples(metrics.render(), 'scrape_quarantined_rows') };
+  return { report, logger, metrics: samples(await metrics.render(), 'scrape_quarantined_rows') };
 }
 
 describe.each(DIALECTS)('averager and rows dated in the future on %s', (dialect) => {

@@ -110,6 +110,8 @@ describe.each(DIALECTS)('scrape status on %s', (dialect) => {
         insertDate: utcText(now - 30 * 60_000),
       },
       sourceLatest: '2011-02-01 03:15:30',
+      // the wall clock minus 03:15:30 Asia/Shanghai, that is 2011-01-31 19:15:30 UTC
+      stalenessMs: now - Date.UTC(2011, 0, 31, 19, 15, 30),
       // nothing dated past now + future_limit (1d), in Asia/Shanghai (UTC + 8 h)
       quarantined: { count: 0, horizon: utcText(now + 24 * HOUR + 8 * HOUR) },
       // 03:15:30 - 00:03:20 local
@@ -127,15 +129,25 @@ describe.each(DIALECTS)('scrape status on %s', (dialect) => {
   });
 
   it('prints the figures per stream (all regimes of the folder by default)', async () => {
+    const before = Date.now();
     const r = await scrape(['status', '--regimes', regimes, '--source', source.url, '--target', target.url]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    // the wall clock minus 2011-01-31 19:15:30 UTC, in days and hours (read just before and after the run)
+    const staleness = (ms: number) => {
+      const age = ms - Date.UTC(2011, 0, 31, 19, 15, 30);
+      return `${Math.floor(age / (24 * HOUR))}d ${Math.floor((age % (24 * HOUR)) / HOUR)}h`;
+    };
+    const stale = [staleness(before), staleness(Date.now())];
+    const line = r.stdout.split('\n')[4];
+    expect(stale).toContain(/^ {2}staleness {6}(\d+d \d+h) \(wall clock minus the newest source row\)$/.exec(line)?.[1]);
     expect(r.stdout).toBe(
       [
         'adtemp  DBNS_SAB_Temp -> DcsAdTemp  sitemask 32 subsite 1 simmask 1 task 0',
         '  last validity  SEQNO 3  [2011-01-31 16:02:10, 2011-01-31 16:03:20) UTC',
         '                 [2011-02-01 00:02:10, 2011-02-01 00:03:20) Asia/Shanghai',
         '  source latest  2011-02-01 03:15:30 Asia/Shanghai',
+        line,
         '  lag            3h 12m',
         `  writes         2 in the last hour, 3 in all (last INSERTDATE ${utcText(now - 30 * 60_000)} UTC)`,
         '  lock           free',
@@ -155,6 +167,9 @@ describe.each(DIALECTS)('scrape status on %s', (dialect) => {
     expect(s.sourceLatest).toBe('2011-02-01 03:15:30');
     expect(s.lagSeconds).toBe(3 * 3600 + 12 * 60 + 10);
     expect(s.lag).toBe('3h 12m');
+    // the wall clock minus 2011-01-31 19:15:30 UTC (the newest row, 03:15:30 Asia/Shanghai)
+    expect(s.stalenessSeconds).toBeGreaterThanOrEqual((now - Date.UTC(2011, 0, 31, 19, 15, 30)) / 1000);
+    expect(s.stalenessSeconds).toBeLessThanOrEqual((Date.now() - Date.UTC(2011, 0, 31, 19, 15, 30)) / 1000);
     expect(s.writesLastHour).toBe(2);
     expect(s.validities).toBe(3);
     expect(s.lock).toEqual({ held: false });

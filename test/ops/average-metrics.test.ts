@@ -1,15 +1,29 @@
 import * as http from 'http';
-import * as net from 'net';
 import * as path from 'path';
 import { Knex } from 'knex';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createLidTable, insertLidRows, lidRows } from '../averager/lid-fixture';
-import { ADTEMP_YAML, fillAdTempSource, ROOT, spawnScrape, samples } from './ops-support';
+import { ADTEMP_YAML, fillAdTempSource, freePort, ROOT, spawnScrape, samples } from './ops-support';
 
 const ADLID_YAML = path.join(ROOT, 'regimes.d', 'adlid.yaml');
 
-/** The metric families `scrape run --metrics-port` serves (test/ops/metrics.test.ts). */
-const FAMILIES = ['scrape_lag_seconds', 'scrape_rows_read_total', 'scrape_propagations_total', 'scrape_write_seconds', 'scrape_retries_total', 'scrape_row_decoder_disabled_total', 'scrape_quarantined_rows', 'scrape_late_rows'];
+/** The scrape_* metric families `scrape run --metrics-port` serves (test/ops/metrics.test.ts), besides the process and Node.js ones. */
+const FAMILIES = [
+  'scrape_lag_seconds',
+  'scrape_source_latest_timestamp_seconds',
+  'scrape_source_staleness_seconds',
+  'scrape_rows_read_total',
+  'scrape_propagations_total',
+  'scrape_write_seconds',
+  'scrape_read_seconds',
+  'scrape_last_write_timestamp_seconds',
+  'scrape_last_read_timestamp_seconds',
+  'scrape_retries_total',
+  'scrape_row_decoder_disabled_total',
+  'scrape_quarantined_rows',
+  'scrape_late_rows',
+  'scrape_healthy',
+];
 
 function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -22,19 +36,6 @@ function get(port: number, urlPath: string): Promise<{ status: number; body: str
       .on('error', reject);
   });
 }
-
-/** A port nobody listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 
 /** `name type` of every `# TYPE` line, sorted. */
 function families(body: string): string[] {
@@ -119,7 +120,9 @@ describe.each(DIALECTS)('scrape average --metrics-port on %s', (dialect) => {
     );
     expect(scraper.code).toBe(0);
     const scraperFamilies = families(scraper.body);
-    expect(scraperFamilies.map((f) => f.split(' ')[0])).toEqual([...FAMILIES].sort());
+    expect(scraperFamilies.map((f) => f.split(' ')[0]).filter((f) => f.startsWith('scrape_'))).toEqual([...FAMILIES].sort());
+    expect(scraperFamilies).toContain('process_start_time_seconds gauge');
+    expect(scraperFamilies).toContain('nodejs_heap_size_used_bytes gauge');
 
     // The averager over two lid sensor tables.
     const source = await fresh('fake_avgmet_lid_src');
@@ -158,11 +161,15 @@ describe.each(DIALECTS)('scrape average --metrics-port on %s', (dialect) => {
     );
     // Propagations: one per validity, as counted in SQL, and as the target holds.
     expect(propagated(body)).toBe(validities);
-    for (const key of samples(body, 'scrape_propagations_total').keys()) expect(key).toMatch(/^\{regime="adlid",reason="[a-z_]+"\}$/);
+    for (const key of samples(body, 'scrape_propagations_total').keys()) expect(key).toMatch(/^\{regime="adlid",stream="AD[15]_LidSensor",reason="[a-z_]+"\}$/);
     const vld = Number((await target.db('DcsAdLidSensorVld').count({ n: '*' }))[0].n);
     expect(vld).toBe(validities);
-    // Writes timed (at least one per stream), no retries, a lag for each stream.
-    expect(samples(body, 'scrape_write_seconds_count').get('{regime="adlid"}')).toBeGreaterThanOrEqual(2);
+    // Writes and reads timed (at least one per stream), no retries, a lag for each stream.
+    for (const name of ['scrape_write_seconds_count', 'scrape_read_seconds_count']) {
+      const counts = samples(body, name);
+      expect([...counts.keys()].sort()).toEqual(['{regime="adlid",stream="AD1_LidSensor"}', '{regime="adlid",stream="AD5_LidSensor"}']);
+      for (const v of counts.values()) expect(v).toBeGreaterThanOrEqual(1);
+    }
     expect(samples(body, 'scrape_retries_total')).toEqual(new Map([['{regime="adlid"}', 0]]));
     const lag = samples(body, 'scrape_lag_seconds');
     expect([...lag.keys()].sort()).toEqual(['{regime="adlid",stream="AD1_LidSensor"}', '{regime="adlid",stream="AD5_LidSensor"}']);

@@ -1,3 +1,4 @@
+import * as net from 'net';
 import * as path from 'path';
 import { ChildProcess, spawn } from 'child_process';
 import { Knex } from 'knex';
@@ -6,6 +7,7 @@ import { dumpTarget } from '../../engine/dbi/dbi-reader';
 import { SpecTable } from '../../engine/spec/spec-table';
 import { createSourceTable, insertRows, localPlus, prng } from '../support/source-fixture';
 import { LockScope } from '../../engine/session/target-lock';
+import { TestDatabase } from '../support/databases';
 
 export const ROOT = projectRoot();
 export const ADTEMP_YAML = path.join(ROOT, 'regimes.d', 'adtemp.yaml');
@@ -57,4 +59,67 @@ export function samples(body: string, name: string): Map<string, number> {
     if (m) out.set(m[1] ?? '', Number(m[2]));
   }
   return out;
+}
+
+/** A TCP forwarder to MariaDB on a port of its own: started late, or cutting every connection for a moment. */
+export class Forwarder {
+  private server?: net.Server;
+  private sockets = new Set<net.Socket>();
+  constructor(readonly port: number, private readonly upstream: { host: string; port: number }) {}
+
+  async start(): Promise<void> {
+    this.server = net.createServer((client) => {
+      const server = net.connect(this.upstream.port, this.upstream.host);
+      for (const s of [client, server]) {
+        this.sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          this.sockets.delete(s);
+          client.destroy();
+          server.destroy();
+        });
+      }
+      client.pipe(server);
+      server.pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  /** Resets every connection and refuses new ones for `ms`. */
+  async cut(ms: number): Promise<void> {
+    await this.stop();
+    await new Promise((r) => setTimeout(r, ms));
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = undefined;
+  }
+}
+
+/** A port nothing listens on (now). */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** The target's URL with the host and port of the forwarder. */
+export function throughForwarder(target: TestDatabase, port: number): string {
+  const l = target.location;
+  const auth = l.password ? `${encodeURIComponent(l.user ?? '')}:${encodeURIComponent(l.password)}` : encodeURIComponent(l.user ?? '');
+  return `mysql://${auth}@127.0.0.1:${port}/${l.database}`;
+}
+
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -43,7 +43,7 @@ async function scrape(source: TestDatabase, target: TestDatabase, clock: Clock) 
     regime: loaded.regime, specs: loaded.specs, source: source.db, target: target.db, targetLocation: target.location,
     logger, clock, untilCaughtUp: true, allowCreate: true, seed: false, observer,
   });
-  return { report, logger, metrics: samples(metrics.render(), 'scrape_quarantined_rows'), quarantined: seen };
+  return { report, logger, metrics: samples(await metrics.render(), 'scrape_quarantined_rows'), quarantined: seen };
 }
 
 const STREAM = `{regime="adtemp",stream="${TABLE}"}`;

@@ -45,7 +45,7 @@ async function scrape(source: TestDatabase, target: TestDatabase, allowCreate = 
     regime: loaded.regime, specs: loaded.specs, source: source.db, target: target.db, targetLocation: target.location,
     logger, clock: new ManualClock(NOW), untilCaughtUp: true, allowCreate, seed: false, observer,
   });
-  return { report, logger, late, metric: samples(metrics.render(), 'scrape_late_rows') };
+  return { report, logger, late, metric: samples(await metrics.render(), 'scrape_late_rows') };
 }
 
 async function sideRows(db: Knex) {
