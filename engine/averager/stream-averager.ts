@@ -267,7 +267,7 @@ export class StreamAverager implements StreamWorker {
   /** Lag in source time: the latest source entry minus where the next chunk starts. */
   async lagMs(): Promise<number> {
     const latest = await this.reader.latestTime();
-    this.sourceLatestMs = latest && isValidTimeText(latest) ? localToEpochMs(latest, this.settings.timezone) : undefined;
+    this.sourceLatestMs = latest && isValidTimeText(latest) ? localToEpochMs(latest, this.stream.zone) : undefined;
     if (!latest || !isValidTimeText(latest) || Number.isNaN(this.startMs)) return 0;
     return Math.max(0, naiveMs(latest) - this.startMs);
   }

@@ -390,7 +390,7 @@ export class StreamRunner implements StreamWorker {
    */
   async lagMs(): Promise<number> {
     const latest = await this.reader.latestTime();
-    this.sourceLatestMs = latest && isValidTimeText(latest) ? localToEpochMs(latest, this.settings.timezone) : undefined;
+    this.sourceLatestMs = latest && isValidTimeText(latest) ? localToEpochMs(latest, this.stream.zone) : undefined;
     if (this.waitingForJoin) return 0;
     if (!latest) return 0;
     const cursor = this.cursor;

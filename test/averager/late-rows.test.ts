@@ -37,7 +37,7 @@ async function average(source: TestDatabase, target: TestDatabase) {
     regime: loaded.regime, specs: loaded.specs, source: source.db, target: target.db, targetLocation: target.location,
     logger, clock: new ManualClock(NOW), untilCaughtUp: true, allowCreate: true, observer,
   });
-  return { report, logger, metric: samples(metrics.render(), 'scrape_late_rows') };
+  return { report, logger, metric: samples(await metrics.render(), 'scrape_late_rows') };
 }
 
 async function bins(db: Knex) {
