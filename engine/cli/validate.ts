@@ -4,11 +4,14 @@ import { ScrapeError } from '../core/errors';
 import { Diagnostic } from '../config/diagnostic';
 import { RegimeLookup, checkRegimeFile, findRegimeFile, listRegimeFiles, renderDiagnostics } from '../config/load-regime';
 import { CheckedRegime, regimeOverlaps } from '../config/regime-overlaps';
+import { dbconfIssues } from '../config/dbconf-issues';
+import { declaredColumnIssues } from '../report/declared-column-issues';
 import { RegisterCommand } from './main';
 
 interface ValidateOptions {
   regimes?: string;
   specDir?: string;
+  dbconf?: string;
 }
 
 /** The files `scrape validate` checks: the arguments (files, folders or regime names), else the regimes folder. */
@@ -35,7 +38,8 @@ function filesToCheck(args: string[], lookup: RegimeLookup): string[] {
 
 /**
  * `scrape validate [files...]`: checks regimes (YAML, schema, JSONata, regexes, time zones,
- * credentials, captures, .spec mappings), then the regimes together (two that would write the
+ * credentials, captures, .spec mappings, the databases named found in dbconf, mappings and change
+ * rules against the declared source columns), then the regimes together (two that would write the
  * same target table and context), and prints every diagnostic compiler-style; exit 1 on any
  * error, else one summary line.
  */
@@ -46,14 +50,16 @@ export const registerValidate: RegisterCommand = (program, io, setExit) => {
     .argument('[files...]', 'regime files, folders or names (default: every *.yaml in the regimes folder)')
     .option('--regimes <dir>', 'folder of regime YAML files (default $SCRAPE_REGIMES, ./regimes.d, the project regimes.d)')
     .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
+    .option('--dbconf <file>', 'dbconf file looked in first for the regimes\' databases (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
     .action((args: string[], opts: ValidateOptions) => {
       const lookup: RegimeLookup = { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env };
       const files = filesToCheck(args, lookup);
+      const checks = [dbconfIssues({ dbconf: opts.dbconf, env: io.env, cwd: io.cwd }), declaredColumnIssues];
       const all: Diagnostic[] = [];
       const valid: CheckedRegime[] = [];
       const invalidFiles = new Set<string>();
       for (const file of files) {
-        const { regime, specs, diagnostics } = checkRegimeFile(file, lookup);
+        const { regime, specs, diagnostics } = checkRegimeFile(file, lookup, checks);
         all.push(...diagnostics);
         if (diagnostics.some((d) => d.severity === 'error') || !regime) invalidFiles.add(file);
         else valid.push({ file, regime, specs });

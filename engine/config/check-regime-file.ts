@@ -43,14 +43,21 @@ function firstNonTextByte(buf: Buffer): number | undefined {
 }
 
 /**
+ * A check `checkRegimeFile` runs after its own, on the data with the schema defaults filled in:
+ * how layers above config (dbconf, declared columns) add checks whose issues are positioned like
+ * the others. `valid` says whether every check before it passed (then `data` is a `Regime`).
+ */
+export type RegimeCheck = (data: Record<string, unknown>, context: { src: RegimeText; specs: Map<string, SpecTable>; valid: boolean }) => Issue[];
+
+/**
  * All diagnostics of one file (never throws for bad content), sorted by position. Codes:
  * REGIME_READ, REGIME_BINARY, REGIME_EMPTY, REGIME_YAML, REGIME_DUPLICATE_KEY (file level);
  * REGIME_SCHEMA, REGIME_UNKNOWN_KEY, REGIME_REGEX, REGIME_JSONATA (schema); REGIME_TIMEZONE,
  * REGIME_CREDENTIALS, REGIME_CAPTURE, REGIME_NONDETERMINISTIC, REGIME_SPEC, SPEC_TABLE_RESERVED,
- * REGIME_MAPPING (checks beyond the schema).
+ * REGIME_MAPPING (checks beyond the schema); then `checks`, in order.
  * `regime` is set (defaults applied) only when there is no error.
  */
-export function checkRegimeFile(file: string, lookup: RegimeLookup = {}): { regime?: Regime; specs: Map<string, SpecTable>; diagnostics: Diagnostic[] } {
+export function checkRegimeFile(file: string, lookup: RegimeLookup = {}, checks: RegimeCheck[] = []): { regime?: Regime; specs: Map<string, SpecTable>; diagnostics: Diagnostic[] } {
   const abs = path.resolve(lookup.cwd ?? process.cwd(), file);
   const specs = new Map<string, SpecTable>();
   const diagnostics: Diagnostic[] = [];
@@ -122,6 +129,10 @@ export function checkRegimeFile(file: string, lookup: RegimeLookup = {}): { regi
   if (!ctx.validate(data)) issues.push(...schemaIssues(ctx.validate.errors ?? [], data, src));
   const object = asObject(data);
   if (object) issues.push(...semanticIssues(object, src), ...targetSpecIssues(object, lookup, specs));
+  if (object) {
+    const valid = !issues.some((i) => (i.severity ?? 'error') === 'error') && !diagnostics.some((d) => d.severity === 'error');
+    for (const check of checks) issues.push(...check(object, { src, specs, valid }));
+  }
   for (const issue of issues) {
     const pos = issue.pos ?? positionOf(doc, lines, issue.segments, issue.useKey);
     diagnostics.push({

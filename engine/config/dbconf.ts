@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ScrapeError } from '../core/errors';
+import { nearest } from './diagnostic';
 import { OptionFile, OptionLine, groupOptions, hasGroup, readOptionFile, sameGroup } from './option-file';
 import { projectRoot } from '../core/project-root';
 import type { DatabaseLocation } from '../db/database-location';
@@ -81,15 +82,22 @@ export function parseDatabaseUrl(url: string, base = process.cwd(), name = url, 
     throw new ScrapeError('DBCONF_URL', `not a database URL: ${url}`, { cause });
   }
   const flags = Object.fromEntries(parsed.searchParams);
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch (cause) {
+      throw new ScrapeError('DBCONF_URL', `not a database URL: ${url} (bad %-escape in '${part}')`, { cause });
+    }
+  };
   return classify(
     {
       name,
       dialect: 'mysql',
       host: parsed.hostname || '127.0.0.1',
       port: parsed.port ? Number(parsed.port) : 3306,
-      user: decodeURIComponent(parsed.username) || undefined,
-      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-      database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || undefined,
+      user: decode(parsed.username) || undefined,
+      password: parsed.password ? decode(parsed.password) : undefined,
+      database: decode(parsed.pathname.replace(/^\//, '')) || undefined,
       socket: flags.socket,
       origin,
       warnings: [],
@@ -148,6 +156,7 @@ export function findDbconfSection(name: string, options: DbconfOptions = {}): Db
   }
   const shipped = files[files.length - 1];
   const warnings: string[] = [];
+  const known = new Set<string>();
   for (const file of files) {
     if (!fs.existsSync(file)) continue;
     if (file === shipped && PRODUCTION_NAMES.has(name)) continue;
@@ -155,10 +164,12 @@ export function findDbconfSection(name: string, options: DbconfOptions = {}): Db
     warnings.push(...read.warnings);
     const section = sectionIn(read, name);
     if (section) return { file, options: section, warnings };
+    for (const group of read.groups) if (!sameGroup(group, 'client')) known.add(group);
   }
+  const guess = nearest(name, known);
   throw new ScrapeError(
     'DBCONF_SECTION',
-    `no dbconf section [${name}]; looked in ${files.join(', ')}` +
+    `no dbconf section [${name}]${guess ? ` (did you mean [${guess}]?)` : ''}; looked in ${files.join(', ')}` +
       (PRODUCTION_NAMES.has(name) ? ' (production sections never fall back to the shipped dbconf.ini)' : '') +
       (warnings.length ? ` (${warnings.join('; ')})` : ''),
   );

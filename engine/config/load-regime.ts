@@ -14,6 +14,7 @@ export type { Diagnostic } from './diagnostic';
 export { renderDiagnostics } from './diagnostic';
 export { applySettingOverrides } from './apply-setting-overrides';
 export { checkRegimeFile } from './check-regime-file';
+export type { RegimeCheck } from './check-regime-file';
 export { findRegimeFile, listRegimeFiles, regimeDirs, specDirOf } from './find-regime-file';
 export type { RegimeLookup } from './find-regime-file';
 export { captureNames, jsonataError, regexError } from './regime-formats';
