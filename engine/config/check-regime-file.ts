@@ -17,6 +17,7 @@ import { schemaIssues } from './schema-issues';
 import { semanticIssues } from './semantic-issues';
 import { targetSpecIssues } from './target-spec-issues';
 import { allKeys, positionOf } from './yaml-positions';
+import { indentationProblems } from './yaml-indentation';
 
 /** Offset of the first byte that makes `buf` binary (NUL, or not UTF-8), else undefined. */
 function firstNonTextByte(buf: Buffer): number | undefined {
@@ -96,8 +97,16 @@ export function checkRegimeFile(file: string, lookup: RegimeLookup = {}, checks:
   };
 
   const keys = allKeys(doc);
+  // indentation errors said once, at the line out of place; a duplicate key on a line the parser
+  // misplaced is its confusion, not the file's
+  const indentation = indentationProblems(text, doc.errors, lines);
+  const replaced = new Set(indentation.flatMap((p) => p.replaces));
+  const misplaced = new Set(indentation.flatMap((p) => p.replaces.filter((e) => e.code === 'BAD_INDENT').map((e) => lines.linePos(e.pos[0]).line)));
+  for (const p of indentation) at(p.line, p.col, 'REGIME_YAML', `YAML: ${p.message}`, { excerpt: excerpt(p.line, p.col) });
   for (const e of [...doc.errors, ...doc.warnings]) {
+    if (replaced.has(e as never)) continue;
     const pos = lines.linePos(e.pos[0]);
+    if (e.code === 'DUPLICATE_KEY' && misplaced.has(pos.line)) continue;
     const severity = doc.errors.includes(e as never) ? 'error' : 'warning';
     if (e.code === 'DUPLICATE_KEY') {
       const dup = keys.find((k) => k.key.range && k.key.range[0] === e.pos[0]);
