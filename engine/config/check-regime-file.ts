@@ -142,20 +142,34 @@ export function checkRegimeFile(file: string, lookup: RegimeLookup = {}, checks:
     const valid = !issues.some((i) => (i.severity ?? 'error') === 'error') && !diagnostics.some((d) => d.severity === 'error');
     for (const check of checks) issues.push(...check(object, { src, specs, valid }));
   }
-  for (const issue of issues) {
-    const pos = issue.pos ?? positionOf(doc, lines, issue.segments, issue.useKey);
-    diagnostics.push({
-      file: abs,
+  diagnostics.push(...positionIssues(abs, src, issues));
+  const result = finish();
+  const failed = result.some((d) => d.severity === 'error');
+  return { regime: failed ? undefined : (data as Regime), specs, diagnostics: result };
+}
+
+/** Issues of the regime file `file` (text parsed as `src`) as diagnostics, each at its node (or its exact `pos`). */
+export function positionIssues(file: string, src: RegimeText, issues: Issue[]): Diagnostic[] {
+  return issues.map((issue) => {
+    const pos = issue.pos ?? positionOf(src.doc, src.lines, issue.segments, issue.useKey);
+    return {
+      file,
       line: pos.line,
       col: pos.col,
       severity: issue.severity ?? 'error',
       code: issue.code,
       path: formatPath(issue.segments),
       message: issue.message,
-      excerpt: excerpt(pos.line, pos.col),
-    });
-  }
-  const result = finish();
-  const failed = result.some((d) => d.severity === 'error');
-  return { regime: failed ? undefined : (data as Regime), specs, diagnostics: result };
+      excerpt: excerptAt(src.text, pos.line, pos.col) || undefined,
+    };
+  });
+}
+
+/** A regime file's text parsed with positions (for checks that run after `checkRegimeFile`, on a file it passed). */
+export function readRegimeText(file: string): RegimeText {
+  let text = fs.readFileSync(file, 'utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false, merge: true });
+  return { doc, text, lines };
 }

@@ -197,7 +197,8 @@ export function resolveDatabase(nameOrUrl: string, options: DbconfOptions = {}):
     else section[key] = 'true';
   }
   const password = lines.get('password');
-  if (!shipped && password?.value && process.platform !== 'win32') {
+  // a url section connects with its URL's credentials, not a [client] password
+  if (!shipped && password?.value && !section.url && process.platform !== 'win32') {
     const mode = fs.statSync(password.file).mode;
     if (mode & 0o044) {
       warnings.push(`${password.file} holds a password and is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);

@@ -13,7 +13,7 @@ import { Regime } from './regime';
 export type { Diagnostic } from './diagnostic';
 export { renderDiagnostics } from './diagnostic';
 export { applySettingOverrides } from './apply-setting-overrides';
-export { checkRegimeFile } from './check-regime-file';
+export { checkRegimeFile, positionIssues, readRegimeText } from './check-regime-file';
 export type { RegimeCheck } from './check-regime-file';
 export { findRegimeFile, listRegimeFiles, regimeDirs, specDirOf } from './find-regime-file';
 export type { RegimeLookup } from './find-regime-file';

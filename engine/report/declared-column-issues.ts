@@ -4,7 +4,8 @@ import { formatPath, nearest } from '../config/diagnostic';
 import { Regime, UnpivotDecl } from '../config/regime';
 import { averagerAggregate } from '../config/regime-defaults';
 import { captureNames } from '../config/regime-formats';
-import { Issue, positionInString } from '../config/regime-issue';
+import { Issue, RegimeText, positionInString } from '../config/regime-issue';
+import { SpecTable } from '../spec/spec-table';
 import { nodeAt } from '../config/yaml-positions';
 import { isScrapeError } from '../core/errors';
 import { expandColumnNames } from '../faker/source-schema';
@@ -16,7 +17,7 @@ import { MappingProblem, compileMapping } from '../transform/mapping';
 import { UnpivotPlan, compileUnpivotPlan } from '../transform/unpivot-plan';
 
 /** `a, b, c` for a few names, `a, b, c … z (n in all)` for many. */
-function someNames(names: readonly string[]): string {
+export function someNames(names: readonly string[]): string {
   return names.length <= 6 ? names.join(', ') : `${names.slice(0, 3).join(', ')} … ${names[names.length - 1]} (${names.length} in all)`;
 }
 
@@ -49,7 +50,6 @@ export const declaredColumnIssues: RegimeCheck = (data, { src, specs, valid }) =
     seen.add(key);
     issues.push(issue);
   };
-  const averaged = nodeAt(src.doc, ['averager']).depth === 1;
   regime.tables.forEach((decl, i) => {
     const joins = decl.join ?? [];
     if (!decl.columns || joins.some((j) => !j.columns)) return;
@@ -82,82 +82,100 @@ export const declaredColumnIssues: RegimeCheck = (data, { src, specs, valid }) =
     const names = columns.map((c) => c.name);
     const declared = `the columns tables[${i}] declares${joins.length ? ' (with its joins)' : ''}: ${someNames(names)}`;
 
-    regime.changes.forEach((rule, r) => {
-      if (rule.columns === undefined) return;
-      if (Array.isArray(rule.columns)) {
-        rule.columns.forEach((name, c) => {
-          if (!names.includes(name)) push({ segments: ['changes', r, 'columns', c], code: 'REGIME_COLUMN', message: `no column '${name}' among ${declared}${suggestion(name, names)}` });
-        });
-        return;
-      }
-      try {
-        resolveColumns(rule.columns, names, `changes[${r}].columns`);
-      } catch (err) {
-        if (!isScrapeError(err)) throw err;
-        push({ segments: ['changes', r, 'columns'], code: 'REGIME_COLUMN', message: `column pattern '${rule.columns}' matches none of ${declared}` });
-      }
-    });
-
-    let plan: UnpivotPlan | undefined;
-    if (regime.unpivot) {
-      const problems = unpivotProblems(names, regime.unpivot, declared);
-      if (problems.length) {
-        problems.forEach(push);
-        return; // the mappings' unpivot fields cannot be known
-      }
-      plan = compileUnpivotPlan(names, regime.unpivot);
-    }
-
-    const ctxKeys = [...(decl.pattern ? captureNames(decl.pattern) : []), ...CONTEXT_KEYS];
-    const roles: Array<[string, string[] | undefined]> = [['scrape run', scraperAggregateKeys(regime, columns)]];
-    if (averaged) roles.push(['scrape average', averagerAggregateKeys(regime, columns)]);
-    regime.targets.forEach((target, t) => {
-      const spec = specs.get(target.spec);
-      if (!spec) return;
-      let mapping;
-      try {
-        mapping = compileMapping(target.map, spec.columns.map((c) => c.name), `targets[${t}].map`);
-      } catch {
-        return; // an unknown attribute or bad JSONata is reported by the checks before this one
-      }
-      /** Where a problem's name is written in its expression, when it can be placed. */
-      const placed = (p: MappingProblem) => {
-        const text = String(target.map[p.attribute]);
-        const index = text.indexOf(p.name === undefined ? p.root : `${p.root}.${p.name}`);
-        return index < 0 ? undefined : positionInString(src, ['targets', t, 'map', p.attribute], index + (p.name === undefined ? 0 : p.root.length + 1));
-      };
-      for (const [role, aggKeys] of roles) {
-        // without aggregates the scraper binds no `agg`: a reference to it gives null (run accepts
-        // that, so a warning); `[]` makes the mapping name each such reference
-        for (const p of mapping.problems({ columns: names, plan, aggKeys: aggKeys ?? [], ctxKeys })) {
-          const segments = ['targets', t, 'map', p.attribute];
-          const ref = p.name === undefined ? p.root : `${p.root}.${p.name}`;
-          let message: string;
-          if (p.root === 'first' || p.root === 'last') {
-            message = `${ref}: no column '${p.name}' among ${declared}${suggestion(p.name!, names)}`;
-          } else if (p.root === 'agg' && !aggKeys?.length) {
-            push({ segments, pos: placed(p), code: 'REGIME_COLUMN', severity: 'warning', message: `${ref}: ${role} computes no aggregates (the regime declares no \`aggregate\`): null in every row it writes` });
-            continue;
-          } else if (p.root === 'agg' && aggKeys) {
-            // with an `aggregate` both roles have the same aggregates: one message for both
-            const decl = role === 'scrape run' ? regime.aggregate! : averagerAggregate(regime);
-            message =
-              `${ref}: no aggregate '${p.name}' (${regime.aggregate ? '' : `${role} has `}<column>_<${decl.functions.join('|')}> ` +
-              `of the numeric declared columns not skipped, and '${decl.count}')${suggestion(p.name!, aggKeys)}`;
-          } else if (p.root === 'ctx') {
-            message = `${ref}: no context value '${p.name}' (${ctxKeys.join(', ')})${suggestion(p.name!, ctxKeys)}`;
-          } else {
-            message = p.message.replace(/^[^:]*: /, '');
-          }
-          push({ segments, pos: placed(p), code: 'REGIME_COLUMN', message });
-        }
-      }
-    });
-
+    columnIssues(regime, specs, src, { declIndex: i, columns }, declared).forEach(push);
   });
   return issues;
 };
 
+
+
+/**
+ * The problems of one stream's columns (`stream.columns`, main then joined, as rows show them),
+ * as `scrape run` checks them before reading: change rules' columns, the unpivot, every mapping
+ * reference (the scraper's aggregates and, when the regime has an `averager` section, the
+ * averager's). `declared` says whose columns they are, for the messages (`the columns tables[0]
+ * declares: …`).
+ */
+export function columnIssues(regime: Regime, specs: Map<string, SpecTable>, src: RegimeText, stream: { declIndex: number; columns: Array<{ name: string; numeric: boolean }> }, declared: string): Issue[] {
+  const issues: Issue[] = [];
+  const { columns } = stream;
+  const names = columns.map((c) => c.name);
+  const averaged = nodeAt(src.doc, ['averager']).depth === 1;
+  regime.changes.forEach((rule, r) => {
+    if (rule.columns === undefined) return;
+    if (Array.isArray(rule.columns)) {
+      rule.columns.forEach((name, c) => {
+        if (!names.includes(name)) issues.push({ segments: ['changes', r, 'columns', c], code: 'REGIME_COLUMN', message: `no column '${name}' among ${declared}${suggestion(name, names)}` });
+      });
+      return;
+    }
+    try {
+      resolveColumns(rule.columns, names, `changes[${r}].columns`);
+    } catch (err) {
+      if (!isScrapeError(err)) throw err;
+      issues.push({ segments: ['changes', r, 'columns'], code: 'REGIME_COLUMN', message: `column pattern '${rule.columns}' matches none of ${declared}` });
+    }
+  });
+
+  let plan: UnpivotPlan | undefined;
+  if (regime.unpivot) {
+    const problems = unpivotProblems(names, regime.unpivot, declared);
+    if (problems.length) {
+      issues.push(...problems);
+      return issues; // the mappings' unpivot fields cannot be known
+    }
+    plan = compileUnpivotPlan(names, regime.unpivot);
+  }
+
+  const decl = regime.tables[stream.declIndex];
+  const ctxKeys = [...(decl.pattern ? captureNames(decl.pattern) : []), ...CONTEXT_KEYS];
+  const roles: Array<[string, string[] | undefined]> = [['scrape run', scraperAggregateKeys(regime, columns)]];
+  if (averaged) roles.push(['scrape average', averagerAggregateKeys(regime, columns)]);
+  regime.targets.forEach((target, t) => {
+    const spec = specs.get(target.spec);
+    if (!spec) return;
+    let mapping;
+    try {
+      mapping = compileMapping(target.map, spec.columns.map((c) => c.name), `targets[${t}].map`);
+    } catch {
+      return; // an unknown attribute or bad JSONata is reported by the checks before this one
+    }
+    /** Where a problem's name is written in its expression, when it can be placed. */
+    const placed = (p: MappingProblem) => {
+      const text = String(target.map[p.attribute]);
+      const index = text.indexOf(p.name === undefined ? p.root : `${p.root}.${p.name}`);
+      return index < 0 ? undefined : positionInString(src, ['targets', t, 'map', p.attribute], index + (p.name === undefined ? 0 : p.root.length + 1));
+    };
+    for (const [role, aggKeys] of roles) {
+      // without aggregates the scraper binds no `agg`: a reference to it gives null (run accepts
+      // that, so a warning); `[]` makes the mapping name each such reference
+      for (const p of mapping.problems({ columns: names, plan, aggKeys: aggKeys ?? [], ctxKeys })) {
+        const segments = ['targets', t, 'map', p.attribute];
+        const ref = p.name === undefined ? p.root : `${p.root}.${p.name}`;
+        let message: string;
+        if (p.root === 'first' || p.root === 'last') {
+          message = `${ref}: no column '${p.name}' among ${declared}${suggestion(p.name!, names)}`;
+        } else if (p.root === 'agg' && !aggKeys?.length) {
+          issues.push({ segments, pos: placed(p), code: 'REGIME_COLUMN', severity: 'warning', message: `${ref}: ${role} computes no aggregates (the regime declares no \`aggregate\`): null in every row it writes` });
+          continue;
+        } else if (p.root === 'agg' && aggKeys) {
+          // with an `aggregate` both roles have the same aggregates: one message for both
+          const decl = role === 'scrape run' ? regime.aggregate! : averagerAggregate(regime);
+          message =
+            `${ref}: no aggregate '${p.name}' (${regime.aggregate ? '' : `${role} has `}<column>_<${decl.functions.join('|')}> ` +
+            `of the numeric columns not skipped, and '${decl.count}')${suggestion(p.name!, aggKeys)}`;
+        } else if (p.root === 'ctx') {
+          message = `${ref}: no context value '${p.name}' (${ctxKeys.join(', ')})${suggestion(p.name!, ctxKeys)}`;
+        } else {
+          message = p.message.replace(/^[^:]*: /, '');
+        }
+        issues.push({ segments, pos: placed(p), code: 'REGIME_COLUMN', message });
+      }
+    }
+  });
+
+  return issues;
+}
 
 /**
  * What keeps the unpivot from compiling over the declared columns, each where it is written: a

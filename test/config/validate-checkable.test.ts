@@ -95,7 +95,7 @@ describe('scrape validate: mappings and change rules against the declared column
     // mean → min is 2 edits, → max 3, → avg and std 4
     expect(lines[1]).toBe(
       `pt6.yaml:${at(text, 'DBNS_SAB_Temp_PT2_mean')} error REGIME_COLUMN targets[0].map.Temp_PT2_avg: agg.DBNS_SAB_Temp_PT2_mean: no aggregate 'DBNS_SAB_Temp_PT2_mean' ` +
-        `(<column>_<avg|min|max|std> of the numeric declared columns not skipped, and 'count') (did you mean 'DBNS_SAB_Temp_PT2_min'?)`,
+        `(<column>_<avg|min|max|std> of the numeric columns not skipped, and 'count') (did you mean 'DBNS_SAB_Temp_PT2_min'?)`,
     );
   });
 
