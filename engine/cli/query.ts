@@ -69,7 +69,7 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
   const simmask = opts.simmask === undefined ? undefined : integer(opts.simmask, '--simmask');
   const task = opts.task === undefined ? undefined : integer(opts.task, '--task');
 
-  const location = resolveDatabase(opts.target, { dbconf: opts.dbconf ? path.resolve(io.cwd, opts.dbconf) : undefined, env: io.env });
+  const location = resolveDatabase(opts.target, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
   for (const warning of location.warnings) io.stderr.write(`warning: ${warning}\n`);
   if (databaseFileMissing(location)) {
     throw new ScrapeError('TARGET_MISSING', `target ${opts.target} (${describeLocation(location)}) does not exist yet: nothing was written there`);

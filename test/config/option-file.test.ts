@@ -5,6 +5,7 @@ import * as path from 'path';
 import { findDbconfSection, resolveDatabase } from '../../engine/config/dbconf';
 import { groupOptions, readOptionFile } from '../../engine/config/option-file';
 import { isScrapeError } from '../../engine/core/errors';
+import { runCli } from '../support/cli';
 
 /**
  * The option-file reader against the real thing: every file of a corpus of tricky option files is
@@ -316,6 +317,21 @@ describe('dbconf sections', () => {
     expect(errorCode(() => resolveDatabase('fake_dcs', isolated({ dbconf: 'nope.cnf' })))).toBe('DBCONF_FILE');
     expect(() => resolveDatabase('fake_dcs', isolated({ dbconf: 'nope.cnf' }))).toThrow(`--dbconf nope.cnf: no such file (${path.join(dir, 'nope.cnf')})`);
     expect(errorCode(() => resolveDatabase('fake_dcs', isolated({ env: { SCRAPE_DBCONF: '/nonexistent/dbconf.cnf' } })))).toBe('DBCONF_FILE');
+  });
+
+  it('every command given a --dbconf that does not exist exits 1 with DBCONF_FILE', async () => {
+    for (const args of [
+      ['run', 'adtemp', '--until-caught-up'],
+      ['average', 'adlid', '--until-caught-up'],
+      ['fake', 'adtemp', '--count', '1'],
+      ['query', 'DcsAdTemp', '--at', '2011-02-01 00:00:00', '--site', '32', '--subsite', '1'],
+      ['status', 'adtemp'],
+      ['inspect', 'adtemp'],
+    ]) {
+      const r = await runCli([...args, '--dbconf', 'nope.cnf'], { cwd: dir });
+      expect([args[0], r.code]).toEqual([args[0], 1]);
+      expect(r.stderr + r.stdout).toContain(`DBCONF_FILE: --dbconf nope.cnf: no such file (${path.join(dir, 'nope.cnf')})`); // status reports per regime, on stdout
+    }
   });
 
   it('reads a section from an included file, a sqlite path relative to the file that says it', () => {
