@@ -29,6 +29,16 @@ export function averagerSettings(regime: Regime): StreamAveragerSettings {
 }
 
 /**
+ * The keys the averager binds under `agg` for a stream with these columns: `<column>_<fn>` of each
+ * aggregated numeric column and the count, over the regime's `aggregate` or the averager's default.
+ */
+export function averagerAggregateKeys(regime: Regime, columns: ReadonlyArray<{ name: string; numeric: boolean }>): string[] {
+  const decl = averagerAggregate(regime);
+  const aggregated = aggregateColumns(columns.filter((c) => c.numeric).map((c) => c.name), undefined, decl);
+  return [...aggregated.flatMap((c) => decl.functions.map((f) => `${c}_${f}`)), decl.count];
+}
+
+/**
  * Builds one StreamAverager per source stream the regime matches: the common stream build
  * (specs, writers, mappings checked against the bins' aggregates, target tables) with the
  * averager's decider, time bins over running aggregates.
@@ -43,7 +53,7 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
   const unfiltered: AggregateDecl = { ...decl, filter: [] };
   const columnsOf = (stream: { columns: { name: string; numeric: boolean }[] }) => aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, decl);
   return buildStreamWorkers(options, {
-    aggregateKeys: (stream) => [...columnsOf(stream).flatMap((c) => decl.functions.map((f) => `${c}_${f}`)), decl.count],
+    aggregateKeys: (stream) => averagerAggregateKeys(regime, stream.columns),
     make: ({ stream, reader, quarantine, targets }) => {
       const rangeReader = rangeReaderFor(source, stream);
       // its reads are timed like the keyset pages' (the builder sets reader.onRead afterwards)

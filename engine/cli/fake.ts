@@ -105,7 +105,7 @@ export const registerFake: RegisterCommand = (program, io) => {
     const maxiter = wholeNumber(opts.maxiter, '--maxiter') ?? 0;
     const tables = opts.tables ? opts.tables.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
     const sourceName = opts.source ?? regime.faker.source ?? regime.source;
-    const location = resolveDatabase(sourceName, { dbconf: opts.dbconf, env: io.env });
+    const location = resolveDatabase(sourceName, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
     for (const w of location.warnings) logger.log('warn', w);
     assertFakeDatabase(location); // before anything is opened or created
     const db = openDatabase(location);

@@ -92,7 +92,7 @@ export const registerInspect: RegisterCommand = (program, io) => {
   addCommonOptions(cmd);
   cmd.action(async (name: string, opts: InspectOptions) => {
     const loaded = loadRegimeForCli(name, opts, io, 'scraper');
-    const location = resolveDatabase(opts.source ?? loaded.regime.source, { dbconf: opts.dbconf, env: io.env });
+    const location = resolveDatabase(opts.source ?? loaded.regime.source, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
     for (const w of location.warnings) io.stderr.write(`warning: ${w}\n`);
     const db = openDatabase(location, { readOnly: true });
     try {

@@ -31,7 +31,7 @@ export const registerLoad: RegisterCommand = (program, io) => {
     .action(async (dump: string, opts: LoadCliOptions) => {
       const logger = streamLogger(io, opts.logLevel);
       const file = path.resolve(io.cwd, dump);
-      const location = resolveDatabase(opts.source, { dbconf: opts.dbconf, env: io.env });
+      const location = resolveDatabase(opts.source, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
       for (const w of location.warnings) logger.log('warn', w);
       assertFakeDatabase(location, 'scrape load');
       const db = openDatabase(location);

@@ -5,7 +5,7 @@ import { describeLocation, openDatabase } from '../db/open-database';
 import { databaseFileMissing } from '../db/introspection';
 import { resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
-import { normalizeTimeText } from '../core/time';
+import { normalizeUtcTimeText } from '../core/time';
 import { readAt } from '../dbi/dbi-reader';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable, defaultSpecDir, loadSpec } from '../spec/spec-table';
@@ -25,27 +25,31 @@ interface QueryOptions {
   specDir?: string;
 }
 
-/** Site names accepted by `--site` besides the SITEMASK number (docs/design.md §7). */
-const SITE_NAMES: Record<string, number> = { dayabay: 1, lingao: 2, far: 4, sab: 32 };
+/**
+ * Site names accepted by `--site` besides the SITEMASK number (docs/design.md §7): the DBI names and
+ * the hall prefixes of the DCS tables (`DBNS_…`, `LANS_…`, `FARS_…`), any case.
+ */
+const SITE_NAMES: Array<[string, number]> = [['DayaBay', 1], ['DBNS', 1], ['LingAo', 2], ['LANS', 2], ['Far', 4], ['FARS', 4], ['SAB', 32]];
 
 /**
  * `scrape query <Table|Class> --at <time> --site <n> --subsite <n>`: the payload a DBI reader
  * gets at that UTC time (newest VERSIONDATE among the validities covering it; `--rollback D`
- * reads the database as it was at D). Prints the Vld row and the payload rows, or JSON; exit 1
- * when nothing is valid.
+ * reads the database as it was at D; both UTC, ISO 8601 with a zone converted). Prints the Vld row
+ * and the payload rows, or JSON (`vld: null`, `rows: []` when nothing is valid); exit 1 when
+ * nothing is valid.
  */
 export const registerQuery: RegisterCommand = (program, io, setExit) => {
   program
     .command('query')
     .description('show the DBI payload valid at a time for a context (DBI rule: newest VERSIONDATE wins)')
     .argument('<table>', 'target table or class, e.g. DcsAdTemp or GDcsAdTemp')
-    .requiredOption('--at <time>', 'UTC time, YYYY-MM-DD HH:MM:SS')
-    .requiredOption('--site <n>', 'SITEMASK (1 DayaBay, 2 LingAo, 4 Far, 32 SAB; names accepted)')
+    .requiredOption('--at <time>', 'UTC time, YYYY-MM-DD HH:MM:SS, or ISO 8601 with Z or an offset (2011-02-01T04:00:00+08:00)')
+    .requiredOption('--site <n>', 'SITEMASK, a number or a name: 1 DayaBay or DBNS, 2 LingAo or LANS, 4 Far or FARS, 32 SAB')
     .requiredOption('--subsite <n>', 'SUBSITE (detector id: AD1..AD4 = 1..4, IWS 5, OWS 6, RPC 7)')
     .option('--simmask <n>', 'SIMMASK (1 data); default: any')
     .option('--task <n>', 'TASK; default: any')
-    .option('--rollback <date>', 'UTC time: only rows inserted before it count (the database as it was then)')
-    .option('--json', 'print JSON {table, vld, rows}')
+    .option('--rollback <date>', 'UTC time (forms as --at): only rows inserted before it count (the database as it was then)')
+    .option('--json', 'print JSON {table, at, rollback, vld, rows}; vld null and rows [] when nothing is valid (exit 1)')
     .option('--target <name>', 'dbconf section or URL of the DBI database', 'tmp_offline_db')
     .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
     .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
@@ -58,14 +62,14 @@ export const registerQuery: RegisterCommand = (program, io, setExit) => {
 async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<number> {
   const specDir = opts.specDir ? path.resolve(io.cwd, opts.specDir) : defaultSpecDir();
   const spec = findSpec(name, specDir);
-  const at = normalizeTimeText(opts.at);
-  const rollback = opts.rollback === undefined ? undefined : normalizeTimeText(opts.rollback);
+  const at = normalizeUtcTimeText(opts.at, 'down');
+  const rollback = opts.rollback === undefined ? undefined : normalizeUtcTimeText(opts.rollback, 'up');
   const sitemask = siteNumber(opts.site);
   const subsite = integer(opts.subsite, '--subsite');
   const simmask = opts.simmask === undefined ? undefined : integer(opts.simmask, '--simmask');
   const task = opts.task === undefined ? undefined : integer(opts.task, '--task');
 
-  const location = resolveDatabase(opts.target, { dbconf: opts.dbconf ? path.resolve(io.cwd, opts.dbconf) : undefined, env: io.env });
+  const location = resolveDatabase(opts.target, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
   for (const warning of location.warnings) io.stderr.write(`warning: ${warning}\n`);
   if (databaseFileMissing(location)) {
     throw new ScrapeError('TARGET_MISSING', `target ${opts.target} (${describeLocation(location)}) does not exist yet: nothing was written there`);
@@ -81,6 +85,8 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
     const context = `SITEMASK ${sitemask} SUBSITE ${subsite}${simmask === undefined ? '' : ` SIMMASK ${simmask}`}${task === undefined ? '' : ` TASK ${task}`}`;
     if (!found) {
       io.stderr.write(`no ${spec.table} validity covers ${at} UTC for ${context}${rollback ? ` (rollback: inserted before ${rollback})` : ''}\n`);
+      // scripts parse stdout: the same shape, with nothing in it
+      if (opts.json) io.stdout.write(JSON.stringify({ table: spec.table, at, rollback: rollback ?? null, vld: null, rows: [] }, null, 2) + '\n');
       return 1;
     }
     if (opts.json) {
@@ -113,8 +119,10 @@ function integer(text: string, option: string): number {
 }
 
 function siteNumber(text: string): number {
-  const named = SITE_NAMES[text.trim().toLowerCase()];
-  return named ?? integer(text, '--site');
+  const named = SITE_NAMES.find(([name]) => name.toLowerCase() === text.trim().toLowerCase());
+  if (named) return named[1];
+  if (/^-?\d+$/.test(text.trim())) return Number(text);
+  throw new ScrapeError('QUERY_OPTION', `--site '${text}' is neither a SITEMASK number nor a site name (${SITE_NAMES.map(([n, v]) => `${n} ${v}`).join(', ')})`);
 }
 
 function cell(value: unknown): string {

@@ -76,7 +76,7 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
   }
   const loaded = loadRegimeForCli(name, withSets, io, section);
   const logger = streamLogger(io, opts.logLevel, opts.logFormat);
-  const dbconf = { dbconf: opts.dbconf, env: io.env };
+  const dbconf = { dbconf: opts.dbconf, env: io.env, cwd: io.cwd };
   const source = resolveDatabase(opts.source ?? loaded.regime.source, dbconf);
   const target = resolveDatabase(opts.target ?? loaded.regime.target, dbconf);
   for (const w of [...source.warnings, ...target.warnings]) logger.log('warn', w);

@@ -184,7 +184,7 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
       for (const name of wanted) {
         try {
           const loaded = loadRegimeForCli(name, opts, io, 'scraper');
-          const dbconf = { dbconf: opts.dbconf, env: io.env };
+          const dbconf = { dbconf: opts.dbconf, env: io.env, cwd: io.cwd };
           const source = connections.get(resolveDatabase(opts.source ?? loaded.regime.source, dbconf));
           const target = connections.get(resolveDatabase(opts.target ?? loaded.regime.target, dbconf));
           const streams = await streamStatuses({ regime: loaded.regime, specs: loaded.specs, source, target, role: opts.average ? 'average' : 'scrape' });

@@ -17,6 +17,7 @@ import { schemaIssues } from './schema-issues';
 import { semanticIssues } from './semantic-issues';
 import { targetSpecIssues } from './target-spec-issues';
 import { allKeys, positionOf } from './yaml-positions';
+import { indentationProblems } from './yaml-indentation';
 
 /** Offset of the first byte that makes `buf` binary (NUL, or not UTF-8), else undefined. */
 function firstNonTextByte(buf: Buffer): number | undefined {
@@ -43,14 +44,21 @@ function firstNonTextByte(buf: Buffer): number | undefined {
 }
 
 /**
+ * A check `checkRegimeFile` runs after its own, on the data with the schema defaults filled in:
+ * how layers above config (dbconf, declared columns) add checks whose issues are positioned like
+ * the others. `valid` says whether every check before it passed (then `data` is a `Regime`).
+ */
+export type RegimeCheck = (data: Record<string, unknown>, context: { src: RegimeText; specs: Map<string, SpecTable>; valid: boolean }) => Issue[];
+
+/**
  * All diagnostics of one file (never throws for bad content), sorted by position. Codes:
  * REGIME_READ, REGIME_BINARY, REGIME_EMPTY, REGIME_YAML, REGIME_DUPLICATE_KEY (file level);
  * REGIME_SCHEMA, REGIME_UNKNOWN_KEY, REGIME_REGEX, REGIME_JSONATA (schema); REGIME_TIMEZONE,
  * REGIME_CREDENTIALS, REGIME_CAPTURE, REGIME_NONDETERMINISTIC, REGIME_SPEC, SPEC_TABLE_RESERVED,
- * REGIME_MAPPING (checks beyond the schema).
+ * REGIME_MAPPING (checks beyond the schema); then `checks`, in order.
  * `regime` is set (defaults applied) only when there is no error.
  */
-export function checkRegimeFile(file: string, lookup: RegimeLookup = {}): { regime?: Regime; specs: Map<string, SpecTable>; diagnostics: Diagnostic[] } {
+export function checkRegimeFile(file: string, lookup: RegimeLookup = {}, checks: RegimeCheck[] = []): { regime?: Regime; specs: Map<string, SpecTable>; diagnostics: Diagnostic[] } {
   const abs = path.resolve(lookup.cwd ?? process.cwd(), file);
   const specs = new Map<string, SpecTable>();
   const diagnostics: Diagnostic[] = [];
@@ -89,8 +97,16 @@ export function checkRegimeFile(file: string, lookup: RegimeLookup = {}): { regi
   };
 
   const keys = allKeys(doc);
+  // indentation errors said once, at the line out of place; a duplicate key on a line the parser
+  // misplaced is its confusion, not the file's
+  const indentation = indentationProblems(text, doc.errors, lines);
+  const replaced = new Set(indentation.flatMap((p) => p.replaces));
+  const misplaced = new Set(indentation.flatMap((p) => p.replaces.filter((e) => e.code === 'BAD_INDENT').map((e) => lines.linePos(e.pos[0]).line)));
+  for (const p of indentation) at(p.line, p.col, 'REGIME_YAML', `YAML: ${p.message}`, { excerpt: excerpt(p.line, p.col) });
   for (const e of [...doc.errors, ...doc.warnings]) {
+    if (replaced.has(e as never)) continue;
     const pos = lines.linePos(e.pos[0]);
+    if (e.code === 'DUPLICATE_KEY' && misplaced.has(pos.line)) continue;
     const severity = doc.errors.includes(e as never) ? 'error' : 'warning';
     if (e.code === 'DUPLICATE_KEY') {
       const dup = keys.find((k) => k.key.range && k.key.range[0] === e.pos[0]);
@@ -122,20 +138,38 @@ export function checkRegimeFile(file: string, lookup: RegimeLookup = {}): { regi
   if (!ctx.validate(data)) issues.push(...schemaIssues(ctx.validate.errors ?? [], data, src));
   const object = asObject(data);
   if (object) issues.push(...semanticIssues(object, src), ...targetSpecIssues(object, lookup, specs));
-  for (const issue of issues) {
-    const pos = issue.pos ?? positionOf(doc, lines, issue.segments, issue.useKey);
-    diagnostics.push({
-      file: abs,
+  if (object) {
+    const valid = !issues.some((i) => (i.severity ?? 'error') === 'error') && !diagnostics.some((d) => d.severity === 'error');
+    for (const check of checks) issues.push(...check(object, { src, specs, valid }));
+  }
+  diagnostics.push(...positionIssues(abs, src, issues));
+  const result = finish();
+  const failed = result.some((d) => d.severity === 'error');
+  return { regime: failed ? undefined : (data as Regime), specs, diagnostics: result };
+}
+
+/** Issues of the regime file `file` (text parsed as `src`) as diagnostics, each at its node (or its exact `pos`). */
+export function positionIssues(file: string, src: RegimeText, issues: Issue[]): Diagnostic[] {
+  return issues.map((issue) => {
+    const pos = issue.pos ?? positionOf(src.doc, src.lines, issue.segments, issue.useKey);
+    return {
+      file,
       line: pos.line,
       col: pos.col,
       severity: issue.severity ?? 'error',
       code: issue.code,
       path: formatPath(issue.segments),
       message: issue.message,
-      excerpt: excerpt(pos.line, pos.col),
-    });
-  }
-  const result = finish();
-  const failed = result.some((d) => d.severity === 'error');
-  return { regime: failed ? undefined : (data as Regime), specs, diagnostics: result };
+      excerpt: excerptAt(src.text, pos.line, pos.col) || undefined,
+    };
+  });
+}
+
+/** A regime file's text parsed with positions (for checks that run after `checkRegimeFile`, on a file it passed). */
+export function readRegimeText(file: string): RegimeText {
+  let text = fs.readFileSync(file, 'utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false, merge: true });
+  return { doc, text, lines };
 }

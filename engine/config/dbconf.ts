@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ScrapeError } from '../core/errors';
+import { nearest } from './diagnostic';
+import { OptionFile, OptionLine, groupOptions, hasGroup, readOptionFile, sameGroup } from './option-file';
 import { projectRoot } from '../core/project-root';
 import type { DatabaseLocation } from '../db/database-location';
 
@@ -15,6 +17,8 @@ export interface DbconfOptions {
   home?: string;
   /** Folder holding the project's shipped `dbconf.ini` (embedded SQLite defaults). */
   projectRoot?: string;
+  /** Where a relative `--dbconf` and relative `!include` paths start (default: the process's). */
+  cwd?: string;
 }
 
 /** Database names that are production DBI targets: never seeded, never fall back to SQLite. */
@@ -22,36 +26,14 @@ const PRODUCTION_NAMES = new Set(['offline_db']);
 
 export { projectRoot };
 
-/** Parses a my.cnf-style file into sections of key/value pairs (`#`/`;` comments, quoted values). */
-export function parseIni(text: string): Map<string, Record<string, string>> {
-  const sections = new Map<string, Record<string, string>>();
-  let current: Record<string, string> | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith(';') || line.startsWith('!')) continue;
-    const header = /^\[([^\]]+)\]$/.exec(line);
-    if (header) {
-      current = sections.get(header[1].trim()) ?? {};
-      sections.set(header[1].trim(), current);
-      continue;
-    }
-    if (!current) continue;
-    const eq = line.indexOf('=');
-    const key = (eq < 0 ? line : line.slice(0, eq)).trim().replace(/-/g, '_').toLowerCase();
-    let value = eq < 0 ? 'true' : line.slice(eq + 1).trim();
-    if (/^(['"]).*\1$/.test(value) && value.length >= 2) value = value.slice(1, -1);
-    current[key] = value;
-  }
-  return sections;
-}
-
 /** The dbconf files searched, in order: `--dbconf`, `$SCRAPE_DBCONF`, `~/.my.cnf`, shipped `dbconf.ini`. */
 export function dbconfFiles(options: DbconfOptions = {}): string[] {
   const env = options.env ?? process.env;
   const home = options.home ?? os.homedir();
   const files: string[] = [];
-  if (options.dbconf) files.push(path.resolve(options.dbconf));
-  if (env.SCRAPE_DBCONF) files.push(path.resolve(env.SCRAPE_DBCONF));
+  const cwd = options.cwd ?? process.cwd();
+  if (options.dbconf) files.push(path.resolve(cwd, options.dbconf));
+  if (env.SCRAPE_DBCONF) files.push(path.resolve(cwd, env.SCRAPE_DBCONF));
   files.push(path.join(home, '.my.cnf'));
   files.push(path.join(options.projectRoot ?? projectRoot(), 'dbconf.ini'));
   return files;
@@ -100,15 +82,22 @@ export function parseDatabaseUrl(url: string, base = process.cwd(), name = url, 
     throw new ScrapeError('DBCONF_URL', `not a database URL: ${url}`, { cause });
   }
   const flags = Object.fromEntries(parsed.searchParams);
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch (cause) {
+      throw new ScrapeError('DBCONF_URL', `not a database URL: ${url} (bad %-escape in '${part}')`, { cause });
+    }
+  };
   return classify(
     {
       name,
       dialect: 'mysql',
       host: parsed.hostname || '127.0.0.1',
       port: parsed.port ? Number(parsed.port) : 3306,
-      user: decodeURIComponent(parsed.username) || undefined,
-      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-      database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || undefined,
+      user: decode(parsed.username) || undefined,
+      password: parsed.password ? decode(parsed.password) : undefined,
+      database: decode(parsed.pathname.replace(/^\//, '')) || undefined,
       socket: flags.socket,
       origin,
       warnings: [],
@@ -117,53 +106,128 @@ export function parseDatabaseUrl(url: string, base = process.cwd(), name = url, 
   );
 }
 
+/** A dbconf section as found: its options with `[client]`'s under them, and where they came from. */
+export interface DbconfSection {
+  /** The file holding the section (its includes read). */
+  file: string;
+  /** Options by normalized key (lower case, `-` as `_`): the line that gives each its value. */
+  options: Map<string, OptionLine>;
+  /** What the files read on the way said (world-writable files ignored, missing includes). */
+  warnings: string[];
+}
+
+/** An option key as scrape looks it up: lower case, `-` and `_` alike (as mysql treats them). */
+function normalKey(key: string): string {
+  return key.toLowerCase().replace(/-/g, '_');
+}
+
 /**
- * Resolves a dbconf section name (or a URL) to a database location. Sections are looked up in
- * the files of `dbconfFiles`, the first file that has the section wins; production names never
- * fall back to the shipped SQLite defaults.
+ * The options of section `name` in `file`: `[client]`'s as defaults, the section's own on top
+ * (within each group the last line of a key wins, as in mysql); undefined when the file has no
+ * such section.
+ */
+function sectionIn(read: OptionFile, name: string): Map<string, OptionLine> | undefined {
+  if (!hasGroup(read, name)) return undefined;
+  const options = new Map<string, OptionLine>();
+  const groups = sameGroup(name, 'client') ? ['client'] : ['client', name];
+  for (const group of groups) for (const o of groupOptions(read, [group])) options.set(normalKey(o.key), o);
+  return options;
+}
+
+/**
+ * Finds dbconf section `name` in the files of `dbconfFiles`, each read as mysql reads an option
+ * file (`readOptionFile`): the first file with the section wins, `[client]` of that file giving
+ * defaults. A `--dbconf` or `$SCRAPE_DBCONF` file that does not exist is `DBCONF_FILE`; no
+ * section anywhere is `DBCONF_SECTION` naming the files searched. Production names never come
+ * from the shipped file.
+ */
+export function findDbconfSection(name: string, options: DbconfOptions = {}): DbconfSection {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const files = dbconfFiles(options);
+  const named: Array<[string | undefined, string]> = [
+    [options.dbconf, '--dbconf'],
+    [env.SCRAPE_DBCONF, '$SCRAPE_DBCONF'],
+  ];
+  for (const [given, what] of named) {
+    if (given && !fs.existsSync(path.resolve(cwd, given))) {
+      throw new ScrapeError('DBCONF_FILE', `${what} ${given}: no such file (${path.resolve(cwd, given)})`);
+    }
+  }
+  const shipped = files[files.length - 1];
+  const warnings: string[] = [];
+  const known = new Set<string>();
+  for (const file of files) {
+    if (!fs.existsSync(file)) continue;
+    if (file === shipped && PRODUCTION_NAMES.has(name)) continue;
+    const read = readOptionFile(file, cwd);
+    warnings.push(...read.warnings);
+    const section = sectionIn(read, name);
+    if (section) return { file, options: section, warnings };
+    for (const group of read.groups) if (!sameGroup(group, 'client')) known.add(group);
+  }
+  const guess = nearest(name, known);
+  throw new ScrapeError(
+    'DBCONF_SECTION',
+    `no dbconf section [${name}]${guess ? ` (did you mean [${guess}]?)` : ''}; looked in ${files.join(', ')}` +
+      (PRODUCTION_NAMES.has(name) ? ' (production sections never fall back to the shipped dbconf.ini)' : '') +
+      (warnings.length ? ` (${warnings.join('; ')})` : ''),
+  );
+}
+
+/** Keys that name where and as whom to connect: a bare one (`password` alone, where mysql would prompt) gives nothing. */
+const CONNECTION_KEYS = new Set(['url', 'host', 'port', 'user', 'password', 'database', 'db', 'socket']);
+
+/**
+ * Resolves a dbconf section name (or a URL) to a database location. Sections are looked up as
+ * `findDbconfSection` says: the first file that has the section wins, with its `[client]` values
+ * as defaults; production names never fall back to the shipped SQLite defaults.
  */
 export function resolveDatabase(nameOrUrl: string, options: DbconfOptions = {}): DatabaseLocation {
   if (isDatabaseUrl(nameOrUrl)) return parseDatabaseUrl(nameOrUrl);
-  const files = dbconfFiles(options);
-  const shipped = files[files.length - 1];
-  for (const file of files) {
-    if (!fs.existsSync(file)) continue;
-    if (file === shipped && PRODUCTION_NAMES.has(nameOrUrl)) continue;
-    const sections = parseIni(fs.readFileSync(file, 'utf8'));
-    const section = sections.get(nameOrUrl);
-    if (!section) continue;
-    const origin = `${file} [${nameOrUrl}]`;
-    const warnings: string[] = [];
-    if (file !== shipped && process.platform !== 'win32') {
-      const mode = fs.statSync(file).mode;
-      if (mode & 0o044 && section.password) {
-        warnings.push(`${file} holds a password and is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
-      }
-    }
-    const base = path.dirname(file);
-    if (section.url) {
-      const loc = parseDatabaseUrl(section.url, base, nameOrUrl, origin);
-      return classify({ ...loc, warnings }, section);
-    }
-    return classify(
-      {
-        name: nameOrUrl,
-        dialect: 'mysql',
-        host: section.host ?? '127.0.0.1',
-        port: section.port ? Number(section.port) : 3306,
-        user: section.user,
-        password: section.password,
-        database: section.database ?? section.db,
-        socket: section.socket,
-        origin,
-        warnings,
-      },
-      section,
-    );
+  const found = findDbconfSection(nameOrUrl, options);
+  const { file, options: lines } = found;
+  const shipped = file === dbconfFiles(options).slice(-1)[0];
+  const origin = `${file} [${nameOrUrl}]`;
+  const warnings = [...found.warnings];
+  const section: Record<string, string> = {};
+  for (const [key, line] of lines) {
+    if (line.value !== undefined) section[key] = line.value;
+    else if (CONNECTION_KEYS.has(key)) warnings.push(`${line.file}:${line.line}: '${line.key}' without a value ignored (mysql would prompt for it; scrape cannot)`);
+    else section[key] = 'true';
   }
-  throw new ScrapeError(
-    'DBCONF_SECTION',
-    `no dbconf section [${nameOrUrl}]; looked in ${files.join(', ')}` +
-      (PRODUCTION_NAMES.has(nameOrUrl) ? ' (production sections never fall back to the shipped dbconf.ini)' : ''),
+  const password = lines.get('password');
+  // a url section connects with its URL's credentials, not a [client] password
+  if (!shipped && password?.value && !section.url && process.platform !== 'win32') {
+    const mode = fs.statSync(password.file).mode;
+    if (mode & 0o044) {
+      warnings.push(`${password.file} holds a password and is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+    }
+  }
+  if (section.url) {
+    // a relative sqlite: path starts at the file that says it
+    const loc = parseDatabaseUrl(section.url, path.dirname(lines.get('url')!.file), nameOrUrl, origin);
+    return classify({ ...loc, warnings }, section);
+  }
+  let port = 3306;
+  if (section.port !== undefined) {
+    const line = lines.get('port')!;
+    if (!/^\d+$/.test(section.port)) throw new ScrapeError('DBCONF_FILE', `${line.file}:${line.line}: port must be a number, found '${section.port}'`);
+    port = Number(section.port);
+  }
+  return classify(
+    {
+      name: nameOrUrl,
+      dialect: 'mysql',
+      host: section.host ?? '127.0.0.1',
+      port,
+      user: section.user,
+      password: section.password,
+      database: section.database ?? section.db,
+      socket: section.socket,
+      origin,
+      warnings,
+    },
+    section,
   );
 }

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   DBCONF_PRODUCTION_FAKE: 'a production database (offline_db, production = true) also marked fake: the faker may never write there',
   DBCONF_URL: 'a database URL that cannot be parsed',
   DATABASE_MISSING: 'a database (or SQLite file) that does not exist',
+  DATABASE_CONNECT: 'a database that could not be reached or logged into in time (scrape validate --connect)',
+  DATABASE_PRIVILEGE: 'a table the configured user may not read or write as scrape needs (scrape validate --connect)',
   REGIME_NOT_FOUND: 'no regime file of that name',
   REGIME_READ: 'a regime file that cannot be read',
   REGIME_BINARY: 'a regime file that is not UTF-8 text',

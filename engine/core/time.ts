@@ -244,3 +244,30 @@ export function normalizeTimeText(text: string): string {
   if (!isValidTimeText(out) || naiveText(naiveMs(out)) !== out) throw new ScrapeError('BAD_TIME', `bad time '${text}'`);
   return out;
 }
+
+/**
+ * A UTC instant as `YYYY-MM-DD HH:MM:SS`, from what people paste: the forms `normalizeTimeText`
+ * takes (read as UTC), or ISO 8601 with a zone designator, `Z` or an offset (`+08:00`, `+0800`,
+ * `+08`, `-05:00`), converted to UTC (`2011-02-01T04:00:00+08:00` → `2011-01-31 20:00:00`).
+ * A fraction of a second (`.000Z` from `toISOString`) is rounded `down` or `up` to a whole second:
+ * DBI times are whole seconds, so "valid at T" needs T rounded down and "inserted before T" up.
+ */
+export function normalizeUtcTimeText(text: string, round: 'down' | 'up' = 'down'): string {
+  const m = /^(\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?)(?:[.,](\d+))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(text.trim());
+  const usage = `bad time '${text}': use YYYY-MM-DD HH:MM:SS (UTC), or ISO 8601 with Z or an offset (2011-01-31T20:00:00Z, 2011-02-01T04:00:00+08:00)`;
+  if (!m || ((m[2] !== undefined || m[3] !== undefined) && !/[ T]\d{2}:\d{2}/.test(m[1])) || (m[2] !== undefined && !/:\d{2}:\d{2}$/.test(m[1]))) {
+    throw new ScrapeError('BAD_TIME', usage);
+  }
+  const base = normalizeTimeText(m[1]);
+  let ms = naiveMs(base);
+  if (m[2] !== undefined && round === 'up' && /[1-9]/.test(m[2])) ms += 1000;
+  const zone = m[3];
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+    const hours = Number(z[2]);
+    const minutes = Number(z[3] ?? '0');
+    if (hours > 23 || minutes > 59) throw new ScrapeError('BAD_TIME', `bad time '${text}': offset ${zone} is not ±HH:MM`);
+    ms -= (z[1] === '-' ? -1 : 1) * (hours * 3_600_000 + minutes * 60_000);
+  }
+  return naiveText(ms);
+}

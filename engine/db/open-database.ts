@@ -26,6 +26,8 @@ export interface OpenOptions {
    * (`exactColumns` in source/source-reader), so their digits survive a pass-through mapping.
    */
   decimalNumbers?: boolean;
+  /** MySQL: give up connecting (and waiting for a pooled connection) after this long; the drivers' defaults otherwise. */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -80,7 +82,9 @@ export function openDatabase(location: DatabaseLocation, options: OpenOptions = 
       // quarter of an hour on Linux) turn that into an error the scraper retries.
       enableKeepAlive: true,
       keepAliveInitialDelay: KEEPALIVE_AFTER_MS,
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeout: options.connectTimeoutMs }),
     },
+    ...(options.connectTimeoutMs === undefined ? {} : { acquireConnectionTimeout: options.connectTimeoutMs }),
     // Knex prints connection warnings straight to the console on every failed acquire; the errors
     // reach the caller anyway (the scraper logs one line per outage), so they are not printed twice.
     log: { warn: () => undefined },

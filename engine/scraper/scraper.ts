@@ -38,6 +38,17 @@ export function streamSettings(regime: Regime, seed: boolean): StreamSettings {
 }
 
 /**
+ * The keys the scraper binds under `agg` for a stream with these columns: `<column>_<fn>` of each
+ * aggregated numeric column and the count; undefined when the regime does not aggregate.
+ */
+export function scraperAggregateKeys(regime: Regime, columns: ReadonlyArray<{ name: string; numeric: boolean }>): string[] | undefined {
+  const decl = regime.aggregate;
+  if (!decl) return undefined;
+  const aggregated = aggregateColumns(columns.filter((c) => c.numeric).map((c) => c.name), undefined, decl);
+  return [...aggregated.flatMap((c) => decl.functions.map((f) => `${c}_${f}`)), decl.count];
+}
+
+/**
  * Builds one StreamRunner per source stream the regime matches: the common stream build (specs,
  * writers, mappings checked, target tables) with the scraper's decider, a source vector over
  * the regime's change rules and, when declared, running aggregates.
@@ -53,7 +64,7 @@ export async function buildStreamRunners(options: ScraperOptions): Promise<Strea
   const aggDecl = regime.aggregate;
   const numericColumns = (stream: { columns: { name: string; numeric: boolean }[] }) => (aggDecl ? aggregateColumns(stream.columns.filter((c) => c.numeric).map((c) => c.name), undefined, aggDecl) : []);
   return buildStreamWorkers(options, {
-    aggregateKeys: (stream) => (aggDecl ? [...numericColumns(stream).flatMap((c) => aggDecl.functions.map((f) => `${c}_${f}`)), aggDecl.count] : undefined),
+    aggregateKeys: (stream) => scraperAggregateKeys(regime, stream.columns),
     make: ({ stream, reader, quarantine, columnNames, targets }) => {
       const changes = compileChangeRules(regime.changes, columnNames, regime.scraper.threshold);
       const aggColumns = numericColumns(stream);

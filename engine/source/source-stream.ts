@@ -106,12 +106,17 @@ export function isWideDecimalType(type: string): boolean {
 
 const NUMERIC = /^(tinyint|smallint|mediumint|int|integer|bigint|float|double|real|decimal|numeric|dec)\b/i;
 
+/** True for a SQL column type the aggregates take (integers, floats, decimals). */
+export function isNumericType(type: string): boolean {
+  return NUMERIC.test(type);
+}
+
 /** Lists the tables of the database (base tables only); asked of `db/introspection`. */
 export { listTables };
 
 /** Introspects a table's columns (name, type) from the live schema. */
 export async function tableColumns(db: Knex, table: string): Promise<SourceColumn[]> {
-  return (await listColumns(db, table)).map((c) => ({ name: c.name, type: c.type, numeric: NUMERIC.test(c.type), wideDecimal: isWideDecimalType(c.type) }));
+  return (await listColumns(db, table)).map((c) => ({ name: c.name, type: c.type, numeric: isNumericType(c.type), wideDecimal: isWideDecimalType(c.type) }));
 }
 
 /** Matches a table name against a declaration; returns its captures or undefined. */

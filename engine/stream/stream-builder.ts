@@ -41,7 +41,7 @@ export interface WorkerFactory<W> {
 }
 
 /** Context fields bound as `ctx` in mappings, besides the name captures. */
-const CONTEXT_KEYS = ['sitemask', 'subsite', 'simmask', 'task', 'aggregateno', 'table'];
+export const CONTEXT_KEYS = ['sitemask', 'subsite', 'simmask', 'task', 'aggregateno', 'table'];
 
 /**
  * Builds one worker per source stream the regime matches, the same way for the scraper and

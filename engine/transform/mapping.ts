@@ -38,8 +38,22 @@ export interface Mapping {
    * an undefined result becomes null.
    */
   evaluate(bindings: MappingBindings, plan?: UnpivotPlan): Promise<Record<string, unknown>[]>;
+  /** Every reference to a column, field or aggregate that does not exist, one problem each. */
+  problems(input: MappingCheckInput): MappingProblem[];
   /** Throws `REGIME_COLUMN` listing every reference to a column, field or aggregate that does not exist. */
   check(input: MappingCheckInput): void;
+}
+
+/** One reference of a mapping to something the stream does not have. */
+export interface MappingProblem {
+  /** The mapped attribute whose expression holds the reference. */
+  attribute: string;
+  /** `first`, `last`, `agg`, `ctx`, or the bare name used. */
+  root: string;
+  /** The name after the root (`X` of `last.X`), when there is one. */
+  name?: string;
+  /** The whole message, starting with `<label>.<attribute>: `. */
+  message: string;
 }
 
 type Accessor =
@@ -172,30 +186,36 @@ export function compileMapping(map: Record<string, string>, attributes: readonly
       return rows;
     },
 
-    check(input: MappingCheckInput): void {
+    problems(input: MappingCheckInput): MappingProblem[] {
       const columns = new Set(input.columns);
       const fields = new Set(input.plan ? [...input.plan.fixedFields, ...input.plan.valueFields] : []);
       const aggKeys = input.aggKeys ? new Set(input.aggKeys) : undefined;
       const ctxKeys = input.ctxKeys ? new Set(input.ctxKeys) : undefined;
-      const problems: string[] = [];
+      const problems: MappingProblem[] = [];
       for (const { attribute, expr } of compiled) {
         const refs: [string, string | undefined][] = [];
         if (expr.path) refs.push([expr.path[0], expr.path[1]]);
         else collectPaths(jsonata(expr.text).ast(), refs);
+        const where = `${label}.${attribute}`;
+        const problem = (root: string, name: string | undefined, what: string) => problems.push({ attribute, root, name, message: `${where}: ${what}` });
         for (const [root, name] of refs) {
-          const where = `${label}.${attribute}`;
           if (root === 'first' || root === 'last') {
-            if (name !== undefined && !columns.has(name)) problems.push(`${where}: no source column '${name}' (in ${root}.${name})`);
+            if (name !== undefined && !columns.has(name)) problem(root, name, `no source column '${name}' (in ${root}.${name})`);
           } else if (root === 'agg') {
-            if (name !== undefined && aggKeys && !aggKeys.has(name)) problems.push(aggKeys.size === 0 ? `${where}: 'agg.${name}' but the regime does not aggregate` : `${where}: no aggregate '${name}' (in agg.${name})`);
+            if (name !== undefined && aggKeys && !aggKeys.has(name)) problem(root, name, aggKeys.size === 0 ? `'agg.${name}' but the regime does not aggregate` : `no aggregate '${name}' (in agg.${name})`);
           } else if (root === 'ctx') {
-            if (name !== undefined && ctxKeys && !ctxKeys.has(name)) problems.push(`${where}: no context value '${name}' (in ctx.${name})`);
+            if (name !== undefined && ctxKeys && !ctxKeys.has(name)) problem(root, name, `no context value '${name}' (in ctx.${name})`);
           } else if (expr.path && !fields.has(root)) {
-            problems.push(input.plan ? `${where}: '${root}' is not an unpivot field (${[...fields].join(', ')})` : `${where}: '${root}' names nothing: use first.<column>, last.<column>, agg.<key> or ctx.<name>`);
+            problem(root, undefined, input.plan ? `'${root}' is not an unpivot field (${[...fields].join(', ')})` : `'${root}' names nothing: use first.<column>, last.<column>, agg.<key> or ctx.<name>`);
           }
         }
       }
-      if (problems.length > 0) throw new ScrapeError('REGIME_COLUMN', problems.join('; '));
+      return problems;
+    },
+
+    check(input: MappingCheckInput): void {
+      const problems = this.problems(input);
+      if (problems.length > 0) throw new ScrapeError('REGIME_COLUMN', problems.map((p) => p.message).join('; '));
     },
   };
 }

@@ -60,6 +60,60 @@ describe.each(DIALECTS)('scrape query on %s', (dialect) => {
     expect(old.rows[0]).toMatchObject({ Temp_PT1: 10, count: 7 });
   });
 
+  it('--site takes the DBI names and the hall prefixes (DBNS, LANS, FARS) in any case, as well as numbers', async () => {
+    const writer = new DbiWriter(t.db, spec, { clock: new ManualClock(Date.UTC(2011, 1, 3, 0, 0, 0)) });
+    const payload = (base: number) => Object.fromEntries(spec.columns.map((c, i) => [c.name, c.name === 'count' ? 1 : base + i]));
+    for (const [sitemask, base] of [[1, 100], [2, 200], [4, 400]]) {
+      await writer.write([{ timestart: '2011-03-01 00:00:00', timeend: '2011-03-01 01:00:00', context: { ...SAB_AD1, sitemask }, rows: [payload(base)] }]);
+    }
+    const pt1 = async (site: string) => {
+      const r = await query('DcsAdTemp', '--at', '2011-03-01 00:10:00', '--site', site, '--subsite', '1', '--json');
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      return JSON.parse(r.out).rows[0].Temp_PT1;
+    };
+    for (const site of ['1', 'DBNS', 'dbns', 'DayaBay']) expect(await pt1(site)).toBe(100);
+    for (const site of ['2', 'LANS', 'LingAo', 'lingao']) expect(await pt1(site)).toBe(200);
+    for (const site of ['4', 'FARS', 'Far']) expect(await pt1(site)).toBe(400);
+    const unknown = await query('DcsAdTemp', '--at', '2011-03-01 00:10:00', '--site', 'EH4', '--subsite', '1');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/QUERY_OPTION.*--site 'EH4' is neither a SITEMASK number nor a site name \(DayaBay 1, DBNS 1, LingAo 2, LANS 2, Far 4, FARS 4, SAB 32\)/);
+  });
+
+  it('--at and --rollback take ISO 8601 with Z or an offset, converted to UTC; fractions of a second round the safe way', async () => {
+    const seqno = async (...args: string[]) => {
+      const r = await query('DcsAdTemp', '--site', '32', '--subsite', '1', '--json', ...args);
+      return r.code === 0 ? JSON.parse(r.out).vld.SEQNO : `exit ${r.code}`;
+    };
+    // 00:45 UTC is covered by A (SEQNO 1, [00:00, 01:00)) and B (SEQNO 2, [00:30, 01:30)): B is newer
+    expect(await seqno('--at', '2011-02-01T00:45:00Z')).toBe(2);
+    expect(await seqno('--at', '2011-02-01T00:45:00z')).toBe(2);
+    expect(await seqno('--at', '2011-02-01T08:45:00+08:00')).toBe(2);
+    expect(await seqno('--at', '2011-02-01 08:45:00+0800')).toBe(2);
+    expect(await seqno('--at', '2011-02-01T08:45+08')).toBe(2);
+    expect(await seqno('--at', '2011-01-31T19:45:00-05:00')).toBe(2);
+    // 04:15 local +08:00 is 20:15 UTC the day before: nothing
+    expect(await seqno('--at', '2011-02-01T04:15:00+08:00')).toBe('exit 1');
+    // 00:29:59.999 is before B starts: only A covers it (rounding up would give B)
+    expect(await seqno('--at', '2011-02-01T00:29:59.999Z')).toBe(1);
+    // B was inserted 2011-02-02 11:00:00 UTC: "inserted before 11:00:00.001" includes it, "before 11:00:00" does not
+    expect(await seqno('--at', '2011-02-01T00:45:00Z', '--rollback', '2011-02-02T11:00:00.001Z')).toBe(2);
+    expect(await seqno('--at', '2011-02-01T00:45:00Z', '--rollback', '2011-02-02T11:00:00Z')).toBe(1);
+    expect(await seqno('--at', '2011-02-01T00:45:00Z', '--rollback', '2011-02-02T19:00:00+08:00')).toBe(1);
+    for (const bad of ['2011-02-01T00:45:00+25:00', '2011-02-01Z', '2011-02-01T00:45.5Z', '2011-02-30T00:45:00Z']) {
+      const r = await query('DcsAdTemp', '--at', bad, '--site', '32', '--subsite', '1');
+      expect([bad, r.code]).toEqual([bad, 1]);
+      expect(r.err).toMatch(/BAD_TIME/);
+    }
+  });
+
+  it('--json with nothing valid prints the same shape with vld null and no rows, and exits 1', async () => {
+    const r = await query('DcsAdTemp', '--at', '2011-02-01 01:30:00', '--site', 'SAB', '--subsite', '1', '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toEqual({ table: 'DcsAdTemp', at: '2011-02-01 01:30:00', rollback: null, vld: null, rows: [] });
+    expect(r.err).toMatch(/no DcsAdTemp validity covers 2011-02-01 01:30:00 UTC/);
+  });
+
   it('exits 1 with a message when nothing is valid, or on bad input', async () => {
     const none = await query('DcsAdTemp', '--at', '2011-02-01 01:30:00', '--site', '32', '--subsite', '1');
     expect(none.code).toBe(1);
