@@ -46,5 +46,5 @@ export { runRegimeSession } from './session/regime-session';
 export type { RegimeSessionOptions } from './session/regime-session';
 
 // reading the target as DBI does
-export { readAt, lastValidity } from './dbi/dbi-reader';
-export type { VldRow, ReadAtQuery } from './dbi/dbi-reader';
+export { readContextAt, readAt, lastValidity } from './dbi/dbi-reader';
+export type { VldRow, DbiReadQuery, DbiAggregate, ReadAtQuery } from './dbi/dbi-reader';

@@ -6,7 +6,8 @@ import { databaseFileMissing } from '../db/introspection';
 import { resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
 import { normalizeUtcTimeText } from '../core/time';
-import { readAt } from '../dbi/dbi-reader';
+import { readContextAt } from '../dbi/dbi-reader';
+import { isSingleMaskBit } from '../dbi/mask-bits';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable, defaultSpecDir, loadSpec } from '../spec/spec-table';
 import { CliIo } from './io';
@@ -18,7 +19,9 @@ interface QueryOptions {
   subsite: string;
   simmask?: string;
   task?: string;
+  aggregate?: string;
   rollback?: string;
+  rollbackVersion?: string;
   json?: boolean;
   target: string;
   dbconf?: string;
@@ -32,24 +35,27 @@ interface QueryOptions {
 const SITE_NAMES: Array<[string, number]> = [['DayaBay', 1], ['DBNS', 1], ['LingAo', 2], ['LANS', 2], ['Far', 4], ['FARS', 4], ['SAB', 32]];
 
 /**
- * `scrape query <Table|Class> --at <time> --site <n> --subsite <n>`: the payload a DBI reader
- * gets at that UTC time (newest VERSIONDATE among the validities covering it; `--rollback D`
- * reads the database as it was at D; both UTC, ISO 8601 with a zone converted). Prints the Vld row
- * and the payload rows, or JSON (`vld: null`, `rows: []` when nothing is valid); exit 1 when
- * nothing is valid.
+ * `scrape query <Table|Class> --at <time> --site <n> --subsite <n>`: what a DBI reader gets at
+ * that UTC time (`readContextAt`: SITEMASK and SIMMASK tested by bit, SimFlag 1 and TASK 0 unless
+ * given, the newest VERSIONDATE of each AGGREGATENO; `--rollback D` reads the database as it was at
+ * D, `--rollback-version D` only VERSIONDATEs before D; times UTC, ISO 8601 with a zone converted).
+ * Prints each aggregate's Vld row and payload rows, or JSON (`aggregates: []` when nothing is
+ * valid); exit 1 when nothing is valid.
  */
 export const registerQuery: RegisterCommand = (program, io, setExit) => {
   program
     .command('query')
-    .description('show the DBI payload valid at a time for a context (DBI rule: newest VERSIONDATE wins)')
+    .description('show the DBI payload valid at a time for a context (DBI rule: per AGGREGATENO, newest VERSIONDATE wins)')
     .argument('<table>', 'target table or class, e.g. DcsAdTemp or GDcsAdTemp')
     .requiredOption('--at <time>', 'UTC time, YYYY-MM-DD HH:MM:SS, or ISO 8601 with Z or an offset (2011-02-01T04:00:00+08:00)')
-    .requiredOption('--site <n>', 'SITEMASK, a number or a name: 1 DayaBay or DBNS, 2 LingAo or LANS, 4 Far or FARS, 32 SAB')
+    .requiredOption('--site <n>', 'site bit the SITEMASK must have, a number or a name: 1 DayaBay or DBNS, 2 LingAo or LANS, 4 Far or FARS, 32 SAB')
     .requiredOption('--subsite <n>', 'SUBSITE (detector id: AD1..AD4 = 1..4, IWS 5, OWS 6, RPC 7)')
-    .option('--simmask <n>', 'SIMMASK (1 data); default: any')
-    .option('--task <n>', 'TASK; default: any')
-    .option('--rollback <date>', 'UTC time (forms as --at): only rows inserted before it count (the database as it was then)')
-    .option('--json', 'print JSON {table, at, rollback, vld, rows}; vld null and rows [] when nothing is valid (exit 1)')
+    .option('--simmask <n>', 'SimFlag bit the SIMMASK must have (1 data, 4 MC)', '1')
+    .option('--task <n>', 'TASK', '0')
+    .option('--aggregate <n>', 'only this AGGREGATENO (default: every aggregate, each labelled)')
+    .option('--rollback <date>', 'UTC time (forms as --at): only rows inserted before it count (INSERTDATE < date: the database as it was then)')
+    .option('--rollback-version <date>', 'UTC time (forms as --at): only validities with VERSIONDATE < date count')
+    .option('--json', 'print JSON {table, at, context, rollback, rollbackVersion, aggregates: [{aggregateno, vld, rows}]}; aggregates [] when nothing is valid (exit 1)')
     .option('--target <name>', 'dbconf section or URL of the DBI database', 'tmp_offline_db')
     .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
     .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
@@ -64,10 +70,17 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
   const spec = findSpec(name, specDir);
   const at = normalizeUtcTimeText(opts.at, 'down');
   const rollback = opts.rollback === undefined ? undefined : normalizeUtcTimeText(opts.rollback, 'up');
+  const rollbackVersion = opts.rollbackVersion === undefined ? undefined : normalizeUtcTimeText(opts.rollbackVersion, 'up');
   const sitemask = siteNumber(opts.site);
   const subsite = integer(opts.subsite, '--subsite');
-  const simmask = opts.simmask === undefined ? undefined : integer(opts.simmask, '--simmask');
-  const task = opts.task === undefined ? undefined : integer(opts.task, '--task');
+  const simflag = integer(opts.simmask ?? '1', '--simmask');
+  const task = integer(opts.task ?? '0', '--task');
+  const aggregateno = opts.aggregate === undefined ? undefined : integer(opts.aggregate, '--aggregate');
+  for (const [value, option] of [[sitemask, '--site'], [simflag, '--simmask']] as const) {
+    if (!isSingleMaskBit(value)) {
+      throw new ScrapeError('QUERY_OPTION', `${option} names one bit (1, 2, 4, 8, 16, 32 or 64): a DBI reader asks for one site and one SimFlag; got ${value}`);
+    }
+  }
 
   const location = resolveDatabase(opts.target, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
   for (const warning of location.warnings) io.stderr.write(`warning: ${warning}\n`);
@@ -81,23 +94,30 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
         throw new ScrapeError('TARGET_TABLE_MISSING', `target ${opts.target} (${describeLocation(location)}) has no table ${t}`);
       }
     }
-    const found = await readAt(db, spec, { at, sitemask, subsite, simmask, task, rollback });
-    const context = `SITEMASK ${sitemask} SUBSITE ${subsite}${simmask === undefined ? '' : ` SIMMASK ${simmask}`}${task === undefined ? '' : ` TASK ${task}`}`;
-    if (!found) {
-      io.stderr.write(`no ${spec.table} validity covers ${at} UTC for ${context}${rollback ? ` (rollback: inserted before ${rollback})` : ''}\n`);
+    const found = await readContextAt(db, spec, { at, site: sitemask, subsite, simflag, task, aggregateno, rollback, rollbackVersion });
+    const context = `SITEMASK & ${sitemask}, SUBSITE ${subsite}, SIMMASK & ${simflag}, TASK ${task}${aggregateno === undefined ? '' : `, AGGREGATENO ${aggregateno}`}`;
+    const rollbacks = [rollback ? `rollback ${rollback}` : '', rollbackVersion ? `rollback-version ${rollbackVersion}` : ''].filter((r) => r).join(', ');
+    const json = () => ({
+      table: spec.table, at, context: { site: sitemask, subsite, simflag, task, aggregateno: aggregateno ?? null },
+      rollback: rollback ?? null, rollbackVersion: rollbackVersion ?? null, aggregates: found,
+    });
+    if (found.length === 0) {
+      io.stderr.write(`no ${spec.table} validity covers ${at} UTC for ${context}${rollbacks ? ` (${rollbacks})` : ''}\n`);
       // scripts parse stdout: the same shape, with nothing in it
-      if (opts.json) io.stdout.write(JSON.stringify({ table: spec.table, at, rollback: rollback ?? null, vld: null, rows: [] }, null, 2) + '\n');
+      if (opts.json) io.stdout.write(JSON.stringify(json(), null, 2) + '\n');
       return 1;
     }
     if (opts.json) {
-      io.stdout.write(JSON.stringify({ table: spec.table, at, rollback: rollback ?? null, vld: found.vld, rows: found.rows }, null, 2) + '\n');
+      io.stdout.write(JSON.stringify(json(), null, 2) + '\n');
       return 0;
     }
-    const v = found.vld;
-    io.stdout.write(`${spec.table} at ${at} UTC, ${context}${rollback ? `, rollback ${rollback}` : ''}\n`);
-    io.stdout.write(renderTable([v as unknown as Record<string, unknown>], Object.keys(v)));
-    io.stdout.write(`${found.rows.length} payload row${found.rows.length === 1 ? '' : 's'}\n`);
-    if (found.rows.length > 0) io.stdout.write(renderTable(found.rows, ['ROW_COUNTER', ...spec.columns.map((c) => c.name)]));
+    io.stdout.write(`${spec.table} at ${at} UTC, ${context}${rollbacks ? `, ${rollbacks}` : ''}${found.length > 1 ? `: ${found.length} aggregates` : ''}\n`);
+    for (const { aggregateno: n, vld, rows } of found) {
+      if (found.length > 1) io.stdout.write(`AGGREGATENO ${n}\n`);
+      io.stdout.write(renderTable([vld as unknown as Record<string, unknown>], Object.keys(vld)));
+      io.stdout.write(`${rows.length} payload row${rows.length === 1 ? '' : 's'}\n`);
+      if (rows.length > 0) io.stdout.write(renderTable(rows, ['ROW_COUNTER', ...spec.columns.map((c) => c.name)]));
+    }
     return 0;
   } finally {
     await db.destroy();

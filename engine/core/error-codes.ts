@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   TARGET_PRODUCTION: 'a refused table operation on a production target',
   TARGET_DROP_NEEDS_CREATE: '--drop-target-tables without --allow-drop-create-table',
   SEED_PRODUCTION: 'seeding refused on a production target',
+  DBI_READ_CONTEXT: 'a DBI read that names no single site bit or SimFlag bit, or several aggregates where one result was asked for',
   DBI_RANGE: 'a validity whose TIMEEND is before its TIMESTART',
   DBI_SEQNO: 'SEQNO allocation failed',
   DBI_VALUE: 'a payload value the target column cannot hold',

@@ -1,6 +1,9 @@
 import { Knex } from 'knex';
 import { columnValueKind, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
+import { ScrapeError } from '../core/errors';
+import { normalizeTimeText } from '../core/time';
+import { isSingleMaskBit, tinyintMasksSharing } from './mask-bits';
 
 /** One row of a `<Table>Vld` validity table, times as UTC text. */
 export interface VldRow {
@@ -17,8 +20,9 @@ export interface VldRow {
 }
 
 /**
- * The part of a context a reader selects on; simmask, task and aggregateno are optional filters.
- * A writer's context always has all three: each AGGREGATENO is its own sequence of validities.
+ * An exact context (each field given must equal the column; an absent one matches any): what
+ * `lastValidity` selects on. A writer's context always has all five: each AGGREGATENO is its own
+ * sequence of validities.
  */
 export interface ReadContext {
   sitemask: number;
@@ -26,13 +30,6 @@ export interface ReadContext {
   simmask?: number;
   task?: number;
   aggregateno?: number;
-}
-
-/** A point-in-time read: `at` and `rollback` are UTC text. */
-export interface ReadAtQuery extends ReadContext {
-  at: string;
-  /** Only rows inserted before this time count: the database as it was then. */
-  rollback?: string;
 }
 
 const VLD_SELECT = ['SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'VERSIONDATE', 'INSERTDATE'];
@@ -46,8 +43,8 @@ function whereContext(query: Knex.QueryBuilder, ctx: ReadContext): Knex.QueryBui
 }
 
 /**
- * The last validity of a context: largest TIMEEND, ties → largest SEQNO. The scraper resumes
- * from its TIMEEND.
+ * The last validity of a context, by exact equality of its columns: largest TIMEEND, ties →
+ * largest SEQNO. The scraper resumes from its TIMEEND; the fence compares it.
  */
 export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext): Promise<VldRow | undefined> {
   const row = await whereContext(db(vldTableName(spec)).select(VLD_SELECT), ctx)
@@ -57,19 +54,111 @@ export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext):
 }
 
 /**
- * The payload valid at `q.at` by the DBI rule: among the context's validities with
- * `TIMESTART <= at < TIMEEND` (and, with `rollback`, `INSERTDATE < rollback`), the newest
- * VERSIONDATE wins (ties → larger SEQNO); its payload rows ordered by ROW_COUNTER.
+ * A DBI read context (a `VldContext` plus task and rollback dates): one site bit, one detector,
+ * one SimFlag, one task, one UTC time. Times are UTC text `YYYY-MM-DD HH:MM:SS`.
  */
-export async function readAt(db: Knex, spec: SpecTable, q: ReadAtQuery): Promise<{ vld: VldRow; rows: Record<string, unknown>[] } | undefined> {
-  const query = whereContext(db(vldTableName(spec)).select(VLD_SELECT), q).andWhere('TIMESTART', '<=', q.at).andWhere('TIMEEND', '>', q.at);
-  if (q.rollback !== undefined) query.andWhere('INSERTDATE', '<', q.rollback);
-  const row = await query.orderBy([{ column: 'VERSIONDATE', order: 'desc' }, { column: 'SEQNO', order: 'desc' }]).first();
-  if (!row) return undefined;
-  const vld = toVldRow(row);
+export interface DbiReadQuery {
+  /** The time read: validities with `TIMESTART <= at < TIMEEND` serve it. */
+  at: string;
+  /** One site bit (DayaBay 1, LingAo 2, Far 4, SAB 32): validities whose SITEMASK has it. */
+  site: number;
+  /** SUBSITE, compared for equality. */
+  subsite: number;
+  /** One SimFlag bit, default 1 (data): validities whose SIMMASK has it. */
+  simflag?: number;
+  /** TASK, compared for equality; default 0. */
+  task?: number;
+  /** Only this AGGREGATENO; default: every aggregate. */
+  aggregateno?: number;
+  /** Only validities with `INSERTDATE < rollback`: the database as it was at that time. */
+  rollback?: string;
+  /** Only validities with `VERSIONDATE < rollbackVersion`. */
+  rollbackVersion?: string;
+}
+
+/** The winning validity of one aggregate and its payload rows (ROW_COUNTER order). */
+export interface DbiAggregate {
+  aggregateno: number;
+  vld: VldRow;
+  rows: Record<string, unknown>[];
+}
+
+/** Refuses a Site or SimFlag that is not one bit 1..64 (a DBI context names one of each). */
+function checkOneBit(value: number, what: string): void {
+  if (!isSingleMaskBit(value)) {
+    throw new ScrapeError('DBI_READ_CONTEXT', `a DBI read names one ${what} bit (1, 2, 4, 8, 16, 32 or 64), got ${value}`);
+  }
+}
+
+/**
+ * What a DBI reader gets for a context at one time (the DBI validity query and
+ * validity-record builder): the validities with `TIMESTART <= at < TIMEEND`, `SITEMASK & site`,
+ * `SIMMASK & simflag`, equal SUBSITE and TASK (and, with rollback dates, `INSERTDATE < rollback`,
+ * `VERSIONDATE < rollbackVersion`) compete per AGGREGATENO; in each, the newest VERSIONDATE wins,
+ * ties → the larger SEQNO. Returns every aggregate's winner, by AGGREGATENO, with its payload rows
+ * in ROW_COUNTER order; `[]` when nothing is valid.
+ */
+export async function readContextAt(db: Knex, spec: SpecTable, q: DbiReadQuery): Promise<DbiAggregate[]> {
+  checkOneBit(q.site, 'site');
+  const simflag = q.simflag ?? 1;
+  checkOneBit(simflag, 'SimFlag');
+  const at = normalizeTimeText(q.at);
+  const query = db(vldTableName(spec))
+    .select(VLD_SELECT)
+    .whereIn('SITEMASK', tinyintMasksSharing(q.site))
+    .andWhereRaw('(?? & ?) <> 0', ['SIMMASK', simflag])
+    .andWhere('SUBSITE', q.subsite)
+    .andWhere('TASK', q.task ?? 0)
+    .andWhere('TIMESTART', '<=', at)
+    .andWhere('TIMEEND', '>', at);
+  if (q.aggregateno !== undefined) query.andWhere('AGGREGATENO', q.aggregateno);
+  if (q.rollback !== undefined) query.andWhere('INSERTDATE', '<', normalizeTimeText(q.rollback));
+  if (q.rollbackVersion !== undefined) query.andWhere('VERSIONDATE', '<', normalizeTimeText(q.rollbackVersion));
+  const candidates = (await query.orderBy([{ column: 'AGGREGATENO' }, { column: 'VERSIONDATE', order: 'desc' }, { column: 'SEQNO', order: 'desc' }])).map(toVldRow);
+  // rows come best first within each AGGREGATENO: the first of each is its winner
+  const winners: VldRow[] = [];
+  for (const v of candidates) if (winners.length === 0 || winners[winners.length - 1].AGGREGATENO !== v.AGGREGATENO) winners.push(v);
   const normalize = payloadNormalizer(spec);
-  const rows = (await db(spec.table).select(payloadSelect(spec)).where('SEQNO', vld.SEQNO).orderBy('ROW_COUNTER')).map(normalize);
-  return { vld, rows };
+  const bySeqno = new Map<number, Record<string, unknown>[]>(winners.map((v) => [v.SEQNO, []]));
+  const seqnos = [...bySeqno.keys()];
+  for (let from = 0; from < seqnos.length; from += 500) {
+    const rows = await db(spec.table).select(payloadSelect(spec)).whereIn('SEQNO', seqnos.slice(from, from + 500)).orderBy([{ column: 'SEQNO' }, { column: 'ROW_COUNTER' }]);
+    for (const row of rows) bySeqno.get(Number(row.SEQNO))!.push(normalize(row));
+  }
+  return winners.map((vld) => ({ aggregateno: vld.AGGREGATENO, vld, rows: bySeqno.get(vld.SEQNO)! }));
+}
+
+/**
+ * A point-in-time read of one aggregate (`readContextAt` with `sitemask` as the site bit and
+ * `simmask` as the SimFlag): the winner of `aggregateno`, or of the only aggregate that answers.
+ * Several aggregates answering and none named is a `DBI_READ_CONTEXT` error: use `readContextAt`.
+ */
+export interface ReadAtQuery {
+  at: string;
+  /** One site bit. */
+  sitemask: number;
+  subsite: number;
+  /** One SimFlag bit; default 1 (data). */
+  simmask?: number;
+  /** Default 0. */
+  task?: number;
+  aggregateno?: number;
+  /** Only rows inserted before this time count: the database as it was then. */
+  rollback?: string;
+  /** Only validities with an older VERSIONDATE count. */
+  rollbackVersion?: string;
+}
+
+/** The DBI payload of one aggregate valid at `q.at` (see `ReadAtQuery`, `readContextAt`). */
+export async function readAt(db: Knex, spec: SpecTable, q: ReadAtQuery): Promise<{ vld: VldRow; rows: Record<string, unknown>[] } | undefined> {
+  const found = await readContextAt(db, spec, {
+    at: q.at, site: q.sitemask, subsite: q.subsite, simflag: q.simmask, task: q.task, aggregateno: q.aggregateno,
+    rollback: q.rollback, rollbackVersion: q.rollbackVersion,
+  });
+  if (found.length > 1) {
+    throw new ScrapeError('DBI_READ_CONTEXT', `${found.length} aggregates of ${spec.table} answer (AGGREGATENO ${found.map((f) => f.aggregateno).join(', ')}): name one, or read them all with readContextAt`);
+  }
+  return found.length === 0 ? undefined : { vld: found[0].vld, rows: found[0].rows };
 }
 
 /**

@@ -2,43 +2,60 @@ import { Knex } from 'knex';
 import { addMs } from '../core/time';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
+import { masksShare, tinyintMasksSharing } from './mask-bits';
 import { Propagation, ValidityContext } from './propagation';
 
 /** Milliseconds DBI adds to the VERSIONDATE of the validity a new one overlays. */
 export const OVERLAY_STEP_MS = 60_000;
 
+/** Contexts per query of stored validities (each brings a SITEMASK list of 128 values). */
+const CONTEXTS_PER_QUERY = 20;
+
 /**
- * The DBI overlay rule: VERSIONDATE of each propagation is its TIMESTART, unless a validity of
- * the same context (already stored, or earlier in this batch) covers TIMESTART
- * (`TIMESTART <= t < TIMEEND`); then the newest such VERSIONDATE + 60 s. A reader at any time
- * then sees the newest write. One query for the whole batch, inside the write's transaction.
+ * The DBI overlay rule: VERSIONDATE of each propagation is its TIMESTART, unless validities a
+ * reader of its context would see (already stored, or earlier in this batch) cover TIMESTART
+ * (`TIMESTART <= t < TIMEEND`); then the newest such VERSIONDATE + 60 s, so the new validity wins
+ * from TIMESTART on. "Would see" is the reader's selection (`readContextAt`): SITEMASK and
+ * SIMMASK sharing a bit with the context's, equal SUBSITE, TASK and AGGREGATENO. One query per
+ * 20 contexts of the batch, inside the write's transaction.
  */
 export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable, props: readonly Propagation[]): Promise<string[]> {
-  type Known = { start: string; end: string; version: string };
-  type Group = { known: Known[]; maxEnd: string; minStart: string; maxStart: string; ctx: ValidityContext };
+  type Known = { sitemask: number; simmask: number; start: string; end: string; version: string };
+  /** The validities of one SUBSITE/TASK/AGGREGATENO: masks decide, per propagation, which count. */
+  type Family = { known: Known[]; maxEnd: string };
+  type Group = { minStart: string; maxStart: string; ctx: ValidityContext };
+  const families = new Map<string, Family>();
+  const familyOf = (c: { subsite: number; task: number; aggregateno: number }): Family => {
+    const key = `${c.subsite}/${c.task}/${c.aggregateno}`;
+    let family = families.get(key);
+    if (!family) families.set(key, (family = { known: [], maxEnd: '' }));
+    return family;
+  };
   const groups = new Map<string, Group>();
-  const keyOf = (c: { sitemask: number; simmask: number; subsite: number; task: number; aggregateno: number }) => `${c.sitemask}/${c.simmask}/${c.subsite}/${c.task}/${c.aggregateno}`;
   for (const p of props) {
-    const key = keyOf(p.context);
+    const c = p.context;
+    const key = `${c.sitemask}/${c.simmask}/${c.subsite}/${c.task}/${c.aggregateno}`;
+    familyOf(c);
     const group = groups.get(key);
-    if (!group) groups.set(key, { known: [], maxEnd: '', minStart: p.timestart, maxStart: p.timestart, ctx: p.context });
+    if (!group) groups.set(key, { minStart: p.timestart, maxStart: p.timestart, ctx: c });
     else {
       if (p.timestart < group.minStart) group.minStart = p.timestart;
       if (p.timestart > group.maxStart) group.maxStart = p.timestart;
     }
   }
-  // stored validities that may cover any TIMESTART of the batch, per context
+  // stored validities that may cover any TIMESTART of the batch, as the reader selects them
   const all = [...groups.values()];
-  for (let from = 0; from < all.length; from += 200) {
-    const slice = all.slice(from, from + 200);
-    const query = trx(vldTableName(spec)).select('SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'TIMESTART', 'TIMEEND', 'VERSIONDATE');
+  const seen = new Set<number>();
+  for (let from = 0; from < all.length; from += CONTEXTS_PER_QUERY) {
+    const slice = all.slice(from, from + CONTEXTS_PER_QUERY);
+    const query = trx(vldTableName(spec)).select('SEQNO', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'TIMESTART', 'TIMEEND', 'VERSIONDATE');
     query.where((outer) => {
       for (const g of slice) {
         outer.orWhere((w) =>
           w
-            .where('SITEMASK', g.ctx.sitemask)
+            .whereIn('SITEMASK', tinyintMasksSharing(g.ctx.sitemask))
+            .andWhereRaw('(?? & ?) <> 0', ['SIMMASK', g.ctx.simmask])
             .andWhere('SUBSITE', g.ctx.subsite)
-            .andWhere('SIMMASK', g.ctx.simmask)
             .andWhere('TASK', g.ctx.task)
             .andWhere('AGGREGATENO', g.ctx.aggregateno)
             .andWhere('TIMEEND', '>', g.minStart)
@@ -47,23 +64,28 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
       }
     });
     for (const row of await query) {
-      const group = groups.get(keyOf({ sitemask: Number(row.SITEMASK), simmask: Number(row.SIMMASK), subsite: Number(row.SUBSITE), task: Number(row.TASK), aggregateno: Number(row.AGGREGATENO) }));
-      if (!group) continue;
-      const known = { start: String(row.TIMESTART), end: String(row.TIMEEND), version: String(row.VERSIONDATE) };
-      group.known.push(known);
-      if (known.end > group.maxEnd) group.maxEnd = known.end;
+      const seqno = Number(row.SEQNO);
+      if (seen.has(seqno)) continue;
+      seen.add(seqno);
+      const family = familyOf({ subsite: Number(row.SUBSITE), task: Number(row.TASK), aggregateno: Number(row.AGGREGATENO) });
+      const known = { sitemask: Number(row.SITEMASK), simmask: Number(row.SIMMASK), start: String(row.TIMESTART), end: String(row.TIMEEND), version: String(row.VERSIONDATE) };
+      family.known.push(known);
+      if (known.end > family.maxEnd) family.maxEnd = known.end;
     }
   }
   return props.map((p) => {
-    const group = groups.get(keyOf(p.context))!;
+    const c = p.context;
+    const family = familyOf(c);
     const t = p.timestart;
     let best: string | undefined;
-    if (t < group.maxEnd) {
-      for (const k of group.known) if (k.start <= t && t < k.end && (best === undefined || k.version > best)) best = k.version;
+    if (t < family.maxEnd) {
+      for (const k of family.known) {
+        if (k.start <= t && t < k.end && masksShare(k.sitemask, c.sitemask) && masksShare(k.simmask, c.simmask) && (best === undefined || k.version > best)) best = k.version;
+      }
     }
     const version = best === undefined ? t : addMs(best, OVERLAY_STEP_MS);
-    group.known.push({ start: t, end: p.timeend, version });
-    if (p.timeend > group.maxEnd) group.maxEnd = p.timeend;
+    family.known.push({ sitemask: c.sitemask, simmask: c.simmask, start: t, end: p.timeend, version });
+    if (p.timeend > family.maxEnd) family.maxEnd = p.timeend;
     return version;
   });
 }

@@ -87,6 +87,52 @@ describe.each(DIALECTS)('DBI overlay and readers on %s', (dialect) => {
     expect((await readAt(t.db, spec, { at: day('02:41:30'), sitemask: 32, subsite: 1 }))).toEqual({ vld: await lastWritten(), rows: [] });
   });
 
+  it('overlays as the reader selects (masks by bit): the new payload inside the overlap, the old outside', async () => {
+    // M, not written by scrape: SITEMASK 33 (SAB | DayaBay), SIMMASK 3 (data | fake data), a late VERSIONDATE
+    await t.db('DcsProbeVld').insert({
+      SEQNO: 50, TIMESTART: day('03:00:00'), TIMEEND: day('05:00:00'), SITEMASK: 33, SIMMASK: 3, SUBSITE: 1, TASK: 0, AGGREGATENO: -1,
+      VERSIONDATE: day('04:00:00'), INSERTDATE: '2011-02-02 09:00:00',
+    });
+    await t.db('DcsProbe').insert({ SEQNO: 50, ROW_COUNTER: 1, value: 50, label: 'm' });
+    // C starts inside M (33 & 32, 3 & 1): M's VERSIONDATE 04:00 + 60 s; so does D, which starts in M and runs past it
+    // (SEQNOs continue from the largest in the table, M's)
+    expect(await write('03:30:00', '04:00:00', 3)).toEqual([51]);
+    expect(await write('04:30:00', '05:30:00', 4)).toEqual([52]);
+    // one batch: E (SITEMASK 33) covers F (SAB) and G (DayaBay) but not H (LingAo: 2 & 33 = 0)
+    expect(
+      await writer.write([
+        { timestart: day('06:00:00'), timeend: day('07:00:00'), context: { ...SAB_AD1, sitemask: 33 }, rows: [{ value: 5 }] },
+        { timestart: day('06:30:00'), timeend: day('06:40:00'), context: SAB_AD1, rows: [{ value: 6 }] },
+        { timestart: day('06:10:00'), timeend: day('06:20:00'), context: { ...SAB_AD1, sitemask: 1 }, rows: [{ value: 7 }] },
+        { timestart: day('06:30:00'), timeend: day('06:40:00'), context: { ...SAB_AD1, sitemask: 2 }, rows: [{ value: 8 }] },
+      ]),
+    ).toEqual([53, 54, 55, 56]);
+    const versions = (await dumpTarget(t.db, spec)).vld.map((v) => [v.SEQNO, v.VERSIONDATE]);
+    expect(versions).toEqual([
+      [50, day('04:00:00')],
+      [51, day('04:01:00')], // C
+      [52, day('04:01:00')], // D: C ends at 04:00, M alone covers 04:30
+      [53, day('06:00:00')], // E: nothing covers 06:00
+      [54, day('06:01:00')], // F: E + 60 s
+      [55, day('06:01:00')], // G: E + 60 s
+      [56, day('06:30:00')], // H: = TIMESTART
+    ]);
+
+    const value = async (hms: string, sitemask = 32, simmask = 1) => (await readAt(t.db, spec, { at: day(hms), sitemask, subsite: 1, simmask }))?.rows[0].value;
+    expect(await value('03:15:00')).toBe(50); // before C: M
+    expect(await value('03:30:00')).toBe(3); // inside the overlap: C
+    expect(await value('03:59:59')).toBe(3);
+    expect(await value('04:00:00')).toBe(50); // after C: M again
+    expect(await value('04:30:00')).toBe(4); // D from its TIMESTART on
+    expect(await value('05:15:00')).toBe(4); // and past M
+    expect(await value('03:45:00', 1)).toBe(50); // DayaBay reads M: C is SAB's only
+    expect(await value('03:45:00', 32, 2)).toBe(50); // fake data reads M: C is data only
+    expect(await value('06:35:00')).toBe(6);
+    expect(await value('06:45:00')).toBe(5);
+    expect(await value('06:15:00', 1)).toBe(7);
+    expect(await value('06:35:00', 2)).toBe(8); // LingAo: H only
+  });
+
   async function lastWritten() {
     const { vld } = await dumpTarget(t.db, spec);
     return vld[vld.length - 1];
