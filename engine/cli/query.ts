@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
-import { describeLocation, openDatabase } from '../db/open-database';
+import { locationLabel } from '../db/open-database';
 import { databaseFileMissing } from '../db/introspection';
 import { resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
@@ -9,8 +9,9 @@ import { normalizeTimeText } from '../core/time';
 import { readAt } from '../dbi/dbi-reader';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable, defaultSpecDir, loadSpec } from '../spec/spec-table';
-import { CliIo } from './io';
+import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
+import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
 
 interface QueryOptions {
   at: string;
@@ -23,6 +24,7 @@ interface QueryOptions {
   target: string;
   dbconf?: string;
   specDir?: string;
+  connectTimeout?: string;
 }
 
 /** Site names accepted by `--site` besides the SITEMASK number (DESIGN §7). */
@@ -35,7 +37,7 @@ const SITE_NAMES: Record<string, number> = { dayabay: 1, lingao: 2, far: 4, sab:
  * when nothing is valid.
  */
 export const registerQuery: RegisterCommand = (program, io, setExit) => {
-  program
+  const cmd = program
     .command('query')
     .description('show the DBI payload valid at a time for a context (DBI rule: newest VERSIONDATE wins)')
     .argument('<table>', 'target table or class, e.g. DcsAdTemp or GDcsAdTemp')
@@ -48,11 +50,11 @@ export const registerQuery: RegisterCommand = (program, io, setExit) => {
     .option('--json', 'print JSON {table, vld, rows}')
     .option('--target <name>', 'dbconf section or URL of the DBI database', 'tmp_offline_db')
     .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
-    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
-    .action(async (table: string, opts: QueryOptions) => {
-      const code = await runQuery(table, opts, io);
-      if (code !== 0) setExit(code);
-    });
+    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)');
+  addConnectTimeoutOption(cmd).action(async (table: string, opts: QueryOptions) => {
+    const code = await runQuery(table, opts, io);
+    if (code !== 0) setExit(code);
+  });
 };
 
 async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<number> {
@@ -60,6 +62,7 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
   const spec = findSpec(name, specDir);
   const at = normalizeTimeText(opts.at);
   const rollback = opts.rollback === undefined ? undefined : normalizeTimeText(opts.rollback);
+  const timeoutMs = connectTimeoutMs(opts.connectTimeout);
   const sitemask = siteNumber(opts.site);
   const subsite = integer(opts.subsite, '--subsite');
   const simmask = opts.simmask === undefined ? undefined : integer(opts.simmask, '--simmask');
@@ -67,14 +70,17 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
 
   const location = resolveDatabase(opts.target, { dbconf: opts.dbconf ? path.resolve(io.cwd, opts.dbconf) : undefined, env: io.env });
   for (const warning of location.warnings) io.stderr.write(`warning: ${warning}\n`);
+  const where = locationLabel(location);
   if (databaseFileMissing(location)) {
-    throw new ScrapeError('TARGET_MISSING', `target ${opts.target} (${describeLocation(location)}) does not exist yet: nothing was written there`);
+    throw new ScrapeError('TARGET_MISSING', `target ${where} does not exist yet: nothing was written there`, {
+      hint: 'check --target (and --dbconf), or run the scraper first',
+    });
   }
-  const db = openDatabase(location, { readOnly: true, poolMax: 1 });
+  const db = await connectDatabase(location, { readOnly: true, poolMax: 1, timeoutMs, logger: streamLogger(io) });
   try {
     for (const t of [spec.table, vldTableName(spec)]) {
       if (!(await db.schema.hasTable(t))) {
-        throw new ScrapeError('TARGET_TABLE_MISSING', `target ${opts.target} (${describeLocation(location)}) has no table ${t}`);
+        throw new ScrapeError('TARGET_TABLE_MISSING', `target ${where} has no table ${t}`, { hint: 'check --target (and --dbconf), or run the scraper first' });
       }
     }
     const found = await readAt(db, spec, { at, sitemask, subsite, simmask, task, rollback });

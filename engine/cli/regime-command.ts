@@ -5,6 +5,7 @@ import { applySettingOverrides, checkRegimeFile, renderDiagnostics } from '../co
 import { runRegimeSession } from '../session/regime-session';
 import { CommonOptions, addCommonOptions, effectiveSettingsText, loadRegimeForCli } from './common-options';
 import { CliIo, streamLogger } from './io';
+import { addConnectTimeoutOption, connectTimeoutMs } from './connect-database';
 
 /** Flags of `scrape run` and `scrape average`. */
 export interface RegimeCommandOptions extends CommonOptions {
@@ -20,6 +21,7 @@ export interface RegimeCommandOptions extends CommonOptions {
   standby?: boolean;
   metricsPort?: string;
   rowDecoder?: boolean;
+  connectTimeout?: string;
 }
 
 /** The options `scrape run` and `scrape average` share, worded for `mode`. */
@@ -38,6 +40,7 @@ export function addRegimeRunOptions(cmd: Command, mode: 'scrape' | 'average'): C
     .option('--standby', `when another ${who} holds the regime lock on the target, wait and take over when it dies`)
     .option('--metrics-port <n>', 'serve Prometheus metrics at http://<host>:<n>/metrics while running (0: any free port)')
     .option('--no-row-decoder', 'let the MySQL driver parse every source row (never decode wide numeric rows from their packets)');
+  addConnectTimeoutOption(cmd, 'with --until-caught-up: how long an unreachable database is waited for (at start or in an outage) before exit 1; without it outages are waited out');
   return addCommonOptions(cmd);
 }
 
@@ -48,7 +51,12 @@ export function addRegimeRunOptions(cmd: Command, mode: 'scrape' | 'average'): C
 export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average', io: CliIo, setExit: (code: number) => void, name: string | undefined, opts: RegimeCommandOptions): Promise<void> {
   const section = mode === 'scrape' ? 'scraper' : 'averager';
   const sets = [...(opts.set ?? [])];
-  if (opts.maxiter !== undefined) sets.push(`maxiter=${opts.maxiter}`);
+  if (opts.maxiter !== undefined) {
+    if (!/^\d+$/.test(opts.maxiter.trim())) {
+      throw new ScrapeError('BAD_OPTION', `--maxiter ${opts.maxiter}: expected a whole number of samples per stream (0 = forever)`, { hint: 'give a whole number, e.g. --maxiter 100' });
+    }
+    sets.push(`maxiter=${opts.maxiter.trim()}`);
+  }
   const withSets = { ...opts, set: sets };
   if (opts.help || !name) {
     io.stdout.write(cmd.helpInformation());
@@ -65,6 +73,7 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScrapeError('USAGE', `--metrics-port ${opts.metricsPort}: not a port number`);
     metrics = { port };
   }
+  const connectTimeout = connectTimeoutMs(opts.connectTimeout);
   const loaded = loadRegimeForCli(name, withSets, io, section);
   const logger = streamLogger(io, opts.logLevel, opts.logFormat);
   const dbconf = { dbconf: opts.dbconf, env: io.env };
@@ -92,5 +101,6 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
     seed: opts.seed,
     rowDecoder: opts.rowDecoder,
     metrics,
+    connectTimeoutMs: connectTimeout,
   });
 }

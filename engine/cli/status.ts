@@ -1,19 +1,21 @@
 import * as path from 'path';
 import { Knex } from 'knex';
-import { openDatabase } from '../db/open-database';
-import { databaseFileMissing } from '../db/introspection';
 import { DatabaseLocation, resolveDatabase } from '../config/dbconf';
-import { ScrapeError, isScrapeError } from '../core/errors';
+import { Logger } from '../core/logger';
 import { listRegimeFiles } from '../config/load-regime';
 import { StreamStatus, streamStatuses } from '../report/stream-status';
 import { CommonOptions, addCommonOptions, loadRegimeForCli } from './common-options';
 import { RegisterCommand } from './main';
+import { userError } from './user-error';
+import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
+import { streamLogger } from './io';
 
 interface StatusOptions extends CommonOptions {
   source?: string;
   target?: string;
   json?: boolean;
   average?: boolean;
+  connectTimeout?: string;
 }
 
 /**
@@ -67,23 +69,26 @@ export function renderStreamStatus(s: StreamStatus, timezone: string): string {
   return lines.join('\n') + '\n';
 }
 
-/** Opens each distinct database once (read-only); SQLite files must exist (status creates nothing). */
+/**
+ * Opens each distinct database once (read-only; SQLite files must exist: status creates nothing),
+ * connecting first with the bounded wait of `--connect-timeout`; a database that failed is not
+ * tried again for the next regime (its error is repeated).
+ */
 class Connections {
-  private readonly open = new Map<string, Knex>();
-  get(location: DatabaseLocation): Knex {
+  private readonly open = new Map<string, Promise<Knex>>();
+  constructor(private readonly timeoutMs: number, private readonly logger: Logger) {}
+  get(location: DatabaseLocation): Promise<Knex> {
     const key = JSON.stringify([location.dialect, location.filename, location.host, location.port, location.socket, location.user, location.database]);
     let db = this.open.get(key);
     if (!db) {
-      if (databaseFileMissing(location)) {
-        throw new ScrapeError('DATABASE_MISSING', `database ${location.name} is a SQLite file that does not exist: ${location.filename}`);
-      }
-      db = openDatabase(location, { readOnly: true });
+      db = connectDatabase(location, { readOnly: true, timeoutMs: this.timeoutMs, logger: this.logger });
+      db.catch(() => undefined); // awaited by each caller; a failure is not an unhandled rejection
       this.open.set(key, db);
     }
     return db;
   }
   async close(): Promise<void> {
-    for (const db of this.open.values()) await db.destroy();
+    for (const db of this.open.values()) await db.then((d) => d.destroy(), () => undefined);
   }
 }
 
@@ -97,25 +102,28 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
     .option('--target <name>', "dbconf section or URL of the target (default: each regime's)")
     .option('--json', 'print the statuses as JSON')
     .option('--average', "the averager's writes (its own averager.task) instead of the scraper's");
+  addConnectTimeoutOption(cmd);
   addCommonOptions(cmd);
   cmd.action(async (names: string[], opts: StatusOptions) => {
     const lookup = { regimesDir: opts.regimes, cwd: io.cwd, env: io.env };
     const wanted = names.length ? names : listRegimeFiles(lookup).files;
-    const connections = new Connections();
-    const results: Array<{ regime: string; timezone?: string; streams: StreamStatus[]; error?: { code: string; message: string } }> = [];
+    const connections = new Connections(connectTimeoutMs(opts.connectTimeout), streamLogger(io, opts.logLevel, opts.logFormat));
+    const results: Array<{ regime: string; timezone?: string; streams: StreamStatus[]; error?: { code: string; message: string; hint?: string } }> = [];
     try {
       for (const name of wanted) {
         try {
           const loaded = loadRegimeForCli(name, opts, io, 'scraper');
           const dbconf = { dbconf: opts.dbconf, env: io.env };
-          const source = connections.get(resolveDatabase(opts.source ?? loaded.regime.source, dbconf));
-          const target = connections.get(resolveDatabase(opts.target ?? loaded.regime.target, dbconf));
+          const source = await connections.get(resolveDatabase(opts.source ?? loaded.regime.source, dbconf));
+          const target = await connections.get(resolveDatabase(opts.target ?? loaded.regime.target, dbconf));
           const streams = await streamStatuses({ regime: loaded.regime, specs: loaded.specs, source, target, role: opts.average ? 'average' : 'scrape' });
           results.push({ regime: loaded.regime.name, timezone: loaded.regime.timezone, streams });
         } catch (err) {
-          if (!isScrapeError(err)) throw err;
+          const fixable = userError(err);
+          if (!fixable) throw err;
           setExit(1);
-          results.push({ regime: names.length ? name : path.basename(name).replace(/\.ya?ml$/i, ''), streams: [], error: { code: err.code, message: err.message } });
+          const error = { code: fixable.code, message: fixable.message, ...(fixable.hint ? { hint: fixable.hint } : {}) };
+          results.push({ regime: names.length ? name : path.basename(name).replace(/\.ya?ml$/i, ''), streams: [], error });
         }
       }
     } finally {
@@ -131,7 +139,7 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
     }
     const blocks: string[] = [];
     for (const r of results) {
-      if (r.error) blocks.push(`${r.regime}  error ${r.error.code}: ${r.error.message}\n`);
+      if (r.error) blocks.push(`${r.regime}  error ${r.error.code}: ${r.error.message}\n${r.error.hint ? `${' '.repeat(r.regime.length)}  hint: ${r.error.hint}\n` : ''}`);
       for (const s of r.streams) blocks.push(renderStreamStatus(s, r.timezone!));
     }
     io.stdout.write(blocks.join('\n'));

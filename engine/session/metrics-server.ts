@@ -1,5 +1,6 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import { ScrapeError } from '../core/errors';
 import { StreamObserver } from '../stream/stream-observer';
 import { StepResult, StreamWorker } from '../stream/stream-worker';
 
@@ -83,7 +84,8 @@ export class ScrapeMetrics implements StreamObserver {
 
 /**
  * Serves `metrics.render()` at `GET /metrics` on `port` (0 = any free port) with Node's own http
- * module; resolves once listening, with the port and a `close`.
+ * module; resolves once listening, with the port and a `close`. A port in use or not allowed is
+ * `METRICS_PORT` (exit 1) with a hint.
  */
 export async function startMetricsServer(metrics: ScrapeMetrics, port: number, host = '0.0.0.0'): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
@@ -96,11 +98,29 @@ export async function startMetricsServer(metrics: ScrapeMetrics, port: number, h
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, port, host)));
     server.listen(port, host, () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** What a failed `listen` means to the operator. */
+function listenError(err: NodeJS.ErrnoException, port: number, host: string): Error {
+  if (err.code === 'EADDRINUSE') {
+    return new ScrapeError('METRICS_PORT', `--metrics-port ${port}: port ${port} on ${host} is already in use by another process`, {
+      hint: `choose another port, or find the process using it (ss -ltnp 'sport = :${port}')`,
+    });
+  }
+  if (err.code === 'EACCES' || err.code === 'EPERM') {
+    return new ScrapeError('METRICS_PORT', `--metrics-port ${port}: not allowed to listen on port ${port} (${err.code})`, {
+      hint: 'ports below 1024 need privileges: choose a port from 1024 up',
+    });
+  }
+  if (err.code === 'EADDRNOTAVAIL') {
+    return new ScrapeError('METRICS_PORT', `--metrics-port ${port}: address ${host} is not available on this machine`, { hint: 'listen on an address of this machine' });
+  }
+  return err;
 }

@@ -9,8 +9,9 @@ import { regimeForRole } from '../config/regime-defaults';
 import { describeLocation, openDatabase } from '../db/open-database';
 import { SpecTable } from '../spec/spec-table';
 import { rowDecoderUnavailable } from '../source/row-decoder';
-import { BackoffOptions, RetryGuard } from '../stream/retry';
+import { BackoffOptions, RetryGuard } from '../db/retry-guard';
 import { isTransientError } from '../db/transient-error';
+import { waitForDatabase } from '../db/wait-for-database';
 import { combineObservers } from '../stream/stream-observer';
 import { runScraper } from '../scraper/scraper';
 import { runAverager } from '../averager/averager';
@@ -58,7 +59,16 @@ export interface RegimeSessionOptions {
   /** Serve Prometheus metrics at `http://host:port/metrics` while running (port 0: any free port). */
   metrics?: { port: number; host?: string };
   backoff?: BackoffOptions;
+  /**
+   * With `untilCaughtUp`: how long a database may stay unreachable (at start or in an outage
+   * while running) before the run ends with `DB_UNREACHABLE` (exit 1); default 30 s. Without
+   * `untilCaughtUp` outages are waited out however long they last.
+   */
+  connectTimeoutMs?: number;
 }
+
+/** Default of `connectTimeoutMs` (`--connect-timeout`). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * Runs a regime as an operator's process does, for the scraper and the averager alike: takes
@@ -68,8 +78,13 @@ export interface RegimeSessionOptions {
  * retried with the capped backoff of source outages; a lock lost while running (its connection
  * killed or cut) stops the run between pages and is taken again, standing by when another
  * process took it meanwhile: the process never exits on a blip, and the target's fencing keeps
- * every write exactly once whatever the lock does. Resolves when the run ends (caught up,
- * stopped by a signal, or stopped while standing by); closes everything it opened.
+ * every write exactly once whatever the lock does. Both databases are connected to first: what a
+ * person must fix (password, unknown database or host) ends it at once with its coded error; an
+ * unreachable server is waited for, forever when long-running (a line every 5 minutes), at most
+ * `connectTimeoutMs` with `untilCaughtUp`, which bounds every later outage too. The metrics port
+ * is taken before anything waits, so one in use is said at once (`METRICS_PORT`). Resolves when
+ * the run ends (caught up, stopped by a signal, or stopped while standing by); closes everything
+ * it opened.
  */
 export async function runRegimeSession(options: RegimeSessionOptions): Promise<void> {
   const { logger, mode } = options;
@@ -81,24 +96,44 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
     : `averager ${first.name}: ${describeLocation(options.source)} -> ${describeLocation(options.target)} bin ${first.averager.bin} chunk ${first.averager.chunk}`);
   const decoderMissing = options.rowDecoder === false ? undefined : rowDecoderUnavailable();
   if (decoderMissing) logger.log('info', decoderMissing);
+  const backoff: BackoffOptions = {
+    ...options.backoff,
+    giveUpAfterMs: options.untilCaughtUp ? options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS : undefined,
+  };
+  const metrics = options.metrics ? new ScrapeMetrics(first.name) : undefined;
+  let metricsServer: { port: number; close(): Promise<void> } | undefined;
+  if (metrics) {
+    const host = options.metrics!.host ?? '0.0.0.0';
+    metricsServer = await startMetricsServer(metrics, options.metrics!.port, host);
+    logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics`);
+  }
   const shutdown = shutdownSignal(logger);
-  // DECIMAL readings as numbers, as SQLite gives them: parsed once by the driver instead of
-  // once per change test and aggregate (a third of the catch-up CPU).
-  const source = openDatabase(options.source, { readOnly: true, decimalNumbers: true });
-  const target = openDatabase(options.target);
-  const takeLock = lockTaker(options, source, logger, clock, env, shutdown.signal);
+  let opened: { source: Knex; target?: Knex } | undefined;
+  let takeLock: ReturnType<typeof lockTaker> | undefined;
   let { regime, specs } = options.loaded;
   let lock: TargetLock | undefined;
   try {
-    lock = await takeLock({ regime, specs }, options.standby ?? false);
+    // DECIMAL readings as numbers, as SQLite gives them: parsed once by the driver instead of
+    // once per change test and aggregate (a third of the catch-up CPU).
+    const connectTimeoutMs = backoff.giveUpAfterMs;
+    opened = { source: openDatabase(options.source, { readOnly: true, decimalNumbers: true, connectTimeoutMs }) };
+    opened.target = openDatabase(options.target, { connectTimeoutMs });
+    const wait = { logger, clock, signal: shutdown.signal, timeoutMs: backoff.giveUpAfterMs, backoff };
+    if ((await waitForDatabase(opened.source, options.source, wait)) && (await waitForDatabase(opened.target, options.target, wait))) {
+      takeLock = lockTaker({ ...options, backoff }, opened.source, logger, clock, env, shutdown.signal);
+      lock = await takeLock({ regime, specs }, options.standby ?? false);
+    }
   } finally {
     if (!lock) {
       shutdown.dispose();
-      await source.destroy();
-      await target.destroy();
+      await opened?.source.destroy();
+      await opened?.target?.destroy();
+      await metricsServer?.close();
     }
   }
-  if (!lock) return; // stopped while standing by
+  if (!lock || !opened?.target || !takeLock) return; // stopped while connecting or standing by
+  const { source, target } = opened;
+  const retake = takeLock;
   let pending: RegimeWithSpecs | undefined;
   let runAbort: AbortController | undefined;
   const onHup = (): void => {
@@ -113,17 +148,10 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
   };
   process.on('SIGHUP', onHup);
   let watch = watchLock(lock, logger, () => runAbort?.abort(), env);
-  const metrics = options.metrics ? new ScrapeMetrics(first.name) : undefined;
   // catch-up lines while more than three heartbeats (the averager: three bins) behind
   const pace = parseDuration(mode === 'scrape' ? first.scraper.heartbeat : first.averager.bin);
   const observer = combineObservers(new CatchUpProgress(logger, clock, pace), metrics);
-  let metricsServer: { port: number; close(): Promise<void> } | undefined;
   try {
-    if (metrics) {
-      const host = options.metrics!.host ?? '0.0.0.0';
-      metricsServer = await startMetricsServer(metrics, options.metrics!.port, host);
-      logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics`);
-    }
     for (;;) {
       runAbort = new AbortController();
       const stop = (): void => runAbort?.abort();
@@ -143,7 +171,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
         allowCreate: options.allowCreate,
         dropTargets: options.dropTargets && regime === options.loaded.regime,
         rowDecoder: options.rowDecoder,
-        backoff: options.backoff,
+        backoff,
         observer,
       };
       let done: string[];
@@ -163,7 +191,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
         watch.stop();
         await lock.release();
         logger.log('warn', `lost the writer lock of regime ${regime.name} on ${describeLocation(options.target)}: taking it again`);
-        const again = await takeLock({ regime, specs }, true);
+        const again = await retake({ regime, specs }, true);
         if (!again) break; // stopped while standing by
         lock = again;
         watch = watchLock(lock, logger, () => runAbort?.abort(), env);
@@ -178,7 +206,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
           // the edit changed the tables or contexts written: the lock follows them
           watch.stop();
           await lock.release();
-          const again = await takeLock({ regime, specs }, true);
+          const again = await retake({ regime, specs }, true);
           if (!again) break; // stopped while standing by
           lock = again;
           watch = watchLock(lock, logger, () => runAbort?.abort(), env);
