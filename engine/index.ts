@@ -22,6 +22,7 @@ export type { Clock } from './core/clock';
 export { MemoryLogger, silentLogger, LOG_LEVELS } from './core/logger';
 export type { Logger, LogLevel } from './core/logger';
 export { localToUtc, utcToLocal, parseDuration } from './core/time';
+export { maskPasswords } from './core/mask-passwords';
 
 // config: regimes and databases
 export { loadRegime, checkRegimeFile, renderDiagnostics, applySettingOverrides } from './config/load-regime';
@@ -31,6 +32,9 @@ export { resolveDatabase, parseDatabaseUrl } from './config/dbconf';
 export type { DatabaseLocation, DbconfOptions } from './config/dbconf';
 export { openDatabase, describeLocation } from './db/open-database';
 export type { OpenOptions } from './db/open-database';
+export { waitForDatabase } from './db/wait-for-database';
+export type { WaitForDatabaseOptions } from './db/wait-for-database';
+export { databaseError } from './db/database-error';
 
 // running: scraper, averager, faker, and the long-running session around them
 export { runScraper } from './scraper/scraper';

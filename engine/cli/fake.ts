@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { systemClock } from '../core/clock';
-import { openDatabase, describeLocation } from '../db/open-database';
+import { describeLocation } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
 import { LOG_LEVELS, LogLevel } from '../core/logger';
@@ -10,6 +10,7 @@ import { FakerResult, assertFakeDatabase, runBatchFaker, runLiveFaker } from '..
 import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
 import { shutdownSignal } from '../session/shutdown-signal';
+import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
 
 /**
  * Progress on stderr: a redrawn bar on a terminal, otherwise a plain line every ~5 s, so logs of
@@ -45,7 +46,7 @@ export function progressReporter(io: CliIo, label: string, unit: (n: number) => 
 
 function wholeNumber(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new ScrapeError('BAD_OPTION', `${flag} ${text}: expected a whole number`);
+  if (!/^\d+$/.test(text)) throw new ScrapeError('BAD_OPTION', `${flag} ${text}: expected a whole number`, { hint: `give a whole number, e.g. ${flag} 100` });
   return Number(text);
 }
 
@@ -72,6 +73,7 @@ interface FakeCliOptions {
   tables?: string;
   set?: string[];
   logLevel: LogLevel;
+  connectTimeout?: string;
 }
 
 /** `scrape fake <regime>`: synthetic rows into the regime's fake source tables. */
@@ -93,6 +95,7 @@ export const registerFake: RegisterCommand = (program, io) => {
     .option('--tables <names>', 'only these of the faked tables (comma separated)')
     .option('--set <key=value>', 'override a faker setting, e.g. --set interval=1s (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--log-level <level>', 'least level logged').choices([...LOG_LEVELS]).default('info'));
+  addConnectTimeoutOption(cmd, 'how long an unreachable database is waited for at start before exit 1');
   cmd.action(async (name: string, opts: FakeCliOptions) => {
     const logger = streamLogger(io, opts.logLevel);
     const loaded = loadRegime(name, { regimesDir: opts.regimes, cwd: io.cwd, env: io.env });
@@ -103,13 +106,20 @@ export const registerFake: RegisterCommand = (program, io) => {
     if (seed !== undefined) regime.faker.seed = seed;
     const count = wholeNumber(opts.count, '--count');
     const maxiter = wholeNumber(opts.maxiter, '--maxiter') ?? 0;
+    const timeoutMs = connectTimeoutMs(opts.connectTimeout);
     const tables = opts.tables ? opts.tables.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
     const sourceName = opts.source ?? regime.faker.source ?? regime.source;
     const location = resolveDatabase(sourceName, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
     for (const w of location.warnings) logger.log('warn', w);
     assertFakeDatabase(location); // before anything is opened or created
-    const db = openDatabase(location);
     const interrupt = shutdownSignal(logger);
+    let db: Awaited<ReturnType<typeof connectDatabase>>;
+    try {
+      db = await connectDatabase(location, { timeoutMs, logger, signal: interrupt.signal });
+    } catch (err) {
+      interrupt.dispose();
+      throw err;
+    }
     try {
       const common = {
         db,

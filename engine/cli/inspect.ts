@@ -1,15 +1,18 @@
-import { describeLocation, openDatabase } from '../db/open-database';
+import { describeLocation, locationLabel } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
 import { FieldRange, SourceInspection, TableInspection, inspectSource, summarizeColumns } from '../report/source-inspection';
 import { UnpivotCell } from '../transform/unpivot-plan';
 import { CommonOptions, addCommonOptions, loadRegimeForCli } from './common-options';
 import { RegisterCommand } from './main';
+import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
+import { streamLogger } from './io';
 
 interface InspectOptions extends CommonOptions {
   source?: string;
   tables?: string;
   json?: boolean;
   verbose?: boolean;
+  connectTimeout?: string;
 }
 
 /** Table text: columns padded to their widest cell, numbers right-aligned. */
@@ -89,19 +92,21 @@ export const registerInspect: RegisterCommand = (program, io) => {
     .option('--tables <names>', 'only these source tables (comma separated)')
     .option('--json', 'print the inspection as JSON')
     .option('--verbose', 'every column and every unpivot cell, not a summary');
+  addConnectTimeoutOption(cmd);
   addCommonOptions(cmd);
   cmd.action(async (name: string, opts: InspectOptions) => {
     const loaded = loadRegimeForCli(name, opts, io, 'scraper');
     const location = resolveDatabase(opts.source ?? loaded.regime.source, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
     for (const w of location.warnings) io.stderr.write(`warning: ${w}\n`);
-    const db = openDatabase(location, { readOnly: true });
+    const timeoutMs = connectTimeoutMs(opts.connectTimeout);
+    const db = await connectDatabase(location, { readOnly: true, timeoutMs, logger: streamLogger(io, opts.logLevel, opts.logFormat) });
     try {
       const only = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
       const inspection = await inspectSource(db, loaded.regime, only);
       if (opts.json) {
         io.stdout.write(JSON.stringify({ source: describeLocation(location), ...inspection }, null, 2) + '\n');
       } else {
-        io.stdout.write(renderInspection(inspection, `${location.name} (${describeLocation(location)})`, !!opts.verbose));
+        io.stdout.write(renderInspection(inspection, locationLabel(location), !!opts.verbose));
       }
     } finally {
       await db.destroy();

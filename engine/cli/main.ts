@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command, CommanderError } from 'commander';
 import { projectRoot } from '../config/dbconf';
-import { isScrapeError } from '../core/errors';
+import { maskPasswords } from '../core/mask-passwords';
+import { userError } from './user-error';
 import { CliIo, processIo } from './io';
 import { registerValidate } from './validate';
 import { registerQuery } from './query';
@@ -33,7 +34,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
 /**
  * Runs the command line and resolves to the exit code: 0 ok, 1 user-fixable (bad input, config,
- * refused operation), 2 unexpected (printed with its stack).
+ * refused operation, a database or file a person must fix; printed as `error CODE: message` and
+ * a `hint:` line), 2 unexpected (printed with its stack). No password reaches the output.
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   let code = 0;
@@ -45,12 +47,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : 1;
     }
-    if (isScrapeError(err)) {
-      io.stderr.write(`error ${err.code}: ${err.message}\n`);
+    const fixable = userError(err);
+    if (fixable) {
+      io.stderr.write(maskPasswords(`error ${fixable.code}: ${fixable.message}\n${fixable.hint ? `hint: ${fixable.hint}\n` : ''}`));
       return 1;
     }
     const e = err as Error;
-    io.stderr.write(`internal error: ${e && e.stack ? e.stack : String(err)}\n`);
+    io.stderr.write(maskPasswords(`internal error: ${e && e.stack ? e.stack : String(err)}\n`));
     return 2;
   }
 }

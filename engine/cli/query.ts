@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
-import { describeLocation, openDatabase } from '../db/open-database';
+import { locationLabel } from '../db/open-database';
 import { databaseFileMissing } from '../db/introspection';
 import { resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
@@ -10,8 +10,9 @@ import { readContextAt } from '../dbi/dbi-reader';
 import { isSingleMaskBit } from '../dbi/mask-bits';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable, defaultSpecDir, loadSpec } from '../spec/spec-table';
-import { CliIo } from './io';
+import { CliIo, streamLogger } from './io';
 import { RegisterCommand } from './main';
+import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
 
 interface QueryOptions {
   at: string;
@@ -26,6 +27,7 @@ interface QueryOptions {
   target: string;
   dbconf?: string;
   specDir?: string;
+  connectTimeout?: string;
 }
 
 /**
@@ -43,7 +45,7 @@ const SITE_NAMES: Array<[string, number]> = [['DayaBay', 1], ['DBNS', 1], ['Ling
  * valid); exit 1 when nothing is valid.
  */
 export const registerQuery: RegisterCommand = (program, io, setExit) => {
-  program
+  const cmd = program
     .command('query')
     .description('show the DBI payload valid at a time for a context (DBI rule: per AGGREGATENO, newest VERSIONDATE wins)')
     .argument('<table>', 'target table or class, e.g. DcsAdTemp or GDcsAdTemp')
@@ -58,11 +60,11 @@ export const registerQuery: RegisterCommand = (program, io, setExit) => {
     .option('--json', 'print JSON {table, at, context, rollback, rollbackVersion, aggregates: [{aggregateno, vld, rows}]}; aggregates [] when nothing is valid (exit 1)')
     .option('--target <name>', 'dbconf section or URL of the DBI database', 'tmp_offline_db')
     .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
-    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
-    .action(async (table: string, opts: QueryOptions) => {
-      const code = await runQuery(table, opts, io);
-      if (code !== 0) setExit(code);
-    });
+    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)');
+  addConnectTimeoutOption(cmd).action(async (table: string, opts: QueryOptions) => {
+    const code = await runQuery(table, opts, io);
+    if (code !== 0) setExit(code);
+  });
 };
 
 async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<number> {
@@ -71,6 +73,7 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
   const at = normalizeUtcTimeText(opts.at, 'down');
   const rollback = opts.rollback === undefined ? undefined : normalizeUtcTimeText(opts.rollback, 'up');
   const rollbackVersion = opts.rollbackVersion === undefined ? undefined : normalizeUtcTimeText(opts.rollbackVersion, 'up');
+  const timeoutMs = connectTimeoutMs(opts.connectTimeout);
   const sitemask = siteNumber(opts.site);
   const subsite = integer(opts.subsite, '--subsite');
   const simflag = integer(opts.simmask ?? '1', '--simmask');
@@ -84,14 +87,17 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
 
   const location = resolveDatabase(opts.target, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
   for (const warning of location.warnings) io.stderr.write(`warning: ${warning}\n`);
+  const where = locationLabel(location);
   if (databaseFileMissing(location)) {
-    throw new ScrapeError('TARGET_MISSING', `target ${opts.target} (${describeLocation(location)}) does not exist yet: nothing was written there`);
+    throw new ScrapeError('TARGET_MISSING', `target ${where} does not exist yet: nothing was written there`, {
+      hint: 'check --target (and --dbconf), or run the scraper first',
+    });
   }
-  const db = openDatabase(location, { readOnly: true, poolMax: 1 });
+  const db = await connectDatabase(location, { readOnly: true, poolMax: 1, timeoutMs, logger: streamLogger(io) });
   try {
     for (const t of [spec.table, vldTableName(spec)]) {
       if (!(await db.schema.hasTable(t))) {
-        throw new ScrapeError('TARGET_TABLE_MISSING', `target ${opts.target} (${describeLocation(location)}) has no table ${t}`);
+        throw new ScrapeError('TARGET_TABLE_MISSING', `target ${where} has no table ${t}`, { hint: 'check --target (and --dbconf), or run the scraper first' });
       }
     }
     const found = await readContextAt(db, spec, { at, site: sitemask, subsite, simflag, task, aggregateno, rollback, rollbackVersion });

@@ -6,6 +6,7 @@ import { applySettingOverrides, checkRegimeFile, renderDiagnostics } from '../co
 import { runRegimeSession } from '../session/regime-session';
 import { CommonOptions, addCommonOptions, effectiveSettingsText, loadRegimeForCli } from './common-options';
 import { CliIo, streamLogger } from './io';
+import { addConnectTimeoutOption, connectTimeoutMs } from './connect-database';
 
 /** Flags of `scrape run` and `scrape average`. */
 export interface RegimeCommandOptions extends CommonOptions {
@@ -23,6 +24,7 @@ export interface RegimeCommandOptions extends CommonOptions {
   metricsHost?: string;
   healthTimeout?: string;
   rowDecoder?: boolean;
+  connectTimeout?: string;
 }
 
 /** The options `scrape run` and `scrape average` share, worded for `mode`. */
@@ -43,6 +45,7 @@ export function addRegimeRunOptions(cmd: Command, mode: 'scrape' | 'average'): C
     .option('--metrics-host <host>', 'address the metrics server listens on (0.0.0.0: every interface)', '127.0.0.1')
     .option('--health-timeout <duration>', '/healthz answers 503 once nothing succeeded for this long (default: 3 × the longest caught-up pause, at least 30s)')
     .option('--no-row-decoder', 'let the MySQL driver parse every source row (never decode wide numeric rows from their packets)');
+  addConnectTimeoutOption(cmd, 'with --until-caught-up: how long an unreachable database is waited for (at start or in an outage) before exit 1; without it outages are waited out');
   return addCommonOptions(cmd);
 }
 
@@ -53,7 +56,12 @@ export function addRegimeRunOptions(cmd: Command, mode: 'scrape' | 'average'): C
 export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average', io: CliIo, setExit: (code: number) => void, name: string | undefined, opts: RegimeCommandOptions): Promise<void> {
   const section = mode === 'scrape' ? 'scraper' : 'averager';
   const sets = [...(opts.set ?? [])];
-  if (opts.maxiter !== undefined) sets.push(`maxiter=${opts.maxiter}`);
+  if (opts.maxiter !== undefined) {
+    if (!/^\d+$/.test(opts.maxiter.trim())) {
+      throw new ScrapeError('BAD_OPTION', `--maxiter ${opts.maxiter}: expected a whole number of samples per stream (0 = forever)`, { hint: 'give a whole number, e.g. --maxiter 100' });
+    }
+    sets.push(`maxiter=${opts.maxiter.trim()}`);
+  }
   const withSets = { ...opts, set: sets };
   if (opts.help || !name) {
     io.stdout.write(cmd.helpInformation());
@@ -74,6 +82,7 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
   } else if (opts.healthTimeout !== undefined) {
     throw new ScrapeError('USAGE', '--health-timeout needs --metrics-port (the health check is served beside the metrics)');
   }
+  const connectTimeout = connectTimeoutMs(opts.connectTimeout);
   const loaded = loadRegimeForCli(name, withSets, io, section);
   const logger = streamLogger(io, opts.logLevel, opts.logFormat);
   const dbconf = { dbconf: opts.dbconf, env: io.env, cwd: io.cwd };
@@ -101,5 +110,6 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
     seed: opts.seed,
     rowDecoder: opts.rowDecoder,
     metrics,
+    connectTimeoutMs: connectTimeout,
   });
 }

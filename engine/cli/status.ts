@@ -1,9 +1,8 @@
 import * as path from 'path';
 import { Knex } from 'knex';
-import { openDatabase } from '../db/open-database';
-import { databaseFileMissing } from '../db/introspection';
 import { DatabaseLocation, resolveDatabase } from '../config/dbconf';
-import { ScrapeError, isScrapeError } from '../core/errors';
+import { Logger } from '../core/logger';
+import { ScrapeError } from '../core/errors';
 import { listRegimeFiles } from '../config/load-regime';
 import { StreamStatus, streamStatuses } from '../report/stream-status';
 import { CHECK_STATES, CheckFinding, CheckLimits, CheckState, StreamVerdict, isCheck, judgeStream } from '../report/stream-verdict';
@@ -11,6 +10,9 @@ import { formatDuration, parseDuration } from '../core/time';
 import { describeError } from '../stream/retry';
 import { CommonOptions, addCommonOptions, loadRegimeForCli } from './common-options';
 import { RegisterCommand } from './main';
+import { userError } from './user-error';
+import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
+import { streamLogger } from './io';
 
 interface StatusOptions extends CommonOptions {
   source?: string;
@@ -21,6 +23,7 @@ interface StatusOptions extends CommonOptions {
   maxLag?: string;
   warnStaleness?: string;
   maxStaleness?: string;
+  connectTimeout?: string;
 }
 
 /** A regime's statuses, or why they could not be read. */
@@ -28,7 +31,7 @@ interface RegimeResult {
   regime: string;
   timezone?: string;
   streams: StreamStatus[];
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; hint?: string };
 }
 
 /**
@@ -133,23 +136,26 @@ export function checkSummary(verdicts: StreamVerdict[], errors: Array<{ regime: 
   return { state, line: `SCRAPE ${CHECK_STATES[state]} - ${text}${perf.length ? ` | ${perf.join(' ')}` : ''}` };
 }
 
-/** Opens each distinct database once (read-only); SQLite files must exist (status creates nothing). */
+/**
+ * Opens each distinct database once (read-only; SQLite files must exist: status creates nothing),
+ * connecting first with the bounded wait of `--connect-timeout`; a database that failed is not
+ * tried again for the next regime (its error is repeated).
+ */
 class Connections {
-  private readonly open = new Map<string, Knex>();
-  get(location: DatabaseLocation): Knex {
+  private readonly open = new Map<string, Promise<Knex>>();
+  constructor(private readonly timeoutMs: number, private readonly logger: Logger) {}
+  get(location: DatabaseLocation): Promise<Knex> {
     const key = JSON.stringify([location.dialect, location.filename, location.host, location.port, location.socket, location.user, location.database]);
     let db = this.open.get(key);
     if (!db) {
-      if (databaseFileMissing(location)) {
-        throw new ScrapeError('DATABASE_MISSING', `database ${location.name} is a SQLite file that does not exist: ${location.filename}`);
-      }
-      db = openDatabase(location, { readOnly: true });
+      db = connectDatabase(location, { readOnly: true, timeoutMs: this.timeoutMs, logger: this.logger });
+      db.catch(() => undefined); // awaited by each caller; a failure is not an unhandled rejection
       this.open.set(key, db);
     }
     return db;
   }
   async close(): Promise<void> {
-    for (const db of this.open.values()) await db.destroy();
+    for (const db of this.open.values()) await db.then((d) => d.destroy(), () => undefined);
   }
 }
 
@@ -167,6 +173,7 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
     .option('--max-lag <duration>', 'monitoring check: CRITICAL (exit 2) when a stream lags more')
     .option('--warn-staleness <duration>', 'monitoring check: WARNING (exit 1) when a source has not written for longer')
     .option('--max-staleness <duration>', 'monitoring check: CRITICAL (exit 2) when a source has not written for longer');
+  addConnectTimeoutOption(cmd);
   addCommonOptions(cmd);
   cmd.action(async (names: string[], opts: StatusOptions) => {
     const limits: CheckLimits = {
@@ -178,23 +185,26 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
     const check = isCheck(limits);
     const lookup = { regimesDir: opts.regimes, cwd: io.cwd, env: io.env };
     const wanted = names.length ? names : listRegimeFiles(lookup).files;
-    const connections = new Connections();
+    const connections = new Connections(connectTimeoutMs(opts.connectTimeout), streamLogger(io, opts.logLevel, opts.logFormat));
     const results: RegimeResult[] = [];
     try {
       for (const name of wanted) {
         try {
           const loaded = loadRegimeForCli(name, opts, io, 'scraper');
           const dbconf = { dbconf: opts.dbconf, env: io.env, cwd: io.cwd };
-          const source = connections.get(resolveDatabase(opts.source ?? loaded.regime.source, dbconf));
-          const target = connections.get(resolveDatabase(opts.target ?? loaded.regime.target, dbconf));
+          const source = await connections.get(resolveDatabase(opts.source ?? loaded.regime.source, dbconf));
+          const target = await connections.get(resolveDatabase(opts.target ?? loaded.regime.target, dbconf));
           const streams = await streamStatuses({ regime: loaded.regime, specs: loaded.specs, source, target, role: opts.average ? 'average' : 'scrape' });
           results.push({ regime: loaded.regime.name, timezone: loaded.regime.timezone, streams });
         } catch (err) {
           // a check reports whatever stopped it (a database down included) as CRITICAL
-          if (!isScrapeError(err) && !check) throw err;
-          const code = (err as { code?: unknown }).code;
-          const error = isScrapeError(err) ? { code: err.code, message: err.message } : { code: typeof code === 'string' ? code : 'ERROR', message: describeError(err) };
+          const fixable = userError(err);
+          if (!fixable && !check) throw err;
           setExit(check ? 2 : 1);
+          const code = (err as { code?: unknown }).code;
+          const error = fixable
+            ? { code: fixable.code, message: fixable.message, ...(fixable.hint ? { hint: fixable.hint } : {}) }
+            : { code: typeof code === 'string' ? code : 'ERROR', message: describeError(err) };
           results.push({ regime: names.length ? name : path.basename(name).replace(/\.ya?ml$/i, ''), streams: [], error });
         }
       }
@@ -230,7 +240,7 @@ export const registerStatus: RegisterCommand = (program, io, setExit) => {
     const blocks: string[] = [];
     if (summary) io.stdout.write(summary + '\n');
     for (const r of results) {
-      if (r.error) blocks.push(`${r.regime}  error ${r.error.code}: ${r.error.message}\n`);
+      if (r.error) blocks.push(`${r.regime}  error ${r.error.code}: ${r.error.message}\n${r.error.hint ? `${' '.repeat(r.regime.length)}  hint: ${r.error.hint}\n` : ''}`);
       for (const s of r.streams) blocks.push(renderStreamStatus(s));
     }
     io.stdout.write(blocks.join('\n'));

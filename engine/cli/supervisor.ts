@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Option } from 'commander';
-import { dbconfFiles, projectRoot } from '../config/dbconf';
+import { checkGivenDbconf, dbconfFiles, projectRoot } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
 import { findRegimeFile, listRegimeFiles, loadRegime } from '../config/load-regime';
 import { SupervisorMode, supervisorProgram } from '../config/supervisor-config';
@@ -54,7 +54,8 @@ export const registerSupervisor: RegisterCommand = (program, io) => {
         const candidates = dbconfFiles({ env: io.env });
         return candidates.find((f) => fs.existsSync(f)) ?? candidates[candidates.length - 1];
       })();
-    if (!fs.existsSync(dbconf)) throw new ScrapeError('DBCONF_FILE', `dbconf file ${dbconf} does not exist`);
+    if (opts.dbconf) checkGivenDbconf({ dbconf, env: {} });
+    if (!fs.existsSync(dbconf)) throw new ScrapeError('DBCONF_FILE', `dbconf file ${dbconf} does not exist`, { hint: 'give --dbconf the file the programs should read their databases from' });
     let startsecs: number | undefined;
     if (opts.startsecs !== undefined) {
       if (!/^\d+$/.test(opts.startsecs)) throw new ScrapeError('BAD_OPTION', `--startsecs ${opts.startsecs}: expected a whole number of seconds`);

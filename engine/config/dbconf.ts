@@ -4,6 +4,7 @@ import * as path from 'path';
 import { ScrapeError } from '../core/errors';
 import { nearest } from './diagnostic';
 import { OptionFile, OptionLine, groupOptions, hasGroup, readOptionFile, sameGroup } from './option-file';
+import { maskPasswords } from '../core/mask-passwords';
 import { projectRoot } from '../core/project-root';
 import type { DatabaseLocation } from '../db/database-location';
 
@@ -61,13 +62,55 @@ function classify(loc: Omit<DatabaseLocation, 'fake' | 'production'>, flags: Rec
   return { ...loc, fake, production };
 }
 
+/**
+ * A dbconf file the user named (`--dbconf`, `$SCRAPE_DBCONF`) must be a readable file: one that
+ * is missing or a folder is a `DBCONF_FILE` error, never silently skipped (the next file might
+ * hold a section of the same name that points elsewhere).
+ */
+export function checkGivenDbconf(options: DbconfOptions = {}): void {
+  const env = options.env ?? process.env;
+  const given: Array<[string, string]> = [];
+  if (options.dbconf) given.push(['--dbconf', options.dbconf]);
+  if (env.SCRAPE_DBCONF) given.push(['$SCRAPE_DBCONF', env.SCRAPE_DBCONF]);
+  for (const [what, file] of given) {
+    const full = path.resolve(file);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(full);
+    } catch {
+      throw new ScrapeError('DBCONF_FILE', `${what} ${full} does not exist`, { hint: `give the path of an existing dbconf (my.cnf-style) file, or leave ${what} out` });
+    }
+    if (!stat.isFile()) {
+      throw new ScrapeError('DBCONF_FILE', `${what} ${full} is ${stat.isDirectory() ? 'a folder' : 'not a regular file'}, not a dbconf file`, {
+        hint: `give the path of the dbconf file itself (e.g. ${path.join(full, 'dbconf.ini')})`,
+      });
+    }
+    readDbconf(full);
+  }
+}
+
+/** The text of a dbconf file; one that cannot be read is a `DBCONF_FILE` error. */
+function readDbconf(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ScrapeError('DBCONF_FILE', `cannot read dbconf file ${file}: ${code === 'EACCES' ? 'permission denied' : (err as Error).message}`, {
+      hint: code === 'EACCES' ? `make it readable by this user (chmod 600 ${file}, owned by the user running scrape)` : 'give the path of a readable dbconf file',
+    });
+  }
+}
+
 /** True when `text` is a database URL rather than a dbconf section name. */
 export function isDatabaseUrl(text: string): boolean {
   return /^(mysql|mariadb):\/\//i.test(text) || /^sqlite:/i.test(text);
 }
 
-/** Parses `mysql://user:pass@host:port/db?socket=...&fake=true` or `sqlite:path` (relative to `base`). */
-export function parseDatabaseUrl(url: string, base = process.cwd(), name = url, origin = 'url'): DatabaseLocation {
+/**
+ * Parses `mysql://user:pass@host:port/db?socket=...&fake=true` or `sqlite:path` (relative to
+ * `base`). The location's `name` (shown in messages) is the URL with its password masked.
+ */
+export function parseDatabaseUrl(url: string, base = process.cwd(), name = maskPasswords(url), origin = 'url'): DatabaseLocation {
   if (/^sqlite:/i.test(url)) {
     const rest = url.replace(/^sqlite:(\/\/)?/i, '');
     const [file, query] = rest.split('?');
@@ -78,8 +121,10 @@ export function parseDatabaseUrl(url: string, base = process.cwd(), name = url, 
   let parsed: URL;
   try {
     parsed = new URL(url.replace(/^mariadb:/i, 'mysql:'));
-  } catch (cause) {
-    throw new ScrapeError('DBCONF_URL', `not a database URL: ${url}`, { cause });
+  } catch {
+    throw new ScrapeError('DBCONF_URL', `not a database URL: ${maskPasswords(url)}`, {
+      hint: 'write mysql://user:password@host:port/database or sqlite:path/to/file.sqlite',
+    });
   }
   const flags = Object.fromEntries(parsed.searchParams);
   const decode = (part: string): string => {
@@ -172,6 +217,7 @@ export function findDbconfSection(name: string, options: DbconfOptions = {}): Db
     `no dbconf section [${name}]${guess ? ` (did you mean [${guess}]?)` : ''}; looked in ${files.join(', ')}` +
       (PRODUCTION_NAMES.has(name) ? ' (production sections never fall back to the shipped dbconf.ini)' : '') +
       (warnings.length ? ` (${warnings.join('; ')})` : ''),
+    { hint: `add a [${name}] section (host, user, password, database, or url) to one of those files, or give a URL such as mysql://user@host/db` },
   );
 }
 
@@ -184,6 +230,7 @@ const CONNECTION_KEYS = new Set(['url', 'host', 'port', 'user', 'password', 'dat
  * as defaults; production names never fall back to the shipped SQLite defaults.
  */
 export function resolveDatabase(nameOrUrl: string, options: DbconfOptions = {}): DatabaseLocation {
+  checkGivenDbconf(options);
   if (isDatabaseUrl(nameOrUrl)) return parseDatabaseUrl(nameOrUrl);
   const found = findDbconfSection(nameOrUrl, options);
   const { file, options: lines } = found;

@@ -35,7 +35,9 @@ export function loadRegime(nameOrPath: string, lookup: RegimeLookup = {}): Loade
   const file = findRegimeFile(nameOrPath, lookup);
   const { regime, specs, diagnostics } = checkRegimeFile(file, lookup);
   if (!regime || diagnostics.some((d) => d.severity === 'error')) {
-    throw new ScrapeError('REGIME_INVALID', `regime ${nameOrPath} is invalid:\n${renderDiagnostics(diagnostics, lookup.cwd)}`);
+    throw new ScrapeError('REGIME_INVALID', `regime ${nameOrPath} is invalid:\n${renderDiagnostics(diagnostics, lookup.cwd)}`, {
+      hint: `correct the errors above in the regime file (or its .spec files); scrape validate ${nameOrPath} checks it again`,
+    });
   }
   return { file, regime, specs };
 }

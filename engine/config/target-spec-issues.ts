@@ -1,13 +1,16 @@
 /**
  * The checks of a regime's `targets` against the `.spec` files: the spec exists and parses, its
- * table is no bookkeeping table (`LOCALSEQNO`, `SCRAPE_*`) nor another target's Vld table, each
- * class is targeted once, every map key is an attribute and every attribute is mapped. The parsed
- * specs are kept, so a valid regime comes with its target specs.
+ * table is no bookkeeping table (`LOCALSEQNO`, `SCRAPE_*`) nor another target's Vld table, its
+ * column types are ones MySQL and MariaDB accept (decimal precision and scale, string lengths,
+ * row size, column count: `specTypeProblems`), each class is targeted once, every map key is an
+ * attribute and every attribute is mapped. The parsed specs are kept, so a valid regime comes
+ * with its target specs.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { reservedTableProblem, vldTableName } from '../spec/ddl';
 import { SpecTable, parseSpec } from '../spec/spec-table';
+import { specTypeProblems } from '../spec/spec-type-problems';
 import { didYouMean } from './diagnostic';
 import { RegimeLookup, specDirOf } from './find-regime-file';
 import { REGIME_FORMATS } from './regime-formats';
@@ -46,6 +49,10 @@ export function targetSpecIssues(data: Record<string, unknown>, lookup: RegimeLo
     specs.set(className, spec);
     const reserved = reservedTableProblem(spec.table);
     if (reserved) issues.push({ segments: ['targets', i, 'spec'], code: 'SPEC_TABLE_RESERVED', message: `spec ${className}: ${reserved}; name its table otherwise` });
+    for (const problem of specTypeProblems(spec)) {
+      const where = problem.column ? `${shown}:${problem.column.line}` : shown;
+      issues.push({ segments: ['targets', i, 'spec'], code: 'SPEC_TYPE', message: `spec ${className} (${where}): ${problem.message}, which MySQL and MariaDB refuse` });
+    }
     const map = asObject(target.map);
     if (!map) return;
     const attributes = spec.columns.map((c) => c.name);

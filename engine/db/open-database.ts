@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import knexFactory, { Knex } from 'knex';
+import { ScrapeError } from '../core/errors';
 import { DatabaseLocation } from './database-location';
 
 /** Silence on a MySQL connection after which TCP keepalive probes start (see `openDatabase`). */
@@ -26,7 +27,7 @@ export interface OpenOptions {
    * (`exactColumns` in source/source-reader), so their digits survive a pass-through mapping.
    */
   decimalNumbers?: boolean;
-  /** MySQL: give up connecting (and waiting for a pooled connection) after this long; the drivers' defaults otherwise. */
+  /** MySQL: how long one connection attempt may take, 1 to 10 s (default the driver's 10 s). */
   connectTimeoutMs?: number;
 }
 
@@ -35,13 +36,15 @@ export interface OpenOptions {
  * both dialects (MySQL `dateStrings`, session time zone UTC) so the engine never meets a JS Date
  * conjured in the machine's time zone; zero dates stay visible as `0000-00-00 00:00:00`.
  * Read-only connections are enforced by the database (`SET SESSION TRANSACTION READ ONLY`,
- * SQLite `query_only`). MySQL sessions are strict (`SESSION_SQL_MODE`).
+ * SQLite `query_only`). MySQL sessions are strict (`SESSION_SQL_MODE`). A SQLite file is never
+ * conjured: its folder must exist (`DATABASE_FOLDER`), and a file opened read-only must exist
+ * (`DATABASE_MISSING`); a writable one is created in its folder.
  */
 export function openDatabase(location: DatabaseLocation, options: OpenOptions = {}): Knex {
   const readOnly = options.readOnly ?? false;
   if (location.dialect === 'sqlite') {
     const filename = location.filename ?? ':memory:';
-    if (filename !== ':memory:' && !readOnly) fs.mkdirSync(path.dirname(filename), { recursive: true });
+    if (filename !== ':memory:') checkSqliteFile(location, filename, readOnly);
     return knexFactory({
       client: 'better-sqlite3',
       connection: { filename },
@@ -76,13 +79,13 @@ export function openDatabase(location: DatabaseLocation, options: OpenOptions = 
       decimalNumbers: options.decimalNumbers ?? false,
       timezone: 'Z',
       charset: 'utf8mb4',
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeout: Math.max(1000, Math.min(options.connectTimeoutMs, 10_000)) } : {}),
       // A network that drops packets silently leaves a query waiting for an answer that never
       // comes; TCP keepalive probes after a minute of silence (then the OS's interval and count;
       // an unacknowledged request is cut by the retransmission timeout instead, both about a
       // quarter of an hour on Linux) turn that into an error the scraper retries.
       enableKeepAlive: true,
       keepAliveInitialDelay: KEEPALIVE_AFTER_MS,
-      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeout: options.connectTimeoutMs }),
     },
     ...(options.connectTimeoutMs === undefined ? {} : { acquireConnectionTimeout: options.connectTimeoutMs }),
     // Knex prints connection warnings straight to the console on every failed acquire; the errors
@@ -104,9 +107,41 @@ export function openDatabase(location: DatabaseLocation, options: OpenOptions = 
   });
 }
 
-/** Short label of a location for logs, never showing a password. */
+/**
+ * Throws the error a person can act on when a SQLite file cannot be what is asked: a folder that
+ * does not exist (a typo would otherwise create a tree of folders), a path that is a folder, or a
+ * file to read that is not there (it would be created empty).
+ */
+function checkSqliteFile(location: DatabaseLocation, filename: string, readOnly: boolean): void {
+  const dir = path.dirname(filename);
+  if (!fs.existsSync(dir)) {
+    throw new ScrapeError('DATABASE_FOLDER', `${locationLabel(location)}: the folder ${dir} of SQLite file ${path.basename(filename)} does not exist`, {
+      hint: `create it (mkdir -p ${dir}) or correct the path`,
+    });
+  }
+  if (fs.existsSync(filename) && fs.statSync(filename).isDirectory()) {
+    throw new ScrapeError('DATABASE_OPEN', `${locationLabel(location)}: ${filename} is a folder, not a SQLite file`, { hint: 'give the path of the SQLite file itself' });
+  }
+  if (readOnly && !fs.existsSync(filename)) {
+    throw new ScrapeError('DATABASE_MISSING', `${locationLabel(location)}: SQLite file ${filename} does not exist`, {
+      hint: 'correct the path, or create the database first (scrape fake, scrape load, or a scrape run writing it)',
+    });
+  }
+}
+
+/**
+ * A location as messages name it: the dbconf section and what it points to
+ * (`dcs (mysql://scrape:***@db1:3306/dcs)`), or the URL alone when one was given; never a password.
+ */
+export function locationLabel(location: DatabaseLocation): string {
+  const described = describeLocation(location);
+  return location.origin === 'url' || location.name === described ? described : `${location.name} (${described})`;
+}
+
+/** Short label of a location for logs, never showing a password (`mysql://user:***@host:port/db`). */
 export function describeLocation(location: DatabaseLocation): string {
   if (location.dialect === 'sqlite') return `sqlite:${location.filename}`;
   const where = location.socket ? location.socket : `${location.host}:${location.port}`;
-  return `mysql://${location.user ?? ''}@${where}/${location.database ?? ''}`;
+  const user = `${location.user ?? ''}${location.password ? ':***' : ''}`;
+  return `mysql://${user}${user ? '@' : ''}${where}/${location.database ?? ''}`;
 }

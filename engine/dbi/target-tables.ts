@@ -1,10 +1,12 @@
 import { Knex } from 'knex';
 import { DatabaseLocation } from '../config/dbconf';
-import { describeLocation } from '../db/open-database';
+import { locationLabel } from '../db/open-database';
 import { ScrapeError } from '../core/errors';
 import { SpecTable } from '../spec/spec-table';
 import { LOCALSEQNO, SOURCE_IDS_TABLE, checkSpecTables, sourceIdsStatements, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
 import { SqlDialect, dialectOf } from '../db/dialect';
+import { databaseError } from '../db/database-error';
+import { checkSpecTypes } from '../spec/spec-type-problems';
 
 /** What the operator allowed for the target tables. */
 export interface PrepareTargetOptions {
@@ -34,13 +36,16 @@ export interface PrepareTargetReport {
  * is an embedded SQLite file; `drop` drops and recreates them. Production targets are never
  * created or dropped. A missing table without permission is an error naming the flag. Existing
  * payload tables must hold every spec attribute. Running it twice changes nothing. Refusals
- * (production target, reserved table names: `SPEC_TABLE_RESERVED`) come before any statement.
+ * (production target, reserved table names: `SPEC_TABLE_RESERVED`, column types the databases
+ * refuse: `SPEC_TYPE`) come before any statement; a table the server refuses anyway (InnoDB's
+ * row size) is `SPEC_TYPE` too.
  */
 export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: PrepareTargetOptions): Promise<PrepareTargetReport> {
   // every refusal comes before the first statement: nothing is created, dropped or read first
   checkSpecTables(specs);
+  checkSpecTypes(specs);
   const dialect = dialectOf(db);
-  const where = `${opts.location.name} (${describeLocation(opts.location)})`;
+  const where = locationLabel(opts.location);
   if (opts.drop && !opts.create) {
     throw new ScrapeError('TARGET_DROP_NEEDS_CREATE', '--drop-target-tables requires --allow-drop-create-table');
   }
@@ -48,6 +53,7 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
     throw new ScrapeError(
       'TARGET_PRODUCTION',
       `refusing to ${opts.drop ? 'drop and recreate' : 'create'} tables in production target ${where}: tables there are made by the DBI administrators`,
+      { hint: 'leave out --allow-drop-create-table / --drop-target-tables, and ask the DBI administrators to create the tables' },
     );
   }
   const mayCreate = !opts.location.production && (opts.create || dialect === 'sqlite');
@@ -67,8 +73,11 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
       ? `target ${where} has no table ${name}; production tables are never created by scrape`
       : `target ${where} has no table ${name}; rerun with --allow-drop-create-table to create it`;
 
+  const missingHint = opts.location.production
+    ? 'ask the DBI administrators to create the tables, or check --target'
+    : 'check --target, or add --allow-drop-create-table to create the tables';
   if (!(await db.schema.hasTable(LOCALSEQNO))) {
-    if (!mayCreate) throw new ScrapeError('TARGET_TABLE_MISSING', missingMessage(LOCALSEQNO));
+    if (!mayCreate) throw new ScrapeError('TARGET_TABLE_MISSING', missingMessage(LOCALSEQNO), { hint: missingHint });
     for (const statement of localSeqnoStatements(dialect)) await db.raw(statement);
     report.created.push(LOCALSEQNO);
   }
@@ -87,8 +96,14 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
     const missing: string[] = [];
     for (const name of names) if (!(await db.schema.hasTable(name))) missing.push(name);
     if (missing.length > 0) {
-      if (!mayCreate) throw new ScrapeError('TARGET_TABLE_MISSING', missingMessage(missing.join(' and ')));
-      for (const statement of createTableStatements(spec, dialect)) await db.raw(statement);
+      if (!mayCreate) throw new ScrapeError('TARGET_TABLE_MISSING', missingMessage(missing.join(' and ')), { hint: missingHint });
+      try {
+        for (const statement of createTableStatements(spec, dialect)) await db.raw(statement);
+      } catch (err) {
+        const meaning = databaseError(err);
+        if (meaning?.code !== 'SPEC_TYPE') throw err;
+        throw new ScrapeError('SPEC_TYPE', `${where} refused table ${spec.table} of ${spec.file}: ${meaning.message}`, { hint: meaning.hint, cause: err });
+      }
       report.created.push(...missing);
     }
     const present = new Set(Object.keys(await db(spec.table).columnInfo()).map((c) => c.toLowerCase()));

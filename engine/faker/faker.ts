@@ -22,7 +22,9 @@ import { tableExists } from '../db/introspection';
 export function assertFakeDatabase(location: DatabaseLocation, what = 'the faker'): void {
   if (location.production) {
     // a location built by hand (not by dbconf, which refuses the pair) may still say both
-    throw new ScrapeError('FAKER_NOT_FAKE', `${what} never writes to ${location.name} (from ${location.origin}): it is a production database`);
+    throw new ScrapeError('FAKER_NOT_FAKE', `${what} never writes to ${location.name} (from ${location.origin}): it is a production database`, {
+      hint: 'give --source a fake database (a name starting with fake, or fake = true in its dbconf section)',
+    });
   }
   if (!location.fake) {
     const name = location.dialect === 'sqlite' ? location.filename : location.database;
@@ -30,6 +32,7 @@ export function assertFakeDatabase(location: DatabaseLocation, what = 'the faker
       'FAKER_NOT_FAKE',
       `${what} only writes to fake databases, and ${location.name} (${name ?? '?'}, from ${location.origin}) is not one: ` +
         `its database name must start with 'fake', or its dbconf section must say 'fake = true' (?fake=true on a URL)`,
+      { hint: 'give --source a fake database, or mark this one fake if it really is a scratch copy' },
     );
   }
 }

@@ -58,7 +58,9 @@ export async function buildStreamRunners(options: ScraperOptions): Promise<Strea
   const clock = options.clock ?? systemClock;
   const seed = options.seed ?? regime.scraper.seed_target_tables;
   if (seed && options.targetLocation.production) {
-    throw new ScrapeError('SEED_PRODUCTION', `refusing to seed ${options.targetLocation.name}: seeding is never allowed on a production target`);
+    throw new ScrapeError('SEED_PRODUCTION', `refusing to seed ${options.targetLocation.name}: seeding is never allowed on a production target`, {
+      hint: 'leave out --seed (and scraper.seed_target_tables) for this target, or seed a test copy',
+    });
   }
   const settings = streamSettings(regime, seed);
   const aggDecl = regime.aggregate;

@@ -2,6 +2,7 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Clock, systemClock } from '../core/clock';
+import { ScrapeError } from '../core/errors';
 import { StreamObserver } from '../stream/stream-observer';
 import { StepResult, StreamWorker } from '../stream/stream-worker';
 import { SessionHealth } from './session-health';
@@ -152,7 +153,8 @@ export class ScrapeMetrics implements StreamObserver {
 /**
  * Serves `GET /metrics` (`metrics.render()`) and, with `health`, `GET /healthz` (200 or 503 with
  * a short JSON body: `SessionHealth.report`) on `host:port` (port 0 = any free port) with Node's
- * own http module; resolves once listening, with the port and a `close`.
+ * own http module; resolves once listening, with the port and a `close`. A port in use or not
+ * allowed is `METRICS_PORT` (exit 1) with a hint.
  */
 export async function startMetricsServer(metrics: ScrapeMetrics, port: number, host = '127.0.0.1', health?: SessionHealth): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
@@ -178,7 +180,7 @@ export async function startMetricsServer(metrics: ScrapeMetrics, port: number, h
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, port, host)));
     server.listen(port, host, () => resolve());
   });
   return {
@@ -189,4 +191,22 @@ export async function startMetricsServer(metrics: ScrapeMetrics, port: number, h
         server.closeAllConnections();
       }),
   };
+}
+
+/** What a failed `listen` means to the operator. */
+function listenError(err: NodeJS.ErrnoException, port: number, host: string): Error {
+  if (err.code === 'EADDRINUSE') {
+    return new ScrapeError('METRICS_PORT', `--metrics-port ${port}: port ${port} on ${host} is already in use by another process`, {
+      hint: `choose another port, or find the process using it (ss -ltnp 'sport = :${port}')`,
+    });
+  }
+  if (err.code === 'EACCES' || err.code === 'EPERM') {
+    return new ScrapeError('METRICS_PORT', `--metrics-port ${port}: not allowed to listen on port ${port} (${err.code})`, {
+      hint: 'ports below 1024 need privileges: choose a port from 1024 up',
+    });
+  }
+  if (err.code === 'EADDRNOTAVAIL') {
+    return new ScrapeError('METRICS_PORT', `--metrics-port ${port}: address ${host} is not available on this machine`, { hint: 'listen on an address of this machine' });
+  }
+  return err;
 }

@@ -9,8 +9,9 @@ import { regimeForRole } from '../config/regime-defaults';
 import { describeLocation, openDatabase } from '../db/open-database';
 import { SpecTable } from '../spec/spec-table';
 import { rowDecoderUnavailable } from '../source/row-decoder';
-import { BackoffOptions, RetryGuard } from '../stream/retry';
+import { BackoffOptions, RetryGuard } from '../db/retry-guard';
 import { isTransientError } from '../db/transient-error';
+import { waitForDatabase } from '../db/wait-for-database';
 import { combineObservers } from '../stream/stream-observer';
 import { runScraper } from '../scraper/scraper';
 import { runAverager } from '../averager/averager';
@@ -63,7 +64,16 @@ export interface RegimeSessionOptions {
    */
   metrics?: { port: number; host?: string; healthTimeoutMs?: number };
   backoff?: BackoffOptions;
+  /**
+   * With `untilCaughtUp`: how long a database may stay unreachable (at start or in an outage
+   * while running) before the run ends with `DB_UNREACHABLE` (exit 1); default 30 s. Without
+   * `untilCaughtUp` outages are waited out however long they last.
+   */
+  connectTimeoutMs?: number;
 }
+
+/** Default of `connectTimeoutMs` (`--connect-timeout`). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * Runs a regime as an operator's process does, for the scraper and the averager alike: takes
@@ -73,8 +83,13 @@ export interface RegimeSessionOptions {
  * retried with the capped backoff of source outages; a lock lost while running (its connection
  * killed or cut) stops the run between pages and is taken again, standing by when another
  * process took it meanwhile: the process never exits on a blip, and the target's fencing keeps
- * every write exactly once whatever the lock does. Resolves when the run ends (caught up,
- * stopped by a signal, or stopped while standing by); closes everything it opened.
+ * every write exactly once whatever the lock does. Both databases are connected to first: what a
+ * person must fix (password, unknown database or host) ends it at once with its coded error; an
+ * unreachable server is waited for, forever when long-running (a line every 5 minutes), at most
+ * `connectTimeoutMs` with `untilCaughtUp`, which bounds every later outage too. The metrics port
+ * is taken before anything waits, so one in use is said at once (`METRICS_PORT`). Resolves when
+ * the run ends (caught up, stopped by a signal, or stopped while standing by); closes everything
+ * it opened.
  */
 export async function runRegimeSession(options: RegimeSessionOptions): Promise<void> {
   const { logger, mode } = options;
@@ -86,46 +101,50 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
     : `averager ${first.name}: ${describeLocation(options.source)} -> ${describeLocation(options.target)} bin ${first.averager.bin} chunk ${first.averager.chunk}`);
   const decoderMissing = options.rowDecoder === false ? undefined : rowDecoderUnavailable();
   if (decoderMissing) logger.log('info', decoderMissing);
-  const shutdown = shutdownSignal(logger);
-  // DECIMAL readings as numbers, as SQLite gives them: parsed once by the driver instead of
-  // once per change test and aggregate (a third of the catch-up CPU).
-  const source = openDatabase(options.source, { readOnly: true, decimalNumbers: true });
-  const target = openDatabase(options.target);
+  const backoff: BackoffOptions = {
+    ...options.backoff,
+    giveUpAfterMs: options.untilCaughtUp ? options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS : undefined,
+  };
   // the longest pause of the loop when caught up: the scraper's tuned sleep stays within
   // max(heartbeat, sleep), the averager sleeps averager.sleep
   const pauseMs = mode === 'scrape' ? Math.max(parseDuration(first.scraper.heartbeat), parseDuration(first.scraper.sleep)) : parseDuration(first.averager.sleep);
   const health = options.metrics ? new SessionHealth(options.metrics.healthTimeoutMs ?? defaultHealthTimeoutMs(pauseMs), clock) : undefined;
-  const takeLock = lockTaker(options, source, logger, clock, env, shutdown.signal, health);
-  let metricsServer: { port: number; close(): Promise<void> } | undefined;
   const metrics = options.metrics ? new ScrapeMetrics(first.name, { clock, health }) : undefined;
+  let metricsServer: { port: number; close(): Promise<void> } | undefined;
   if (metrics) {
-    // served from the start: a process standing by, or waiting for its target, is seen too
+    // served from the start, before anything waits: a port in use is said at once (METRICS_PORT),
+    // and a process standing by, or waiting for its target, is seen too
     const host = options.metrics!.host ?? '127.0.0.1';
-    try {
-      metricsServer = await startMetricsServer(metrics, options.metrics!.port, host, health);
-    } catch (err) {
-      shutdown.dispose();
-      await source.destroy();
-      await target.destroy();
-      const e = err as NodeJS.ErrnoException;
-      if (typeof e.code === 'string' && e.code.startsWith('E')) throw new ScrapeError('METRICS_LISTEN', `cannot serve metrics on ${host}:${options.metrics!.port}: ${e.message}`, { cause: err });
-      throw err;
-    }
+    metricsServer = await startMetricsServer(metrics, options.metrics!.port, host, health);
     logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics, health at /healthz (503 after ${Math.round(health!.timeoutMs / 1000)} s without success)`);
   }
+  const shutdown = shutdownSignal(logger);
+  let opened: { source: Knex; target?: Knex } | undefined;
+  let takeLock: ReturnType<typeof lockTaker> | undefined;
   let { regime, specs } = options.loaded;
   let lock: TargetLock | undefined;
   try {
-    lock = await takeLock({ regime, specs }, options.standby ?? false);
+    // DECIMAL readings as numbers, as SQLite gives them: parsed once by the driver instead of
+    // once per change test and aggregate (a third of the catch-up CPU).
+    const connectTimeoutMs = backoff.giveUpAfterMs;
+    opened = { source: openDatabase(options.source, { readOnly: true, decimalNumbers: true, connectTimeoutMs }) };
+    opened.target = openDatabase(options.target, { connectTimeoutMs });
+    const wait = { logger, clock, signal: shutdown.signal, timeoutMs: backoff.giveUpAfterMs, backoff };
+    if ((await waitForDatabase(opened.source, options.source, wait)) && (await waitForDatabase(opened.target, options.target, wait))) {
+      takeLock = lockTaker({ ...options, backoff }, opened.source, logger, clock, env, shutdown.signal, health);
+      lock = await takeLock({ regime, specs }, options.standby ?? false);
+    }
   } finally {
     if (!lock) {
-      await metricsServer?.close();
       shutdown.dispose();
-      await source.destroy();
-      await target.destroy();
+      await opened?.source.destroy();
+      await opened?.target?.destroy();
+      await metricsServer?.close();
     }
   }
-  if (!lock) return; // stopped while standing by
+  if (!lock || !opened?.target || !takeLock) return; // stopped while connecting or standing by
+  const { source, target } = opened;
+  const retake = takeLock;
   let pending: RegimeWithSpecs | undefined;
   let runAbort: AbortController | undefined;
   const onHup = (): void => {
@@ -163,7 +182,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
         allowCreate: options.allowCreate,
         dropTargets: options.dropTargets && regime === options.loaded.regime,
         rowDecoder: options.rowDecoder,
-        backoff: options.backoff,
+        backoff,
         observer,
       };
       let done: string[];
@@ -183,7 +202,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
         watch.stop();
         await lock.release();
         logger.log('warn', `lost the writer lock of regime ${regime.name} on ${describeLocation(options.target)}: taking it again`);
-        const again = await takeLock({ regime, specs }, true);
+        const again = await retake({ regime, specs }, true);
         if (!again) break; // stopped while standing by
         lock = again;
         watch = watchLock(lock, logger, () => runAbort?.abort(), env);
@@ -198,7 +217,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
           // the edit changed the tables or contexts written: the lock follows them
           watch.stop();
           await lock.release();
-          const again = await takeLock({ regime, specs }, true);
+          const again = await retake({ regime, specs }, true);
           if (!again) break; // stopped while standing by
           lock = again;
           watch = watchLock(lock, logger, () => runAbort?.abort(), env);

@@ -88,7 +88,8 @@ export interface AcquireOptions {
  */
 export class TargetLock {
   private conn?: mysql.Connection;
-  private readonly sqlite = new Map<string, Database.Database>();
+  /** SQLite: the open lock database of each lock file, with the identity of the file it opened. */
+  private readonly sqlite = new Map<string, { db: Database.Database; id: FileIdentity }>();
   private lost = false;
   /** The scope whose lock another process held at the last failed attempt. */
   private contested = 0;
@@ -170,21 +171,20 @@ export class TargetLock {
   private tryAcquireSqlite(): boolean {
     if (this.names.length === 0) return true; // an in-memory target is private to this process
     for (const [i, file] of this.names.entries()) {
-      let db = this.sqlite.get(file);
+      let got: boolean;
       try {
-        if (!db) {
-          fs.mkdirSync(path.dirname(file), { recursive: true });
-          db = new Database(file, { timeout: 0 });
-          this.sqlite.set(file, db);
-        }
-        db.exec('BEGIN EXCLUSIVE');
+        got = this.lockSqliteFile(file);
       } catch (err) {
-        for (const taken of this.names.slice(0, i)) this.releaseSqlite(taken, false);
-        if (isBusy(err)) {
-          this.contested = i;
-          return false;
-        }
-        throw new ScrapeError('LOCK_ERROR', `cannot lock ${file}: ${(err as Error).message}`, { cause: err });
+        for (const taken of this.names.slice(0, i)) this.releaseSqlite(taken);
+        throw new ScrapeError('LOCK_ERROR', `cannot lock ${file}: ${(err as Error).message}`, {
+          cause: err,
+          hint: `check that this user may create and write files in ${path.dirname(path.dirname(file))}`,
+        });
+      }
+      if (!got) {
+        for (const taken of this.names.slice(0, i)) this.releaseSqlite(taken);
+        this.contested = i;
+        return false;
       }
     }
     for (const file of this.names) {
@@ -259,7 +259,7 @@ export class TargetLock {
    * and `IS_USED_LOCK(name) = CONNECTION_ID()` for each. Cheap; call it every few seconds.
    */
   async stillHeld(): Promise<boolean> {
-    if (this.location.dialect === 'sqlite') return this.names.every((f) => !!this.sqlite.get(f)?.open && this.sqlite.get(f)!.inTransaction);
+    if (this.location.dialect === 'sqlite') return this.names.every((f) => !!this.sqlite.get(f)?.db.open && this.sqlite.get(f)!.db.inTransaction);
     if (!this.conn || this.lost) return false;
     try {
       const all = this.names.map(() => 'IS_USED_LOCK(?) <=> CONNECTION_ID()').join(' AND ');
@@ -271,25 +271,86 @@ export class TargetLock {
     }
   }
 
-  private releaseSqlite(file: string, removeHolder: boolean): void {
-    const db = this.sqlite.get(file);
-    if (!db) return;
+  /**
+   * Takes the lock of one lock file: true when held, false when another process holds it. The
+   * file (and its folder `<target>.locks`) is created when missing. A holder removes its lock
+   * file when it releases it, while still holding it, so a lock taken on a file that is no longer
+   * the one at its path (removed or replaced meanwhile) locks nothing: it is dropped and the file
+   * at the path opened afresh.
+   */
+  private lockSqliteFile(file: string): boolean {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        let open = this.sqlite.get(file);
+        if (!open) {
+          open = openLockFile(file);
+          this.sqlite.set(file, open);
+        }
+        let error: unknown;
+        try {
+          beginExclusive(open.db);
+        } catch (err) {
+          if (isBusy(err)) return false;
+          error = err; // SQLite refuses to lock a file removed while open (disk I/O error)
+        }
+        if (sameFile(identityOf(file), open.id)) {
+          if (error) throw error;
+          return true;
+        }
+        this.closeSqlite(file);
+      } catch (err) {
+        // the folder or the file went away between two steps (its last holder cleaned up): again
+        this.closeSqlite(file);
+        if (attempt >= 20 || !vanished(err)) throw err;
+      }
+      if (attempt >= 20) throw new Error('the lock file keeps being replaced');
+    }
+  }
+
+  private closeSqlite(file: string): void {
+    const open = this.sqlite.get(file);
+    if (!open) return;
     this.sqlite.delete(file);
     try {
-      if (db.inTransaction) {
-        if (removeHolder) fs.rmSync(`${file}.holder`, { force: true });
-        db.exec('ROLLBACK');
-      }
+      if (open.db.inTransaction) open.db.exec('ROLLBACK');
     } catch {
       // ignore: closing releases it all the same
     } finally {
-      db.close();
+      open.db.close();
+    }
+  }
+
+  /**
+   * Releases one lock file. Held: its `.holder` and the lock file itself are removed first, while
+   * the lock is still ours (nobody else can hold it then, and whoever waits on the old file finds
+   * it gone and opens a new one), then the folder `<target>.locks` when nothing else is in it.
+   * A file another process holds is never removed: this process only removes what it holds.
+   */
+  private releaseSqlite(file: string): void {
+    const open = this.sqlite.get(file);
+    if (!open) return;
+    const held = open.db.inTransaction;
+    if (held && sameFile(identityOf(file), open.id)) {
+      try {
+        fs.rmSync(`${file}.holder`, { force: true });
+        fs.rmSync(file, { force: true });
+      } catch {
+        // best effort: a file left behind is reused by the next holder
+      }
+    }
+    this.closeSqlite(file);
+    if (held) {
+      try {
+        fs.rmdirSync(path.dirname(file));
+      } catch {
+        // not empty (other tables, contexts or holders), or gone already
+      }
     }
   }
 
   /** Releases every scope's lock and closes its connection (idempotent). */
   async release(): Promise<void> {
-    for (const file of [...this.sqlite.keys()]) this.releaseSqlite(file, true);
+    for (const file of [...this.sqlite.keys()]) this.releaseSqlite(file);
     if (this.conn) {
       const conn = this.conn;
       this.conn = undefined;
@@ -303,6 +364,72 @@ export class TargetLock {
       }
     }
   }
+}
+
+/** What tells two files apart: device, inode and birth time (an inode number can be reused). */
+interface FileIdentity {
+  dev: number;
+  ino: number;
+  birth: number;
+}
+
+/** The identity of the file at `file` now, or undefined when there is none. */
+function identityOf(file: string): FileIdentity | undefined {
+  try {
+    const st = fs.statSync(file);
+    return { dev: st.dev, ino: st.ino, birth: st.birthtimeMs };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function sameFile(a: FileIdentity | undefined, b: FileIdentity | undefined): boolean {
+  return !!a && !!b && a.dev === b.dev && a.ino === b.ino && a.birth === b.birth;
+}
+
+/**
+ * Opens the lock database at `file`, creating the file (and its folder, whose parent must exist)
+ * when missing, with the identity of the file it opened: the file at the path before and after
+ * the open must be the same one, else it was swapped meanwhile and the open is tried again.
+ */
+function openLockFile(file: string): { db: Database.Database; id: FileIdentity } {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.mkdirSync(path.dirname(file));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    fs.closeSync(fs.openSync(file, 'a'));
+    const before = identityOf(file);
+    const db = lockDatabase(file);
+    const after = identityOf(file);
+    if (sameFile(before, after)) return { db, id: after! };
+    db.close();
+    if (attempt >= 20) throw new Error('the lock file keeps being replaced');
+  }
+}
+
+/** A connection to an existing lock file (never creating one). */
+function lockDatabase(file: string): Database.Database {
+  return new Database(file, { timeout: 0, fileMustExist: true });
+}
+
+/**
+ * Takes the exclusive lock of a lock database, its journal kept in memory: a lock database is
+ * never written, and a `-journal` file beside it would be one more file to clean up, and one that
+ * a new lock file at the same path would take for a hot journal of its own. Throws SQLITE_BUSY
+ * when another connection holds it (the journal mode cannot even be set then).
+ */
+function beginExclusive(db: Database.Database): void {
+  if (db.pragma('journal_mode', { simple: true }) !== 'memory') db.pragma('journal_mode = MEMORY');
+  db.exec('BEGIN EXCLUSIVE');
+}
+
+/** An error of a lock file or its folder that went away between two steps (retried). */
+function vanished(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'ENOENT' || (e?.code ?? '').startsWith('SQLITE_CANTOPEN') || /directory does not exist|unable to open database file/i.test(e?.message ?? '');
 }
 
 function readHolderFile(lockFile: string | undefined): string | undefined {
@@ -339,9 +466,16 @@ export async function lockStatus(target: Knex, scope: LockScope): Promise<Target
     if (file === ':memory:') return { held: false };
     const lockFile = sqliteLockFile(file, scope);
     if (!fs.existsSync(lockFile)) return { held: false };
-    const probe = new Database(lockFile, { timeout: 0 });
+    let probe: Database.Database;
     try {
-      probe.exec('BEGIN EXCLUSIVE');
+      // never creates the file: a holder may have removed it since (released)
+      probe = lockDatabase(lockFile);
+    } catch (err) {
+      if (vanished(err)) return { held: false };
+      throw err;
+    }
+    try {
+      beginExclusive(probe);
       probe.exec('ROLLBACK');
       return { held: false };
     } catch (err) {

@@ -1,6 +1,7 @@
 import { ScrapeError } from '../core/errors';
 import { SPEC_DBTYPE, SpecColumn, SpecTable } from './spec-table';
 import { SqlDialect, quoteIdentifier } from '../db/dialect';
+import { checkSpecTypes } from './spec-type-problems';
 
 /** Name of the shared SEQNO allocation table of a DBI database. */
 export const LOCALSEQNO = 'LOCALSEQNO';
@@ -102,10 +103,12 @@ export function columnValueKind(dbtype: string): 'integer' | 'float' | 'double' 
  * `LOCALSEQNO` with its `('*', 0)` row. Every statement is idempotent (`IF NOT EXISTS`,
  * insert-or-ignore), so running them twice changes nothing. MySQL tables are InnoDB/utf8mb4;
  * SQLite integer and char columns CHECK their MySQL range and length (what a strict MySQL session
- * refuses); other values (a time that is no time, text in a float) SQLite keeps as given. A reserved table name is `SPEC_TABLE_RESERVED`.
+ * refuses); other values (a time that is no time, text in a float) SQLite keeps as given. A reserved table name is `SPEC_TABLE_RESERVED`,
+ * a type MySQL would refuse (`specTypeProblems`) `SPEC_TYPE`, on both dialects.
  */
 export function createTableStatements(spec: SpecTable, dialect: SqlDialect): string[] {
   checkSpecTables([spec]);
+  checkSpecTypes([spec]);
   const q = (name: string) => quoteIdentifier(name, dialect);
   const table = spec.table;
   const vld = vldTableName(spec);

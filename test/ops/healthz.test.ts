@@ -193,7 +193,7 @@ describe.each(DIALECTS)('scrape run --metrics-port: /healthz, --metrics-host, al
     }
   }, 90_000);
 
-  it('a metrics port in use: exit 1 METRICS_LISTEN before anything is written', async () => {
+  it('a metrics port in use: exit 1 METRICS_PORT before anything is written', async () => {
     const source = await fresh('fake_healthz_busy_src');
     const target = await fresh('healthz_busy_t');
     await fillAdTempSource(source.db, 50, 33);
@@ -203,7 +203,7 @@ describe.each(DIALECTS)('scrape run --metrics-port: /healthz, --metrics-host, al
       const port = (busy.address() as net.AddressInfo).port;
       const r = await runCli(['run', 'adtemp', '--source', source.url, '--target', target.url, '--allow-drop-create-table', '--until-caught-up', '--metrics-port', String(port)]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^error METRICS_LISTEN: cannot serve metrics on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE`, 'm'));
+      expect(r.stderr).toMatch(new RegExp(`^error METRICS_PORT: --metrics-port ${port}: port ${port} on 127\\.0\\.0\\.1 is already in use`, 'm'));
       expect(await target.db.schema.hasTable('DcsAdTempVld')).toBe(false);
     } finally {
       await new Promise<void>((resolve) => busy.close(() => resolve()));

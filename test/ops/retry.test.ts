@@ -2,7 +2,7 @@ import { ManualClock } from '../../engine/core/clock';
 import { ScrapeError } from '../../engine/core/errors';
 import { MemoryLogger } from '../../engine/core/logger';
 import { isTransientError } from '../../engine/db/transient-error';
-import { RetryGuard } from '../../engine/stream/retry';
+import { RetryGuard, backoffDelay } from '../../engine/db/retry-guard';
 
 const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
 
@@ -26,10 +26,10 @@ describe('isTransientError', () => {
 });
 
 describe('RetryGuard', () => {
-  it('backs off 0.5 s doubling to a 30 s cap and logs one line per state change', async () => {
+  it('backs off 0.5 s doubling to a 30 s cap (jitter at its top) and logs one line per state change', async () => {
     const clock = new ManualClock(0);
     const logger = new MemoryLogger();
-    const guard = new RetryGuard(logger, clock);
+    const guard = new RetryGuard(logger, clock, { random: () => 1 });
     const waits: number[] = [];
     for (let i = 0; i < 9; i++) {
       const t = clock.now();
@@ -41,7 +41,7 @@ describe('RetryGuard', () => {
     guard.ok();
     // 0.5+1+2+4+8+16+30+30+30 = 121.5 s; the code is not repeated when the message names it.
     expect(logger.messages()).toEqual(['database connection lost: connect ECONNREFUSED 127.0.0.1:3306, retrying', 'database connection back after 121.5 s, 9 retries']);
-    // The next outage starts from 0.5 s again.
+    // The next outage starts from 0.5 s again (at most).
     const t = clock.now();
     await guard.failed(coded('ECONNRESET'));
     expect(clock.now() - t).toBe(500);
@@ -56,5 +56,55 @@ describe('RetryGuard', () => {
     abort.abort();
     await p;
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe('backoff jitter', () => {
+  // the capped doubling by hand: 0.5, 1, 2, 4, 8, 16, then 30 s
+  const BASES = [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000];
+
+  it('each wait is drawn between half and all of the capped doubling delay', () => {
+    for (const [i, base] of BASES.entries()) {
+      const draws = Array.from({ length: 200 }, () => backoffDelay(i + 1));
+      for (const d of draws) {
+        expect(d).toBeGreaterThanOrEqual(base / 2);
+        expect(d).toBeLessThanOrEqual(base);
+      }
+      // spread out, not one value: processes cut off together do not come back in step
+      expect(new Set(draws).size).toBeGreaterThan(20);
+    }
+  });
+
+  it('the ends of the range: a draw of 0 waits half, a draw of 1 the whole delay', () => {
+    expect(BASES.map((_, i) => backoffDelay(i + 1, { random: () => 0 }))).toEqual([250, 500, 1000, 2000, 4000, 8000, 15000, 15000, 15000, 15000]);
+    expect(BASES.map((_, i) => backoffDelay(i + 1, { random: () => 1 }))).toEqual(BASES);
+    expect(backoffDelay(3, { initialMs: 100, maxMs: 300, random: () => 0.5 })).toBe(225); // base min(300, 400) = 300: 150 + 75
+  });
+
+  it('an outage logs "still unreachable" every 5 minutes, and one longer than giveUpAfterMs throws its coded error', async () => {
+    const clock = new ManualClock(0);
+    const logger = new MemoryLogger();
+    const guard = new RetryGuard(logger, clock, { random: () => 1 });
+    while (clock.now() < 11 * 60_000) await guard.failed(coded('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'));
+    expect(logger.messages('warn')).toEqual([
+      'database connection lost: connect ECONNREFUSED 127.0.0.1:1, retrying',
+      // waits 0.5+1+2+4+8+16 = 31.5 s, then 30 s each: 5 min is passed at 301.5 s, 10 min at 601.5 s
+      'database still unreachable for 5 min: connect ECONNREFUSED 127.0.0.1:1; retrying',
+      'database still unreachable for 10 min: connect ECONNREFUSED 127.0.0.1:1; retrying',
+    ]);
+
+    const c = new ManualClock(0);
+    const bounded = new RetryGuard(new MemoryLogger(), c, { random: () => 1, giveUpAfterMs: 30_000 });
+    let thrown: unknown;
+    try {
+      for (;;) await bounded.failed(coded('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'));
+    } catch (err) {
+      thrown = err;
+    }
+    // 0.5+1+2+4+8 = 15.5 s, the sixth wait cut to the 14.5 s left: the failure at 30 s gives up
+    expect(c.now()).toBe(30_000);
+    expect(thrown).toBeInstanceOf(ScrapeError);
+    expect(thrown).toMatchObject({ code: 'DB_UNREACHABLE' });
+    expect((thrown as ScrapeError).hint).toMatch(/server is running/);
   });
 });
