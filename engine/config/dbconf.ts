@@ -73,12 +73,12 @@ export function checkGivenDbconf(options: DbconfOptions = {}): void {
   if (options.dbconf) given.push(['--dbconf', options.dbconf]);
   if (env.SCRAPE_DBCONF) given.push(['$SCRAPE_DBCONF', env.SCRAPE_DBCONF]);
   for (const [what, file] of given) {
-    const full = path.resolve(file);
+    const full = path.resolve(options.cwd ?? process.cwd(), file);
     let stat: fs.Stats;
     try {
       stat = fs.statSync(full);
     } catch {
-      throw new ScrapeError('DBCONF_FILE', `${what} ${full} does not exist`, { hint: `give the path of an existing dbconf (my.cnf-style) file, or leave ${what} out` });
+      throw new ScrapeError('DBCONF_FILE', `${what} ${file}: no such file (${full})`, { hint: `give the path of an existing dbconf (my.cnf-style) file, or leave ${what} out` });
     }
     if (!stat.isFile()) {
       throw new ScrapeError('DBCONF_FILE', `${what} ${full} is ${stat.isDirectory() ? 'a folder' : 'not a regular file'}, not a dbconf file`, {

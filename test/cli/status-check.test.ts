@@ -122,7 +122,7 @@ describe.each(DIALECTS)('scrape status as a monitoring check on %s', (dialect) =
     const away = dialect === 'sqlite' ? `sqlite:${path.join(path.dirname(target.location.filename!), 'no-such-target.sqlite')}` : target.url.replace(/:\d+\//, ':1/');
     const down = await runCli(['status', 'adtemp', '--source', source.url, '--target', away, '--max-lag', '3h']);
     expect(down.code).toBe(2);
-    expect(down.stdout.split('\n')[0]).toMatch(dialect === 'sqlite' ? /^SCRAPE CRITICAL - adtemp error DATABASE_MISSING$/ : /^SCRAPE CRITICAL - adtemp error ECONNREFUSED$/);
+    expect(down.stdout.split('\n')[0]).toMatch(dialect === 'sqlite' ? /^SCRAPE CRITICAL - adtemp error DATABASE_MISSING$/ : /^SCRAPE CRITICAL - adtemp error DB_UNREACHABLE$/);
     expect(down.stdout).toMatch(dialect === 'sqlite' ? /no-such-target\.sqlite/ : /ECONNREFUSED/);
     // a bound that is no duration
     const bad = await status('--max-lag', '5x');

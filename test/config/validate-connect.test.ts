@@ -151,7 +151,8 @@ describe('scrape validate --connect: the target user\'s privileges (MariaDB: SQL
       const r = await validate(ADTEMP, sections);
       expect(r.code).toBe(1);
       const denied = (what: string, table: string) => `${what} command denied to user '${user}'@'${server.hostname === 'localhost' ? 'localhost' : '127.0.0.1'}' for table \`${db}\`.\`${table}\``;
-      const where = `target tgt (mysql://${user}@${server.hostname}:${server.port || 3306}/${db})`;
+      // the password masked, as in every message
+      const where = `target tgt (mysql://${user}:***@${server.hostname}:${server.port || 3306}/${db})`;
       expect(heads(r.stdout).map((l) => l.replace(/PREPARE .* - /, ''))).toEqual([
         `a.yaml:${at(ADTEMP, 'tgt')} error DATABASE_PRIVILEGE target: ${where}: cannot INSERT into LOCALSEQNO: ${denied('INSERT', 'LOCALSEQNO')}`,
         `a.yaml:${at(ADTEMP, 'tgt')} error DATABASE_PRIVILEGE target: ${where}: cannot UPDATE LOCALSEQNO: ${denied('UPDATE', 'LOCALSEQNO')}`,
