@@ -2,7 +2,7 @@ import { describeLocation, openDatabase } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
 import { FieldRange, SourceInspection, TableInspection, inspectSource, summarizeColumns } from '../report/source-inspection';
 import { UnpivotCell } from '../transform/unpivot-plan';
-import { CommonOptions, addCommonOptions, loadRegimeForCli } from './common-options';
+import { CommonOptions, addCommonOptions, cliLogger, loadRegimeForCli } from './common-options';
 import { RegisterCommand } from './main';
 
 interface InspectOptions extends CommonOptions {
@@ -93,7 +93,8 @@ export const registerInspect: RegisterCommand = (program, io) => {
   cmd.action(async (name: string, opts: InspectOptions) => {
     const loaded = loadRegimeForCli(name, opts, io, 'scraper');
     const location = resolveDatabase(opts.source ?? loaded.regime.source, { dbconf: opts.dbconf, env: io.env });
-    for (const w of location.warnings) io.stderr.write(`warning: ${w}\n`);
+    const logger = cliLogger(io, opts);
+    for (const w of location.warnings) logger.log('warn', w);
     const db = openDatabase(location, { readOnly: true });
     try {
       const only = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);

@@ -1,18 +1,15 @@
 import * as path from 'path';
-import { Option } from 'commander';
 import { openDatabase, describeLocation } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
-import { LOG_LEVELS, LogLevel } from '../core/logger';
 import { loadDump } from '../faker/dump-loader';
 import { assertFakeDatabase } from '../faker/faker';
-import { streamLogger } from './io';
+import { LogOptions, addLogOptions, cliLogger } from './common-options';
 import { progressReporter } from './fake';
 import { RegisterCommand } from './main';
 
-interface LoadCliOptions {
+interface LoadCliOptions extends LogOptions {
   source: string;
   dbconf?: string;
-  logLevel: LogLevel;
 }
 
 function megabytes(bytes: number): string {
@@ -21,15 +18,15 @@ function megabytes(bytes: number): string {
 
 /** `scrape load <dump.sql> --source NAME`: a mysqldump file into a fake source database, streaming. */
 export const registerLoad: RegisterCommand = (program, io) => {
-  program
+  const cmd = program
     .command('load')
     .description('load a mysqldump file (DDL and extended INSERTs, also --no-create-info append dumps) into a fake source database, streaming')
     .argument('<dump>', 'mysqldump file (.sql or .sql.gz)')
     .requiredOption('--source <name>', 'dbconf section or URL of the fake database to load into')
-    .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
-    .addOption(new Option('--log-level <level>', 'least level logged').choices([...LOG_LEVELS]).default('info'))
+    .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)');
+  addLogOptions(cmd)
     .action(async (dump: string, opts: LoadCliOptions) => {
-      const logger = streamLogger(io, opts.logLevel);
+      const logger = cliLogger(io, opts);
       const file = path.resolve(io.cwd, dump);
       const location = resolveDatabase(opts.source, { dbconf: opts.dbconf, env: io.env });
       for (const w of location.warnings) logger.log('warn', w);
@@ -37,7 +34,7 @@ export const registerLoad: RegisterCommand = (program, io) => {
       const db = openDatabase(location);
       try {
         logger.log('info', `load ${file} -> ${describeLocation(location)}`);
-        const progress = progressReporter(io, 'load', megabytes);
+        const progress = progressReporter(io, logger, opts, 'load', megabytes);
         const result = await loadDump({ file, db, onProgress: (p) => progress.update(p.bytes, p.totalBytes) });
         progress.finish();
         for (const w of result.warnings) logger.log('warn', w);

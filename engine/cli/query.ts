@@ -10,9 +10,10 @@ import { readAt } from '../dbi/dbi-reader';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable, defaultSpecDir, loadSpec } from '../spec/spec-table';
 import { CliIo } from './io';
+import { LogOptions, addLogOptions, cliLogger } from './common-options';
 import { RegisterCommand } from './main';
 
-interface QueryOptions {
+interface QueryOptions extends LogOptions {
   at: string;
   site: string;
   subsite: string;
@@ -35,7 +36,7 @@ const SITE_NAMES: Record<string, number> = { dayabay: 1, lingao: 2, far: 4, sab:
  * when nothing is valid.
  */
 export const registerQuery: RegisterCommand = (program, io, setExit) => {
-  program
+  const cmd = program
     .command('query')
     .description('show the DBI payload valid at a time for a context (DBI rule: newest VERSIONDATE wins)')
     .argument('<table>', 'target table or class, e.g. DcsAdTemp or GDcsAdTemp')
@@ -48,7 +49,8 @@ export const registerQuery: RegisterCommand = (program, io, setExit) => {
     .option('--json', 'print JSON {table, vld, rows}')
     .option('--target <name>', 'dbconf section or URL of the DBI database', 'tmp_offline_db')
     .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
-    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
+    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)');
+  addLogOptions(cmd)
     .action(async (table: string, opts: QueryOptions) => {
       const code = await runQuery(table, opts, io);
       if (code !== 0) setExit(code);
@@ -66,7 +68,8 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
   const task = opts.task === undefined ? undefined : integer(opts.task, '--task');
 
   const location = resolveDatabase(opts.target, { dbconf: opts.dbconf ? path.resolve(io.cwd, opts.dbconf) : undefined, env: io.env });
-  for (const warning of location.warnings) io.stderr.write(`warning: ${warning}\n`);
+  const logger = cliLogger(io, opts);
+  for (const warning of location.warnings) logger.log('warn', warning);
   if (databaseFileMissing(location)) {
     throw new ScrapeError('TARGET_MISSING', `target ${opts.target} (${describeLocation(location)}) does not exist yet: nothing was written there`);
   }

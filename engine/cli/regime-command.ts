@@ -3,8 +3,8 @@ import { ScrapeError } from '../core/errors';
 import { resolveDatabase } from '../config/dbconf';
 import { applySettingOverrides, checkRegimeFile, renderDiagnostics } from '../config/load-regime';
 import { runRegimeSession } from '../session/regime-session';
-import { CommonOptions, addCommonOptions, effectiveSettingsText, loadRegimeForCli } from './common-options';
-import { CliIo, streamLogger } from './io';
+import { CommonOptions, addCommonOptions, cliLogger, effectiveSettingsText, loadRegimeForCli } from './common-options';
+import { CliIo } from './io';
 
 /** Flags of `scrape run` and `scrape average`. */
 export interface RegimeCommandOptions extends CommonOptions {
@@ -66,7 +66,7 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
     metrics = { port };
   }
   const loaded = loadRegimeForCli(name, withSets, io, section);
-  const logger = streamLogger(io, opts.logLevel, opts.logFormat);
+  const logger = cliLogger(io, opts);
   const dbconf = { dbconf: opts.dbconf, env: io.env };
   const source = resolveDatabase(opts.source ?? loaded.regime.source, dbconf);
   const target = resolveDatabase(opts.target ?? loaded.regime.target, dbconf);

@@ -5,8 +5,9 @@ import { Diagnostic } from '../config/diagnostic';
 import { RegimeLookup, checkRegimeFile, findRegimeFile, listRegimeFiles, renderDiagnostics } from '../config/load-regime';
 import { CheckedRegime, regimeOverlaps } from '../config/regime-overlaps';
 import { RegisterCommand } from './main';
+import { LogOptions, addLogOptions } from './common-options';
 
-interface ValidateOptions {
+interface ValidateOptions extends LogOptions {
   regimes?: string;
   specDir?: string;
 }
@@ -40,12 +41,13 @@ function filesToCheck(args: string[], lookup: RegimeLookup): string[] {
  * error, else one summary line.
  */
 export const registerValidate: RegisterCommand = (program, io, setExit) => {
-  program
+  const cmd = program
     .command('validate')
     .description('check regime files: print every problem as file:line:col, exit 1 when any error')
     .argument('[files...]', 'regime files, folders or names (default: every *.yaml in the regimes folder)')
     .option('--regimes <dir>', 'folder of regime YAML files (default $SCRAPE_REGIMES, ./regimes.d, the project regimes.d)')
-    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
+    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)');
+  addLogOptions(cmd)
     .action((args: string[], opts: ValidateOptions) => {
       const lookup: RegimeLookup = { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env };
       const files = filesToCheck(args, lookup);

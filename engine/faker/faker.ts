@@ -250,7 +250,7 @@ export async function runBatchFaker(options: BatchFakerOptions): Promise<FakerRe
         await conn.exec('ROLLBACK').catch(() => undefined);
         throw err;
       }
-      logger.log('info', `faker: ${stream.table.name} ids ${firstId}..${stream.maxId}`, { rows: stream.maxId - firstId + 1 });
+      logger.log('info', `faker: ${stream.table.name} ids ${firstId}..${stream.maxId}, ${stream.maxId - firstId + 1} rows`, { table: stream.table.name, first_id: firstId, last_id: stream.maxId, rows: stream.maxId - firstId + 1 });
       if (options.signal?.aborted) break;
     }
   });
@@ -311,7 +311,7 @@ export async function runLiveFaker(options: LiveFakerOptions): Promise<FakerResu
       }
     });
     iterations++;
-    logger.log('info', `FAKE ${iterations} ${lastDt}`, { tables: Object.keys(rows).length, id: streams[0]?.maxId });
+    logger.log('info', `FAKE ${iterations} ${lastDt} ${regime.timezone}`, { iteration: iterations, time: lastDt, zone: regime.timezone, tables: Object.keys(rows).length, id: streams[0]?.maxId });
     options.onIteration?.(iterations, lastDt);
     if (options.maxiter > 0 && iterations >= options.maxiter) break;
     await clock.sleep(Math.max(0, interval - (clock.now() - t0)), options.signal);
