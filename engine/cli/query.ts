@@ -83,7 +83,10 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
     const found = await readAt(db, spec, { at, sitemask, subsite, simmask, task, rollback });
     const context = `SITEMASK ${sitemask} SUBSITE ${subsite}${simmask === undefined ? '' : ` SIMMASK ${simmask}`}${task === undefined ? '' : ` TASK ${task}`}`;
     if (!found) {
-      io.stderr.write(`no ${spec.table} validity covers ${at} UTC for ${context}${rollback ? ` (rollback: inserted before ${rollback})` : ''}\n`);
+      const message = `no ${spec.table} validity covers ${at} UTC for ${context}${rollback ? ` (rollback: inserted before ${rollback})` : ''}`;
+      // the outcome (exit 1) as a line of the log format asked for
+      if (opts.logFormat === 'json') logger.log('error', message, { table: spec.table, at_utc: at, sitemask, subsite, simmask, task, rollback, exit_code: 1 });
+      else io.stderr.write(message + '\n');
       return 1;
     }
     if (opts.json) {

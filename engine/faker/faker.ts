@@ -99,7 +99,7 @@ export async function prepareFakeSource(options: FakerOptions): Promise<{ tables
     for (const t of all) if (drop || !(await tableExists(db, t.name))) missing.push(t.name);
     if (drop || missing.length) {
       const result = await loadDump({ file: dump, db, dialect, tables: drop ? undefined : missing, keepExisting: !drop });
-      logger.log('info', `faker: loaded ${path.basename(dump)}`, { statements: result.statements });
+      logger.log('info', `faker: loaded ${path.basename(dump)} (${result.statements} statements)`, { dump: path.basename(dump), statements: result.statements });
       created.push(...result.created.filter((t) => all.some((x) => x.name === t)));
       if (dialect === 'mysql') for (const t of missing) if (await tableExists(db, t)) created.push(t);
     }

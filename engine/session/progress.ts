@@ -34,7 +34,6 @@ interface StreamProgress {
   worker: StreamWorker;
   /** Its last step read to the end of the source (or it is finished). */
   live: boolean;
-  rows: number;
   lagMs?: number;
   /** Where it stood (naive local ms) and when (wall ms), at its first step or the last line: its pace. */
   paceFrom?: { cursorMs: number; at: number };
@@ -71,7 +70,7 @@ export class CatchUpProgress implements StreamObserver {
 
   /** A run's streams: each catching up until its first step reads to the end of its source. */
   start(workers: readonly StreamWorker[]): void {
-    this.streams = new Map(workers.map((worker) => [worker, { worker, live: false, rows: 0 }]));
+    this.streams = new Map(workers.map((worker) => [worker, { worker, live: false }]));
     this.begin();
   }
 
@@ -86,7 +85,7 @@ export class CatchUpProgress implements StreamObserver {
   step(worker: StreamWorker, step: StepResult, lagMs: number | undefined): void {
     let s = this.streams.get(worker);
     if (!s) {
-      s = { worker, live: false, rows: 0 };
+      s = { worker, live: false };
       this.streams.set(worker, s);
     }
     const live = step.caughtUp || step.finished;
@@ -94,7 +93,6 @@ export class CatchUpProgress implements StreamObserver {
     s.live = live;
     s.lagMs = lagMs;
     if (!this.busy) return;
-    s.rows += step.rowsRead;
     this.rows += step.rowsRead;
     const now = this.clock.now();
     if (!s.paceFrom) s.paceFrom = paceFrom(worker, now);
@@ -112,10 +110,7 @@ export class CatchUpProgress implements StreamObserver {
     this.since = this.lineAt = now;
     this.rows = this.lineRows = this.writes = 0;
     this.reasons = new Map();
-    for (const s of this.streams.values()) {
-      s.rows = 0;
-      s.paceFrom = undefined;
-    }
+    for (const s of this.streams.values()) s.paceFrom = undefined;
   }
 
   private writesText(): string {

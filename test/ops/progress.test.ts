@@ -1,13 +1,14 @@
 import { Knex } from 'knex';
 import { ManualClock } from '../../engine/core/clock';
-import { loadRegime, LoadedRegime } from '../../engine/config/load-regime';
+import { applySettingOverrides, loadRegime, LoadedRegime } from '../../engine/config/load-regime';
 import { MemoryLogger } from '../../engine/core/logger';
 import { CatchUpProgress, humanSpan, reasonsText } from '../../engine/session/progress';
 import { runScraper } from '../../engine/scraper/scraper';
+import { runAverager } from '../../engine/averager/averager';
+import { createLidTable, insertLidRows, lidRows } from '../averager/lid-fixture';
 import { StreamObserver } from '../../engine/stream/stream-observer';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
-import { localPlus } from '../support/source-fixture';
-import { ADTEMP_YAML, PT, fillAdTempSource, ROOT } from './ops-support';
+import { ADTEMP_YAML, adtempReasons, fillAdTempSource, ROOT } from './ops-support';
 
 describe('humanSpan', () => {
   it('prints spans as an operator reads them', () => {
@@ -35,26 +36,6 @@ function progressObserver(progress: CatchUpProgress, clock: ManualClock, stepMs:
       progress.step(worker, step, lagMs);
     },
   };
-}
-
-/**
- * The write reasons of the target's validities, worked out from the source alone: a validity
- * `[sv[0], sv[-1])` is `changed` when some PT column moved by more than adtemp's threshold (1.0)
- * between the source rows at its two ends, else `overage` (it was written, so it aged past maxage).
- */
-async function reasonsFromSource(source: Knex, target: Knex): Promise<{ changed: number; overage: number }> {
-  const rows = await source('DBNS_SAB_Temp').select('*');
-  const at = new Map(rows.map((r: Record<string, unknown>) => [String(r.date_time), r]));
-  const vld = await target('DcsAdTempVld').select('TIMESTART', 'TIMEEND').orderBy('TIMESTART');
-  const out = { changed: 0, overage: 0 };
-  for (const v of vld) {
-    // Asia/Shanghai is UTC+8 without DST since 1991
-    const first = at.get(localPlus(String(v.TIMESTART), 8 * 3600))!;
-    const last = at.get(localPlus(String(v.TIMEEND), 8 * 3600))!;
-    if (PT.some((c) => Math.abs(Number(last[c]) - Number(first[c])) > 1.0)) out.changed++;
-    else out.overage++;
-  }
-  return out;
 }
 
 async function vldCount(db: Knex): Promise<number> {
@@ -111,7 +92,7 @@ describe.each(DIALECTS)('catch-up progress lines on %s', (dialect) => {
       'caught up: 3000 rows read, W writes in 1m02s; DBNS_SAB_Temp at 2011-02-01 08:19:50 Asia/Shanghai',
     ]);
     // the writes: all of them at the end, by the reasons the source gives; growing before
-    const reasons = await reasonsFromSource(source.db, target.db);
+    const reasons = await adtempReasons(source.db, target.db);
     expect(reasons.changed + reasons.overage).toBe(written);
     expect(reasons.changed).toBeGreaterThan(0);
     expect(reasons.overage).toBeGreaterThan(0);
@@ -122,5 +103,54 @@ describe.each(DIALECTS)('catch-up progress lines on %s', (dialect) => {
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
     expect(counts[0]).toBeGreaterThan(0);
     expect(info.find((l) => l.fields?.event === 'catch-up')!.fields).toMatchObject({ rows: 500, rows_per_s: 50, streams_behind: 1, streams: 1, stream: 'DBNS_SAB_Temp', at: '2011-02-01 01:23:10', zone: 'Asia/Shanghai', lag_s: 25000, eta_s: 50 });
+  });
+});
+
+describe.each(DIALECTS)('catch-up progress lines of a process with two streams (averager) on %s', (dialect) => {
+  const databases: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const d of databases) await d.drop();
+  });
+
+  it('one line for both streams: how many are behind, the one furthest behind; one line when both are caught up', async () => {
+    const source = await createTestDatabase(dialect, 'fake_progress2_src');
+    const target = await createTestDatabase(dialect, 'progress2_t');
+    databases.push(source, target);
+    // AD1: 4 hours, AD5: 2 hours, rows about every 10 s from 2012-03-01 00:00:05 local; bins of
+    // 10 minutes, chunks of an hour
+    await createLidTable(source.db, 'AD1_LidSensor');
+    await createLidTable(source.db, 'AD5_LidSensor');
+    await insertLidRows(source.db, 'AD1_LidSensor', lidRows('2012-03-01 00:00:05', 4 * 3600 - 30, 1));
+    await insertLidRows(source.db, 'AD5_LidSensor', lidRows('2012-03-01 00:00:05', 2 * 3600 - 30, 5));
+    const loaded = loadRegime('adlid', { cwd: ROOT, env: {} });
+    const regime = applySettingOverrides(loaded.regime, ['bin=10m', 'chunk=1h'], 'averager');
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const logger = new MemoryLogger();
+    await runAverager({ regime, specs: loaded.specs, source: source.db, target: target.db, targetLocation: target.location, logger, clock, untilCaughtUp: true, allowCreate: true, observer: progressObserver(new CatchUpProgress(logger, clock), clock, 2000) });
+
+    // Each stream reads a chunk (an hour) per step, in turns: 1 AD1 hour 0, 2 AD5 hour 0, 3 AD1
+    // hour 1, 4 AD5 hour 1 (up to its last complete bin: caught up), 5 AD1 hour 2 (10 s: a line,
+    // AD1 at 03:00:00), 6 AD5 nothing left, 7 AD1 hour 3 (caught up: both are).
+    const rowsBefore = async (table: string, end: string) => Number((await source.db(table).where('date_time', '>=', '2010-01-01 00:00:00').andWhere('date_time', '<', end).count({ n: '*' }))[0].n);
+    // complete bins end at the bin of each stream's last row
+    const lastBin = async (table: string) => String((await source.db(table).max({ t: 'date_time' }))[0].t).slice(0, 15) + '0:00';
+    const ad5 = await rowsBefore('AD5_LidSensor', await lastBin('AD5_LidSensor'));
+    const atLine = (await rowsBefore('AD1_LidSensor', '2012-03-01 03:00:00')) + ad5;
+    const all = (await rowsBefore('AD1_LidSensor', await lastBin('AD1_LidSensor'))) + ad5;
+    const [{ n }] = await target.db('DcsAdLidSensorVld').count({ n: '*' });
+    const written = Number(n);
+    // 23 + 11 complete bins of 10 minutes, a few perhaps without a good entry
+    expect(written).toBeGreaterThan(30);
+    expect(written).toBeLessThanOrEqual(34);
+
+    const lines = logger.lines.filter((l) => l.level === 'info' && /^(catch-up|caught up):/.test(l.message));
+    expect(lines).toHaveLength(2);
+    expect(lines[0].message).toMatch(new RegExp(`^catch-up: ${atLine} rows read, \\d+ rows/s, \\d+ writes \\(bin \\d+\\); 1 of 2 streams behind, furthest AD1_LidSensor at 2012-03-01 03:00:00 Asia/Shanghai, lag 59m\\d\\ds, ETA \\d+s$`));
+    expect(lines[0].fields).toMatchObject({ event: 'catch-up', rows: atLine, streams_behind: 1, streams: 2, stream: 'AD1_LidSensor', at: '2012-03-01 03:00:00', zone: 'Asia/Shanghai' });
+    expect(lines[1].message).toBe(`caught up: ${all} rows read, ${written} writes (bin ${written}) in 14s; 2 streams`);
+    expect(lines[1].fields).toMatchObject({ event: 'caught-up', rows: all, writes: written, reasons: { bin: written }, seconds: 14, streams: 2 });
+    // a catch-up from the start: every chunk line is a debug line
+    const chunks = logger.lines.filter((l) => / chunk \d+: /.test(l.message));
+    expect(chunks.map((l) => l.level)).toEqual(['debug', 'debug', 'debug', 'debug', 'debug', 'debug']);
   });
 });
