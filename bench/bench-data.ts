@@ -51,7 +51,8 @@ export async function dropBenchDatabases(): Promise<string[]> {
  * and, where needed, only one table:
  * - adtemp: PT100 temperatures as a random walk (±0.1 °C per row): validities come from both the
  *   1 °C threshold and the 10 min maxage, as with real slowly drifting sensors (the shipped
- *   `modulo_ramp` profile changes by 2 every other row, a test pattern, not a backlog).
+ *   `drift` profile steps beyond the threshold only every few hours: almost every write would
+ *   be an overage).
  * - pmthv: one Vmon table joined with its power table; voltages walk ±`pmthvStep` V per row over
  *   192 channels, so a change somewhere above 1 V happens every few tens of rows.
  * - adlid: one lid-sensor table (AD1) with the shipped profiles (1 % bad readouts).

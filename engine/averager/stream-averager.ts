@@ -107,6 +107,12 @@ export class StreamAverager implements StreamWorker {
   private startMs = NaN;
   /** Local time the stream resumed from at its (last) `resume`. */
   resumeTime = '';
+  /**
+   * The last step found no complete bin left (or waits for a joined table): chunk lines at info.
+   * False until then and while chunks are read one after another (catching up): chunk lines at
+   * debug, the progress lines count them.
+   */
+  live = false;
   /** Highest source `id` read so far (a running max), from the target's mark on at resume: each bin carries it (late rows). */
   private maxIdRead = -Infinity;
   /** The late-row check (`LateRows`), set by the stream builder. */
@@ -164,6 +170,11 @@ export class StreamAverager implements StreamWorker {
   /** Rows dated past `future_limit` at the last count: not read until the wall clock reaches them. */
   get quarantined(): number {
     return this.quarantine?.count ?? 0;
+  }
+
+  /** Zone of the source-local times (the regime's `timezone`). */
+  get timezone(): string {
+    return this.stream.zone;
   }
 
   /** Late rows found since the stream started; undefined when it does not check. */
@@ -230,6 +241,7 @@ export class StreamAverager implements StreamWorker {
     if (!chunk) {
       await this.closePages();
       await this.flush();
+      this.live = true;
       return { ...result, caughtUp: true };
     }
     for (const bin of chunk.bins) {
@@ -242,11 +254,23 @@ export class StreamAverager implements StreamWorker {
     this.counts.rowsRead += result.rowsRead;
     this.counts.samples += result.samples;
     this.counts.propagations += result.propagations;
+    result.caughtUp = chunk.blocked || chunk.end >= territoryEnd;
     if (chunk.end > chunk.chunkStart || result.propagations > 0) {
       this.chunks++;
-      this.logger.log('info', chunkLine(this.chunkIndex++, chunk.chunkStart, chunk.end), { stream: this.stream.table, validities: result.propagations, rows: chunk.rows });
+      const zone = this.stream.zone;
+      const index = this.chunkIndex++;
+      // a chunk read while catching up is counted by the progress lines; one read live is said
+      const level = this.live && result.caughtUp ? 'info' : 'debug';
+      this.logger.log(level, chunkLine(this.stream.table, index, chunk.chunkStart, chunk.end, zone, result.propagations, chunk.rows), {
+        stream: this.stream.table,
+        chunk: index,
+        from: naiveText(chunk.chunkStart),
+        to: naiveText(chunk.end),
+        zone,
+        validities: result.propagations,
+        rows: chunk.rows,
+      });
     }
-    result.caughtUp = chunk.blocked || chunk.end >= territoryEnd;
     if (chunk.blocked) {
       this.logger.log('info', `${this.stream.table}: waiting for joined table(s) ${this.stream.joins.map((j) => j.table).join(', ')} to catch up`, { stream: this.stream.table });
     }
@@ -256,6 +280,7 @@ export class StreamAverager implements StreamWorker {
     } else {
       await this.targets.writeBehind();
     }
+    this.live = result.caughtUp;
     return result;
   }
 

@@ -1,4 +1,5 @@
 import { ScrapeError } from '../core/errors';
+import { naiveText } from '../core/time';
 
 /** One day in milliseconds. */
 export const DAY_MS = 86_400_000;
@@ -37,30 +38,27 @@ export class TimeBins {
   }
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-function two(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
-/** Naive time as Python's `ctime()` shows it (`Thu Mar  1 00:00:00 2012`), as the old averager logged. */
-export function ctimeText(t: number): string {
-  const d = new Date(t);
-  const hms = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
-  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${hms} ${d.getUTCFullYear()}`;
-}
-
-/** A span as Python's `str(timedelta)` shows it: `9:00:00`, `1 day, 0:00:00`, `2 days, 3:00:00`. */
-export function timedeltaText(ms: number): string {
+/**
+ * A span in whole hours, minutes and seconds, largest first, zero parts left out: `24 h`,
+ * `9 h`, `1 h 30 min`, `45 s`, `0 s`.
+ */
+export function spanText(ms: number): string {
   const total = Math.round(ms / 1000);
-  const days = Math.floor(total / 86_400);
-  const rest = total - days * 86_400;
-  const hms = `${Math.floor(rest / 3600)}:${two(Math.floor((rest % 3600) / 60))}:${two(rest % 60)}`;
-  return days ? `${days} day${days === 1 ? '' : 's'}, ${hms}` : hms;
+  const parts: string[] = [];
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h) parts.push(`${h} h`);
+  if (m) parts.push(`${m} min`);
+  if (s || parts.length === 0) parts.push(`${s} s`);
+  return parts.join(' ');
 }
 
-/** The manual's per-chunk line: `[0  ] ['Wed Feb 29 15:00:00 2012', 'Thu Mar  1 00:00:00 2012'] 9:00:00`. */
-export function chunkLine(index: number, start: number, end: number): string {
-  return `[${String(index).padEnd(3)}] ['${ctimeText(start)}', '${ctimeText(end)}'] ${timedeltaText(end - start)}`;
+/**
+ * The averager's line for one chunk it read:
+ * `AD1_LidSensor chunk 0: 2012-02-01 00:00:00 .. 2012-02-02 00:00:00 Asia/Shanghai (24 h), 24 validities from 8640 rows`
+ * (`start`, `end`: naive local ms; the range is source-local time in `zone`).
+ */
+export function chunkLine(table: string, index: number, start: number, end: number, zone: string, validities: number, rows: number): string {
+  return `${table} chunk ${index}: ${naiveText(start)} .. ${naiveText(end)} ${zone} (${spanText(end - start)}), ${validities} ${validities === 1 ? 'validity' : 'validities'} from ${rows} ${rows === 1 ? 'row' : 'rows'}`;
 }

@@ -1,28 +1,43 @@
 import { Command, Option } from 'commander';
-import { LOG_LEVELS, LogLevel } from '../core/logger';
+import { LOG_LEVELS, LogLevel, Logger } from '../core/logger';
 import { applySettingOverrides, loadRegime, LoadedRegime } from '../config/load-regime';
 import { settingDefaults } from '../config/regime-defaults';
-import { CliIo } from './io';
+import { CliIo, LOG_FORMATS, LogFormat, streamLogger } from './io';
+
+/** `--log-level` and `--log-format`, which every command takes. */
+export interface LogOptions {
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+/** Adds `--log-level` and `--log-format` (every command has them; fatal errors follow the format too). */
+export function addLogOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--log-level <level>', 'least level logged').choices([...LOG_LEVELS]).default('info'))
+    .addOption(new Option('--log-format <format>', 'log lines (stderr) as human text (times UTC) or one JSON object per line').choices([...LOG_FORMATS]).default('human'));
+}
+
+/** The command's logger on stderr, as its log options say. */
+export function cliLogger(io: CliIo, opts: Partial<LogOptions>): Logger {
+  return streamLogger(io, opts.logLevel ?? 'info', opts.logFormat ?? 'human');
+}
 
 /** Options every regime command shares. */
-export interface CommonOptions {
+export interface CommonOptions extends LogOptions {
   dbconf?: string;
   regimes?: string;
   specDir?: string;
   set?: string[];
-  logLevel: LogLevel;
-  logFormat: 'human' | 'json';
 }
 
 /** Adds the options every regime command shares. */
 export function addCommonOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
     .option('--regimes <dir>', 'folder of regime YAML files (default $SCRAPE_REGIMES or ./regimes.d)')
     .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
-    .option('--set <key=value>', 'override a setting, e.g. --set maxage=1m (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .addOption(new Option('--log-level <level>', 'least level logged').choices([...LOG_LEVELS]).default('info'))
-    .addOption(new Option('--log-format <format>', 'log line format').choices(['human', 'json']).default('human'));
+    .option('--set <key=value>', 'override a setting, e.g. --set maxage=1m (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
+  return addLogOptions(cmd);
 }
 
 /** Loads a regime given on the command line, applying `--set` overrides to `section`. */

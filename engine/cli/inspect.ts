@@ -2,7 +2,7 @@ import { describeLocation, locationLabel } from '../db/open-database';
 import { resolveDatabase } from '../config/dbconf';
 import { FieldRange, SourceInspection, TableInspection, inspectSource, summarizeColumns } from '../report/source-inspection';
 import { UnpivotCell } from '../transform/unpivot-plan';
-import { CommonOptions, addCommonOptions, loadRegimeForCli } from './common-options';
+import { CommonOptions, addCommonOptions, cliLogger, loadRegimeForCli } from './common-options';
 import { RegisterCommand } from './main';
 import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
 import { streamLogger } from './io';
@@ -97,9 +97,10 @@ export const registerInspect: RegisterCommand = (program, io) => {
   cmd.action(async (name: string, opts: InspectOptions) => {
     const loaded = loadRegimeForCli(name, opts, io, 'scraper');
     const location = resolveDatabase(opts.source ?? loaded.regime.source, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
-    for (const w of location.warnings) io.stderr.write(`warning: ${w}\n`);
+    const logger = cliLogger(io, opts);
+    for (const w of location.warnings) logger.log('warn', w);
     const timeoutMs = connectTimeoutMs(opts.connectTimeout);
-    const db = await connectDatabase(location, { readOnly: true, timeoutMs, logger: streamLogger(io, opts.logLevel, opts.logFormat) });
+    const db = await connectDatabase(location, { readOnly: true, timeoutMs, logger });
     try {
       const only = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
       const inspection = await inspectSource(db, loaded.regime, only);

@@ -10,11 +10,12 @@ import { readContextAt } from '../dbi/dbi-reader';
 import { isSingleMaskBit } from '../dbi/mask-bits';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable, defaultSpecDir, loadSpec } from '../spec/spec-table';
-import { CliIo, streamLogger } from './io';
+import { CliIo } from './io';
+import { LogOptions, addLogOptions, cliLogger } from './common-options';
 import { RegisterCommand } from './main';
 import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
 
-interface QueryOptions {
+interface QueryOptions extends LogOptions {
   at: string;
   site: string;
   subsite: string;
@@ -61,7 +62,7 @@ export const registerQuery: RegisterCommand = (program, io, setExit) => {
     .option('--target <name>', 'dbconf section or URL of the DBI database', 'tmp_offline_db')
     .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
     .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)');
-  addConnectTimeoutOption(cmd).action(async (table: string, opts: QueryOptions) => {
+  addConnectTimeoutOption(addLogOptions(cmd)).action(async (table: string, opts: QueryOptions) => {
     const code = await runQuery(table, opts, io);
     if (code !== 0) setExit(code);
   });
@@ -86,14 +87,15 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
   }
 
   const location = resolveDatabase(opts.target, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
-  for (const warning of location.warnings) io.stderr.write(`warning: ${warning}\n`);
+  const logger = cliLogger(io, opts);
+  for (const warning of location.warnings) logger.log('warn', warning);
   const where = locationLabel(location);
   if (databaseFileMissing(location)) {
     throw new ScrapeError('TARGET_MISSING', `target ${where} does not exist yet: nothing was written there`, {
       hint: 'check --target (and --dbconf), or run the scraper first',
     });
   }
-  const db = await connectDatabase(location, { readOnly: true, poolMax: 1, timeoutMs, logger: streamLogger(io) });
+  const db = await connectDatabase(location, { readOnly: true, poolMax: 1, timeoutMs, logger });
   try {
     for (const t of [spec.table, vldTableName(spec)]) {
       if (!(await db.schema.hasTable(t))) {
@@ -108,7 +110,10 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
       rollback: rollback ?? null, rollbackVersion: rollbackVersion ?? null, aggregates: found,
     });
     if (found.length === 0) {
-      io.stderr.write(`no ${spec.table} validity covers ${at} UTC for ${context}${rollbacks ? ` (${rollbacks})` : ''}\n`);
+      const message = `no ${spec.table} validity covers ${at} UTC for ${context}${rollbacks ? ` (${rollbacks})` : ''}`;
+      // the outcome (exit 1) as a line of the log format asked for
+      if (opts.logFormat === 'json') logger.log('error', message, { table: spec.table, at_utc: at, site: sitemask, subsite, simflag, task, aggregateno, rollback, rollback_version: rollbackVersion, exit_code: 1 });
+      else io.stderr.write(message + '\n');
       // scripts parse stdout: the same shape, with nothing in it
       if (opts.json) io.stdout.write(JSON.stringify(json(), null, 2) + '\n');
       return 1;

@@ -4,8 +4,8 @@ import { parseDuration } from '../core/time';
 import { resolveDatabase } from '../config/dbconf';
 import { applySettingOverrides, checkRegimeFile, renderDiagnostics } from '../config/load-regime';
 import { runRegimeSession } from '../session/regime-session';
-import { CommonOptions, addCommonOptions, effectiveSettingsText, loadRegimeForCli } from './common-options';
-import { CliIo, streamLogger } from './io';
+import { CommonOptions, addCommonOptions, cliLogger, effectiveSettingsText, loadRegimeForCli } from './common-options';
+import { CliIo } from './io';
 import { addConnectTimeoutOption, connectTimeoutMs } from './connect-database';
 
 /** Flags of `scrape run` and `scrape average`. */
@@ -84,7 +84,7 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
   }
   const connectTimeout = connectTimeoutMs(opts.connectTimeout);
   const loaded = loadRegimeForCli(name, withSets, io, section);
-  const logger = streamLogger(io, opts.logLevel, opts.logFormat);
+  const logger = cliLogger(io, opts);
   const dbconf = { dbconf: opts.dbconf, env: io.env, cwd: io.cwd };
   const source = resolveDatabase(opts.source ?? loaded.regime.source, dbconf);
   const target = resolveDatabase(opts.target ?? loaded.regime.target, dbconf);

@@ -6,6 +6,7 @@ import { ScrapeError } from '../core/errors';
 import { findRegimeFile, listRegimeFiles, loadRegime } from '../config/load-regime';
 import { SupervisorMode, supervisorProgram } from '../config/supervisor-config';
 import { RegisterCommand } from './main';
+import { addLogOptions } from './common-options';
 
 interface SupervisorCliOptions {
   out: string;
@@ -37,6 +38,7 @@ export const registerSupervisor: RegisterCommand = (program, io) => {
     .option('--user <user>', 'unix user the programs run as (supervisord running as root switches to it)')
     .option('--log-dir <dir>', `folder of the program logs (default ${DEFAULT_LOG_DIR})`)
     .option('--startsecs <s>', 'seconds a start must last to count as started (default 10)');
+  addLogOptions(cmd);
   cmd.action(async (names: string[], opts: SupervisorCliOptions) => {
     const lookup = { regimesDir: opts.regimes, cwd: io.cwd, env: io.env };
     const files = names.length === 1 && names[0] === 'ALL'

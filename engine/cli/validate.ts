@@ -9,8 +9,9 @@ import { CheckedRegime, regimeOverlaps } from '../config/regime-overlaps';
 import { dbconfIssues } from '../config/dbconf-issues';
 import { declaredColumnIssues } from '../report/declared-column-issues';
 import { RegisterCommand } from './main';
+import { LogOptions, addLogOptions } from './common-options';
 
-interface ValidateOptions {
+interface ValidateOptions extends LogOptions {
   regimes?: string;
   specDir?: string;
   dbconf?: string;
@@ -48,7 +49,7 @@ function filesToCheck(args: string[], lookup: RegimeLookup): string[] {
  * error, else one summary line.
  */
 export const registerValidate: RegisterCommand = (program, io, setExit) => {
-  program
+  const cmd = program
     .command('validate')
     .description('check regime files: print every problem as file:line:col, exit 1 when any error')
     .argument('[files...]', 'regime files, folders or names (default: every *.yaml in the regimes folder)')
@@ -56,7 +57,8 @@ export const registerValidate: RegisterCommand = (program, io, setExit) => {
     .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
     .option('--dbconf <file>', 'dbconf file looked in first for the regimes\' databases (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
     .option('--connect', 'also open each valid regime\'s source and target: tables, declared columns, mappings against the real columns, the target user\'s SELECT/INSERT/UPDATE (nothing is written)')
-    .option('--connect-timeout <s>', 'seconds to wait for each database with --connect', '10')
+    .option('--connect-timeout <s>', 'seconds to wait for each database with --connect', '10');
+  addLogOptions(cmd)
     .action(async (args: string[], opts: ValidateOptions) => {
       const lookup: RegimeLookup = { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env };
       const files = filesToCheck(args, lookup);

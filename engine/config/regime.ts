@@ -109,7 +109,7 @@ export interface AveragerSettings {
   task?: number;
 }
 
-export type FakerProfile = 'modulo_ramp' | 'constant' | 'ramp' | 'sine' | 'random_walk' | 'step';
+export type FakerProfile = 'modulo_ramp' | 'constant' | 'ramp' | 'sine' | 'random_walk' | 'step' | 'drift';
 
 /**
  * A `faker.columns` rule. value/amplitude/period/step always hold a value: the schema defaults are

@@ -102,7 +102,7 @@ export async function prepareFakeSource(options: FakerOptions): Promise<{ tables
     for (const t of all) if (drop || !(await tableExists(db, t.name))) missing.push(t.name);
     if (drop || missing.length) {
       const result = await loadDump({ file: dump, db, dialect, tables: drop ? undefined : missing, keepExisting: !drop });
-      logger.log('info', `faker: loaded ${path.basename(dump)}`, { statements: result.statements });
+      logger.log('info', `faker: loaded ${path.basename(dump)} (${result.statements} statements)`, { dump: path.basename(dump), statements: result.statements });
       created.push(...result.created.filter((t) => all.some((x) => x.name === t)));
       if (dialect === 'mysql') for (const t of missing) if (await tableExists(db, t)) created.push(t);
     }
@@ -253,7 +253,7 @@ export async function runBatchFaker(options: BatchFakerOptions): Promise<FakerRe
         await conn.exec('ROLLBACK').catch(() => undefined);
         throw err;
       }
-      logger.log('info', `faker: ${stream.table.name} ids ${firstId}..${stream.maxId}`, { rows: stream.maxId - firstId + 1 });
+      logger.log('info', `faker: ${stream.table.name} ids ${firstId}..${stream.maxId}, ${stream.maxId - firstId + 1} rows`, { table: stream.table.name, first_id: firstId, last_id: stream.maxId, rows: stream.maxId - firstId + 1 });
       if (options.signal?.aborted) break;
     }
   });
@@ -314,7 +314,7 @@ export async function runLiveFaker(options: LiveFakerOptions): Promise<FakerResu
       }
     });
     iterations++;
-    logger.log('info', `FAKE ${iterations} ${lastDt}`, { tables: Object.keys(rows).length, id: streams[0]?.maxId });
+    logger.log('info', `FAKE ${iterations} ${lastDt} ${regime.timezone}`, { iteration: iterations, time: lastDt, zone: regime.timezone, tables: Object.keys(rows).length, id: streams[0]?.maxId });
     options.onIteration?.(iterations, lastDt);
     if (options.maxiter > 0 && iterations >= options.maxiter) break;
     await clock.sleep(Math.max(0, interval - (clock.now() - t0)), options.signal);

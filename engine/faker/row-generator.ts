@@ -36,6 +36,9 @@ interface CompiledColumn {
 const PURPOSE_WALK = 1;
 const PURPOSE_NULL = 2;
 const PURPOSE_QUALITY = 3;
+const PURPOSE_NOISE = 4;
+const PURPOSE_LEVEL = 5;
+const PURPOSE_DRIFT = 6;
 
 function kindOf(type: string): { kind: Kind; scale?: number } {
   const t = type.toLowerCase();
@@ -45,6 +48,28 @@ function kindOf(type: string): { kind: Kind; scale?: number } {
   if (/^(float|double|real|decimal|numeric)\b/.test(t)) return { kind: 'real' };
   if (/^(datetime|timestamp)\b/.test(t)) return { kind: 'datetime' };
   return { kind: 'text' };
+}
+
+/**
+ * The `drift` profile at row `id` of a column (`hash` keys its draws): a sensor's reading, from
+ * seeded draws of the id alone (no state, so reruns and appends give the same rows). The rows are
+ * cut into segments of `period` rows (shifted per column, so columns step at different rows);
+ * the value is `value`
+ * - plus a level of 0 or `amplitude` drawn per segment: a step of `amplitude` where two segments
+ *   differ (about every other segment boundary);
+ * - plus a drift, linear between points drawn within ±`amplitude`/2 at the segment boundaries;
+ * - plus noise drawn within ±`step` for each row.
+ */
+export function driftValue(seed: number, hash: number, id: number, c: { value: number; amplitude: number; period: number; step: number }): number {
+  const period = Math.max(1, Math.floor(c.period));
+  const shifted = id + (hash % period);
+  const k = Math.floor(shifted / period);
+  const frac = (shifted - k * period) / period;
+  const level = seededUnit(seed, hash, k, PURPOSE_LEVEL) < 0.5 ? 0 : c.amplitude;
+  const point = (j: number) => (c.amplitude / 2) * (2 * seededUnit(seed, hash, j, PURPOSE_DRIFT) - 1);
+  const drift = point(k) + (point(k + 1) - point(k)) * frac;
+  const noise = c.step * (2 * seededUnit(seed, hash, id, PURPOSE_NOISE) - 1);
+  return c.value + level + drift + noise;
 }
 
 /** Compiles `faker.columns` keys once: regexes over column keys, first match wins. */
@@ -62,7 +87,8 @@ export function compileColumnRules(regime: Regime): { re: RegExp; decl: FakerCol
  * Makes the values of one fake table, row by row, as SQL literal tuples `(id,'dt',v1,…)`.
  * Each column follows its profile (`faker.columns`, first matching regex, else `faker.profile`):
  * `modulo_ramp` id mod 10, `constant`, `ramp`, `sine`, `step`, `random_walk` (seeded, resumable
- * from the table's last row), or a JSONata `expr` with `$id`, `$dt`, `$column`, `$table`. NULL
+ * from the table's last row), `drift` (a sensor: slow drift, occasional steps, noise; see
+ * `driftValue`), or a JSONata `expr` with `$id`, `$dt`, `$column`, `$table`. NULL
  * and quality-flag injection draw from a PRNG keyed by (seed, table, column, id) so reruns and
  * appends give identical rows. Values are rounded to the column's type as the database stores
  * them, so what a resumed walk reads back equals what it had in memory.
@@ -176,6 +202,8 @@ export class RowGenerator {
         return c.value + c.amplitude * Math.floor(id / c.period);
       case 'random_walk':
         return this.walkStep(c, id);
+      case 'drift':
+        return driftValue(this.seed, c.hash, id, c);
       case 'quality':
         return seededUnit(this.seed, c.hash, id, PURPOSE_QUALITY) < c.quality!.rate ? c.quality!.bad : c.quality!.good;
       default:

@@ -235,11 +235,28 @@ function hms(row: SourceRow): string {
 
 /**
  * The manual's source-vector log line, column for column:
- * `SV 8   (6, 13)  2011-02-01 00:01:00 full       overage    (00:01:00 00:02:10)  ==> PROCEED`.
+ * `SV 8   (6, 13)  2011-02-01 00:01:00 full       overage    (00:01:00 00:02:10)  ==> PROCEED`;
+ * with `zone`, the (source-local) time cursor is labelled with it:
+ * `SV 8   (6, 13)  2011-02-01 00:01:00 Asia/Shanghai full …`.
  */
-export function formatSvLine(s: Sample): string {
+export function formatSvLine(s: Sample, zone?: string): string {
   const ids = s.last ? `(${s.first.id}, ${s.last.id})` : `(${s.first.id},)`;
   const full = s.last ? 'full' : 'partial';
   const times = `(${hms(s.first)} ${s.last ? hms(s.last) : '++'})`;
-  return `SV ${String(s.n).padEnd(3)} ${ids.padEnd(8)} ${s.tcursor} ${full.padEnd(10)} ${s.decision.padEnd(10)} ${times}  ==>${s.proceed ? ' PROCEED' : ''}`;
+  return `SV ${String(s.n).padEnd(3)} ${ids.padEnd(8)} ${s.tcursor}${zone ? ` ${zone}` : ''} ${full.padEnd(10)} ${s.decision.padEnd(10)} ${times}  ==>${s.proceed ? ' PROCEED' : ''}`;
+}
+
+/** The fields of a sample's log line (JSON logs): its number, ids, source-local times, zone and decision. */
+export function svFields(s: Sample, stream: string, zone: string): Record<string, unknown> {
+  return {
+    stream,
+    sample: s.n,
+    first_id: s.first.id,
+    last_id: s.last?.id,
+    first_time: String(s.first.date_time),
+    last_time: s.last ? String(s.last.date_time) : undefined,
+    zone,
+    reason: s.decision,
+    proceed: s.proceed,
+  };
 }

@@ -11,7 +11,7 @@ import { SourceKey, SourcePage, SourceReader, SourceRow, StreamedPage } from '..
 import { SourceStream } from '../source/source-stream';
 import { Aggregator } from '../aggregate/aggregator';
 import { CompiledChangeRules } from './change-rules';
-import { Sample, SourceVector, formatSvLine } from './source-vector';
+import { Sample, SourceVector, formatSvLine, svFields } from './source-vector';
 
 /** Settings of one stream, already parsed into numbers. */
 export interface StreamSettings {
@@ -82,6 +82,11 @@ export class StreamRunner implements StreamWorker {
   sourceLatestMs?: number;
   /** Bumped by `resume`: a page still streaming from before stops handing rows on. */
   private generation = 0;
+  /**
+   * The last step read to the end of the source: PROCEED lines at info. False until then and
+   * while full pages are read (catching up): PROCEED lines at debug, the progress lines count them.
+   */
+  live = false;
 
   constructor(
     readonly stream: SourceStream,
@@ -117,6 +122,11 @@ export class StreamRunner implements StreamWorker {
   /** Context fields bound as `ctx` in mappings: captures, context columns, table name. */
   get ctx(): Record<string, unknown> {
     return { ...this.stream.captures, ...this.stream.context, table: this.stream.table };
+  }
+
+  /** Zone of the source-local times (the regime's `timezone`). */
+  get timezone(): string {
+    return this.stream.zone;
   }
 
   /** Local time the stream resumes from (after `resume`). */
@@ -165,7 +175,7 @@ export class StreamRunner implements StreamWorker {
       const timestart = localToUtc(seed.timestart, timezone);
       const timeend = localToUtc(seed.timeend, timezone);
       for (const table of await this.targets.seed(timestart, timeend, lasts.map((last) => last === undefined))) {
-        this.logger.log('info', `seeded ${table} for ${this.stream.table} with [${seed.timestart}, ${seed.timeend}) local`, { stream: this.stream.table });
+        this.logger.log('info', `seeded ${table} for ${this.stream.table} with [${seed.timestart}, ${seed.timeend}) ${timezone}`, { stream: this.stream.table, table, reason: 'seed', from: seed.timestart, to: seed.timeend, zone: timezone });
       }
       lasts = await this.targets.lastValidities();
     }
@@ -237,7 +247,7 @@ export class StreamRunner implements StreamWorker {
     }
     for (const row of page.skipped) {
       if (row.id > this.maxIdRead) this.maxIdRead = row.id;
-      this.logger.log('warn', `${this.stream.table} id ${row.id} at ${row.date_time}: joined row missing while the joined table is past it; entry skipped`, { stream: this.stream.table });
+      this.logger.log('warn', `${this.stream.table} id ${row.id} at ${row.date_time} ${this.stream.zone}: joined row missing while the joined table is past it; entry skipped`, { stream: this.stream.table, id: row.id, time: row.date_time, zone: this.stream.zone });
     }
     this.counts.rowsSkipped += page.skipped.length;
     let stoppedEarly = false;
@@ -278,7 +288,7 @@ export class StreamRunner implements StreamWorker {
     if (page.waitingForJoin) {
       const now = this.clock.now();
       const at = page.waitingAt;
-      const what = at ? `id ${at.key.id} at ${at.key.date_time} has no row in ${at.tables.join(', ')} yet` : 'a joined row is missing';
+      const what = at ? `id ${at.key.id} at ${at.key.date_time} ${this.stream.zone} has no row in ${at.tables.join(', ')} yet` : 'a joined row is missing';
       if (this.joinWaitSince === undefined) {
         // Said once per wait: nothing at or after this entry is scraped until its joined row arrives.
         this.joinWaitSince = now;
@@ -291,22 +301,27 @@ export class StreamRunner implements StreamWorker {
       this.joinWaitSince = undefined;
     }
     result.caughtUp = !page.full && !stoppedEarly;
+    this.live = result.caughtUp;
     this.reportedKey = this.lastKey;
     return result;
   }
 
   /**
    * Counts one row the source vector took and what it made of it: its sample (logged as the
-   * manual's SV line: PROCEEDs at info, the others at debug), the PROCEED sample to propagate,
-   * and `finished` once maxiter samples are taken. The same for whole and streamed pages.
+   * manual's SV line: PROCEEDs at info once live, every sample at debug), the PROCEED sample to
+   * propagate, and `finished` once maxiter samples are taken. The same for whole and streamed
+   * pages.
    */
   private took(sample: Sample | undefined, vector: SourceVector, result: StepResult, debug: boolean): Sample | undefined {
     result.rowsRead++;
     if (!sample) return undefined;
     result.samples++;
     this.lastSample = sample;
-    if (sample.proceed) this.logger.log('info', formatSvLine(sample), { stream: this.stream.table });
-    else if (debug) this.logger.log('debug', formatSvLine(sample), { stream: this.stream.table });
+    const level = sample.proceed && this.live ? 'info' : debug ? 'debug' : undefined;
+    if (level) {
+      const zone = this.stream.zone;
+      this.logger.log(level, formatSvLine(sample, zone), svFields(sample, this.stream.table, zone));
+    }
     const { maxiter } = this.settings;
     if (maxiter > 0 && vector.samples >= maxiter) result.finished = true;
     return sample.proceed ? sample : undefined;
@@ -327,6 +342,7 @@ export class StreamRunner implements StreamWorker {
     const { result } = run;
     if (page.joinMissing && !run.stoppedEarly) this.pageMode = true;
     const more = (page.full || page.joinMissing) && !run.stoppedEarly;
+    if (more) this.live = false; // the next page streams in as catch-up
     if (more && !page.joinMissing) this.nextStream = this.startStream(vector);
     await this.mapProceeds(run);
     // catching up: this page's propagations are written while the next one streams
@@ -335,6 +351,7 @@ export class StreamRunner implements StreamWorker {
     this.waitingForJoin = false;
     this.joinWaitSince = undefined;
     result.caughtUp = !more;
+    this.live = result.caughtUp;
     this.reportedKey = run.lastKey ?? this.reportedKey;
     return result;
   }

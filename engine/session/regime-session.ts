@@ -1,8 +1,8 @@
 import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
+import { parseDuration } from '../core/time';
 import { ScrapeError, isScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
-import { parseDuration } from '../core/time';
 import { DatabaseLocation } from '../config/dbconf';
 import { Regime } from '../config/regime';
 import { regimeForRole } from '../config/regime-defaults';
@@ -96,9 +96,12 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
   const clock = options.clock ?? systemClock;
   const env = options.env ?? process.env;
   const first = options.loaded.regime;
+  const sourceText = describeLocation(options.source);
+  const targetText = describeLocation(options.target);
   logger.log('info', mode === 'scrape'
-    ? `regime ${first.name}: ${describeLocation(options.source)} -> ${describeLocation(options.target)}`
-    : `averager ${first.name}: ${describeLocation(options.source)} -> ${describeLocation(options.target)} bin ${first.averager.bin} chunk ${first.averager.chunk}`);
+    ? `regime ${first.name}: ${sourceText} -> ${targetText}, source times ${first.timezone}`
+    : `averager ${first.name}: ${sourceText} -> ${targetText} bin ${first.averager.bin} chunk ${first.averager.chunk}, source times ${first.timezone}`,
+  { regime: first.name, role: mode, source: sourceText, target: targetText, zone: first.timezone });
   const decoderMissing = options.rowDecoder === false ? undefined : rowDecoderUnavailable();
   if (decoderMissing) logger.log('info', decoderMissing);
   const backoff: BackoffOptions = {
@@ -159,9 +162,8 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
   };
   process.on('SIGHUP', onHup);
   let watch = watchLock(lock, logger, () => runAbort?.abort(), env);
-  // catch-up lines while more than three heartbeats (the averager: three bins) behind
-  const pace = parseDuration(mode === 'scrape' ? first.scraper.heartbeat : first.averager.bin);
-  const observer = combineObservers(new CatchUpProgress(logger, clock, pace), metrics, health);
+  // while catching up, a progress line every 10 s instead of a line per write
+  const observer = combineObservers(new CatchUpProgress(logger, clock), metrics, health);
   try {
     for (;;) {
       runAbort = new AbortController();
@@ -185,14 +187,20 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
         backoff,
         observer,
       };
-      let done: string[];
+      let done: { message: string; fields: Record<string, unknown> }[];
       try {
         if (mode === 'scrape') {
           const report = await runScraper({ ...run, seed: options.seed || regime.scraper.seed_target_tables });
-          done = report.streams.map((s) => `done ${s.table}: ${s.rowsRead} rows read, ${s.samples} samples, ${s.propagations} propagations${s.rowsSkipped ? `, ${s.rowsSkipped} skipped` : ''}`);
+          done = report.streams.map((s) => ({
+            message: `done ${s.table}: ${s.rowsRead} rows read, ${s.samples} samples, ${s.propagations} propagations${s.rowsSkipped ? `, ${s.rowsSkipped} skipped` : ''}`,
+            fields: { stream: s.table, rows: s.rowsRead, samples: s.samples, propagations: s.propagations, skipped: s.rowsSkipped },
+          }));
         } else {
           const report = await runAverager(run);
-          done = report.streams.map((s) => `done ${s.table}: resumed at ${s.resumedAt}, ${s.rowsRead} rows read, ${s.chunks} chunks, ${s.validities} validities`);
+          done = report.streams.map((s) => ({
+            message: `done ${s.table}: resumed at ${s.resumedAt} ${regime.timezone}, ${s.rowsRead} rows read, ${s.chunks} chunks, ${s.validities} validities`,
+            fields: { stream: s.table, resumed_at: s.resumedAt, zone: regime.timezone, rows: s.rowsRead, chunks: s.chunks, propagations: s.validities },
+          }));
         }
       } finally {
         shutdown.signal.removeEventListener('abort', stop);
@@ -224,7 +232,7 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
         }
         continue;
       }
-      for (const line of done) logger.log('info', line);
+      for (const line of done) logger.log('info', line.message, line.fields);
       break;
     }
   } finally {

@@ -5,17 +5,22 @@ import { SourceStream } from '../source/source-stream';
 
 /**
  * Says where a stream resumes, in the manual's words (`timecursor(local) <table> {sitemask…}
- * <time>`), after warning once about entries before `timefloor` (zero dates included) that it
- * never reads.
+ * <time>`) with the zone of that local time and the UTC instant it is, after warning once about
+ * entries before `timefloor` (zero dates included) that it never reads.
  */
 export async function announceResume(reader: SourceReader, stream: SourceStream, logger: Logger, timefloor: string, start: string, timezone: string): Promise<void> {
   const before = await reader.countBefore(timefloor);
   if (before > 0) {
-    logger.log('warn', `${stream.table}: ${before} entries before timefloor ${timefloor} (zero dates included) are skipped`, { stream: stream.table });
+    logger.log('warn', `${stream.table}: ${before} entries before timefloor ${timefloor} ${timezone} (zero dates included) are skipped`, { stream: stream.table, skipped: before, timefloor, zone: timezone });
   }
   const c = stream.context;
-  logger.log('info', `timecursor(local) ${stream.table} {sitemask: ${c.sitemask}, subsite: ${c.subsite}} ${start}`, {
+  const utc = localToUtc(start, timezone);
+  logger.log('info', `timecursor(local) ${stream.table} {sitemask: ${c.sitemask}, subsite: ${c.subsite}} ${start} ${timezone} (${utc} UTC)`, {
     stream: stream.table,
-    resume_utc: localToUtc(start, timezone),
+    sitemask: c.sitemask,
+    subsite: c.subsite,
+    resume_local: start,
+    zone: timezone,
+    resume_utc: utc,
   });
 }

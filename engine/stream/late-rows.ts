@@ -150,6 +150,8 @@ export class LateRows {
   mark?: SourceMark;
   /** Hears each count (metrics). */
   onCount?: (count: number) => void;
+  /** What the log lines call the zone of the source-local times (the stream builder sets the regime's `timezone`). */
+  zone = 'local';
   private checkedAt = -Infinity;
   private readonly seen = new Map<number, string>();
   /** The target the marks are read from (the one furthest behind at the first check) and the last mark checked. */
@@ -202,8 +204,8 @@ export class LateRows {
       const first = this.first ? `; first id ${this.first.id} at ${this.first.date_time}` : '';
       this.logger.log(
         'warn',
-        `${this.stream.table}: ${this.count} late ${this.count === 1 ? 'row' : 'rows'}: dated before ${mark.lastTime} local, already written, with ids above ${mark.maxId}, the highest id read when it was written${first}; not scraped, the target is left as it is (repairing the validities is a separate operation)`,
-        { stream: this.stream.table, late: this.count, first_id: this.first?.id, first_time: this.first?.date_time },
+        `${this.stream.table}: ${this.count} late ${this.count === 1 ? 'row' : 'rows'}: dated before ${mark.lastTime} ${this.zone}, already written, with ids above ${mark.maxId}, the highest id read when it was written${first}; not scraped, the target is left as it is (repairing the validities is a separate operation)`,
+        { stream: this.stream.table, late: this.count, before: mark.lastTime, max_id: mark.maxId, first_id: this.first?.id, first_time: this.first?.date_time, zone: this.zone },
       );
     }
     this.onCount?.(this.count);

@@ -20,6 +20,8 @@ export class FutureQuarantine {
   first?: SourceKey;
   /** Hears each count (metrics). */
   onCount?: (count: number) => void;
+  /** What the log lines call the zone of the source-local times (the stream builder sets the regime's `timezone`). */
+  zone = 'local';
   private checkedAt = -Infinity;
 
   constructor(
@@ -47,11 +49,11 @@ export class FutureQuarantine {
       const first = found.first ? `; first id ${found.first.id} at ${found.first.date_time}` : '';
       this.logger.log(
         'warn',
-        `${this.table}: ${found.count} ${found.count === 1 ? 'entry' : 'entries'} dated more than future_limit ${this.limit} ahead of the wall clock (after ${found.horizon} local) quarantined: not read until the clock reaches them${first}`,
-        { stream: this.table, quarantined: found.count, first_id: found.first?.id, first_time: found.first?.date_time },
+        `${this.table}: ${found.count} ${found.count === 1 ? 'entry' : 'entries'} dated more than future_limit ${this.limit} ahead of the wall clock (after ${found.horizon} ${this.zone}) quarantined: not read until the clock reaches them${first}`,
+        { stream: this.table, quarantined: found.count, horizon: found.horizon, first_id: found.first?.id, first_time: found.first?.date_time, zone: this.zone },
       );
     } else if (changed && before > 0) {
-      this.logger.log('info', `${this.table}: no entry dated after ${found.horizon} local any more: quarantined entries released`, { stream: this.table });
+      this.logger.log('info', `${this.table}: no entry dated after ${found.horizon} ${this.zone} any more: quarantined entries released`, { stream: this.table, quarantined: 0, horizon: found.horizon, zone: this.zone });
     }
     this.onCount?.(found.count);
   }

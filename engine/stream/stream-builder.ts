@@ -80,10 +80,12 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
         horizon: regimeHorizon(regime, clock, stream.zone),
       });
       const quarantine = new FutureQuarantine(reader, stream.table, options.logger, clock, regime.scraper.future_limit);
+      quarantine.zone = regime.timezone;
       const worker = factory.make({ stream, reader, quarantine, columnNames, plan, targets: set });
       quarantine.onCount = (count) => options.observer?.quarantine?.(worker, count);
       if (options.observer?.read) reader.onRead = (seconds) => options.observer!.read!(worker, seconds);
       worker.lateRows = new LateRows(source, stream, targets, options.logger, clock);
+      worker.lateRows.zone = regime.timezone;
       worker.lateRows.onCount = (count) => options.observer?.late?.(worker, count);
       return worker;
     }),

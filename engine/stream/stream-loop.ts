@@ -35,6 +35,7 @@ export async function runStreams<W extends StreamWorker>(options: RunOptions, bu
   const retrying = retryingWith({ logger, clock, backoff: options.backoff, signal, onRetry: (err) => observer?.retry?.(err) });
   const workers = await retrying(build);
   if (!workers) return undefined;
+  observer?.start?.(workers);
   for (const worker of workers) {
     if (observer?.propagation) worker.targets.onPropagation = (reason) => observer.propagation!(worker, reason);
     if (observer?.write) worker.targets.onWrite = (ms) => observer.write!(worker, ms / 1000);

@@ -2,11 +2,13 @@ import { StepResult, StreamWorker } from './stream-worker';
 
 /** Hooks for progress lines, metrics and logs of a run; all optional, all synchronous. */
 export interface StreamObserver {
+  /** Once the streams of a run are built, before they resume (again for each run of a session: a reload, a lock taken again). */
+  start?(workers: readonly StreamWorker[]): void;
   /** After each successful step of a stream, with the stream's lag (source time) when known. */
   step?(worker: StreamWorker, step: StepResult, lagMs: number | undefined): void;
   /** After each transient failure (one retry). */
   retry?(err: unknown): void;
-  /** Once per validity decided, when it is known to be written, with its decision (`changed`, `overage`, `bin`). */
+  /** Once per validity decided, when it is known to be written, with its decision (`changed`, `overage`, `bin`; `seed` for a seed validity). */
   propagation?(worker: StreamWorker, reason: string): void;
   /** After each write (one transaction of a target), with its duration. */
   write?(worker: StreamWorker, seconds: number): void;
@@ -24,6 +26,7 @@ export interface StreamObserver {
 export function combineObservers(...observers: (StreamObserver | undefined)[]): StreamObserver {
   const all = observers.filter((o): o is StreamObserver => o !== undefined);
   return {
+    start: (workers) => all.forEach((o) => o.start?.(workers)),
     step: (worker, step, lagMs) => all.forEach((o) => o.step?.(worker, step, lagMs)),
     retry: (err) => all.forEach((o) => o.retry?.(err)),
     propagation: (worker, reason) => all.forEach((o) => o.propagation?.(worker, reason)),

@@ -35,6 +35,14 @@ export interface StreamWorker {
   readonly resumeTime: string;
   /** Source-local `date_time` of the last entry consumed (the resume time before any): progress lines. */
   readonly cursor: string;
+  /** IANA zone of the stream's source-local times (the regime's `timezone`): log lines say it. */
+  readonly timezone: string;
+  /**
+   * True once a step has read to the end of the source (the last step caught up): the worker
+   * then logs each write at info; before that, and while it reads full pages again, it is
+   * catching up and logs them at debug (the catch-up progress lines count them instead).
+   */
+  readonly live: boolean;
   /**
    * Source rows dated more than `future_limit` ahead of the wall clock at the last count
    * (`FutureQuarantine`): not read until the clock reaches them.

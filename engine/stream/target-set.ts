@@ -241,8 +241,11 @@ export class TargetSet {
     const g = this.gap;
     if (!g) return;
     this.gap = undefined;
-    this.logger?.log('info', `${this.streamName}: ${g.count} nonexistent local time(s) from ${g.first} moved to the transition instant ${g.transition} UTC (${this.gapTimes} in this stream)`, {
+    this.logger?.log('info', `${this.streamName}: ${g.count} nonexistent local time(s) from ${g.first} ${this.timezone} moved to the transition instant ${g.transition} UTC (${this.gapTimes} in this stream)`, {
       stream: this.streamName,
+      first_time: g.first,
+      zone: this.timezone,
+      transition_utc: g.transition,
       gap_times: g.count,
       gap_times_total: this.gapTimes,
     });
@@ -358,6 +361,7 @@ export class TargetSet {
       const rows = [Object.fromEntries(target.spec.columns.map((c) => [c.name, null]))];
       await target.writer.write([{ timestart: timestartUtc, timeend: timeendUtc, context: this.context, rows }], { context: this.context, expect: undefined });
       seeded.push(target.spec.table);
+      this.onPropagation?.('seed');
     }
     return seeded;
   }

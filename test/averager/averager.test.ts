@@ -119,7 +119,7 @@ describe.each(DIALECTS)('averager, regime adlid, on %s', (dialect) => {
     expect(one.length).toBeGreaterThan(DAYS * 24 - 10);
     expect(two).toEqual(one);
     // The second split run resumed on the bin after the last one written before the append.
-    expect(splitLogs[1].messages().some((m) => m.startsWith('timecursor(local) AD1_LidSensor {sitemask: 1, subsite: 1} 2012-02-17 13:00:00'))).toBe(true);
+    expect(splitLogs[1].messages().some((m) => m.startsWith('timecursor(local) AD1_LidSensor {sitemask: 1, subsite: 1} 2012-02-17 13:00:00 Asia/Shanghai (2012-02-17 05:00:00 UTC)'))).toBe(true);
   });
 
   it('writes one validity per complete hour whose aggregates equal SQL GROUP BY over the good entries', async () => {
@@ -166,11 +166,19 @@ describe.each(DIALECTS)('averager, regime adlid, on %s', (dialect) => {
     expect(rows[0].TIMESTART).toBe(utc('2012-02-15 00:00:07'));
   });
 
-  it('logs one line per chunk, as the manual does', () => {
-    const lines = wholeLog.messages().filter((m) => m.startsWith('['));
-    expect(lines[0]).toBe("[0  ] ['Wed Feb  1 00:00:00 2012', 'Thu Feb  2 00:00:00 2012'] 1 day, 0:00:00");
+  it('logs one line per chunk: local times with their zone, span, validities and rows read', async () => {
+    const lines = wholeLog.lines.filter((l) => / chunk \d+: /.test(l.message));
+    // the whole run catches up from the start: every chunk line is a debug line
+    expect(lines.length).toBeGreaterThan(DAYS);
+    expect(lines.every((l) => l.level === 'debug')).toBe(true);
+    // the first day of AD1: its validities (local TIMESTART on 02-01, from the target) and the
+    // rows read (from timefloor on, before the chunk's end, counted by SQL)
+    const day1 = (await targetRows(loaded, whole)).filter((r) => r.SITEMASK === 1 && localPlus(String(r.TIMESTART), 8 * 3600).startsWith('2012-02-01')).length;
+    const [{ n }] = await source.db('AD1_LidSensor').where('date_time', '>=', '2010-01-01 00:00:00').andWhere('date_time', '<', '2012-02-02 00:00:00').count({ n: '*' });
+    expect(lines[0].message).toBe(`AD1_LidSensor chunk 0: 2012-02-01 00:00:00 .. 2012-02-02 00:00:00 Asia/Shanghai (24 h), ${day1} validities from ${Number(n)} rows`);
+    expect(lines[0].fields).toMatchObject({ stream: 'AD1_LidSensor', chunk: 0, from: '2012-02-01 00:00:00', to: '2012-02-02 00:00:00', zone: 'Asia/Shanghai', validities: day1, rows: Number(n) });
     // Second split run: picks up mid-day after the append.
-    expect(splitLogs[1].messages()).toContain("[0  ] ['Fri Feb 17 13:00:00 2012', 'Sat Feb 18 00:00:00 2012'] 11:00:00");
+    expect(splitLogs[1].messages().some((m) => m.startsWith('AD1_LidSensor chunk 0: 2012-02-17 13:00:00 .. 2012-02-18 00:00:00 Asia/Shanghai (11 h), '))).toBe(true);
   });
 
   it('resumes after a restart in the middle on the next bin: no duplicate, no gap', async () => {
@@ -182,7 +190,7 @@ describe.each(DIALECTS)('averager, regime adlid, on %s', (dialect) => {
     const logger = {
       log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => {
         stopper.log(level, message, fields);
-        if (message.startsWith('[') && ++chunks === 3) controller.abort();
+        if (/ chunk \d+: /.test(message) && ++chunks === 3) controller.abort();
       },
     };
     await average(restarted, logger as MemoryLogger, controller.signal);
@@ -196,7 +204,7 @@ describe.each(DIALECTS)('averager, regime adlid, on %s', (dialect) => {
       if (rows.length === 0) return [];
       const lastStartLocal = localPlus(String(rows[rows.length - 1].TIMESTART), 8 * 3600);
       const nextBin = localPlus(lastStartLocal.slice(0, 13) + ':00:00', 3600);
-      return [`timecursor(local) ${table} {sitemask: ${context.split('/')[0]}, subsite: ${context.split('/')[1]}} ${nextBin}`];
+      return [`timecursor(local) ${table} {sitemask: ${context.split('/')[0]}, subsite: ${context.split('/')[1]}} ${nextBin} Asia/Shanghai (${utc(nextBin)} UTC)`];
     });
     expect(expected.some((line) => line.includes('AD1_LidSensor'))).toBe(true);
     const second = new MemoryLogger();

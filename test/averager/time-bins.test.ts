@@ -1,4 +1,4 @@
-import { TimeBins, chunkLine, ctimeText, timedeltaText } from '../../engine/averager/time-bins';
+import { TimeBins, chunkLine, spanText } from '../../engine/averager/time-bins';
 
 const ms = (text: string) => Date.parse(text.replace(' ', 'T') + 'Z');
 const text = (t: number) => new Date(t).toISOString().slice(0, 19).replace('T', ' ');
@@ -35,17 +35,22 @@ describe('TimeBins', () => {
   });
 });
 
-describe('manual log format', () => {
-  it('prints times like Python ctime and spans like timedelta', () => {
-    expect(ctimeText(ms('2012-02-29 15:00:00'))).toBe('Wed Feb 29 15:00:00 2012');
-    expect(ctimeText(ms('2012-03-01 00:00:00'))).toBe('Thu Mar  1 00:00:00 2012');
-    expect(timedeltaText(9 * 3_600_000)).toBe('9:00:00');
-    expect(timedeltaText(86_400_000)).toBe('1 day, 0:00:00');
-    expect(timedeltaText(2 * 86_400_000 + 61_000)).toBe('2 days, 0:01:01');
+describe('averager log lines', () => {
+  it('prints spans in whole hours, minutes and seconds', () => {
+    expect(spanText(86_400_000)).toBe('24 h');
+    expect(spanText(9 * 3_600_000)).toBe('9 h');
+    expect(spanText(2 * 86_400_000 + 61_000)).toBe('48 h 1 min 1 s');
+    expect(spanText(90 * 60_000)).toBe('1 h 30 min');
+    expect(spanText(45_000)).toBe('45 s');
+    expect(spanText(0)).toBe('0 s');
   });
 
-  it('reproduces the manual catch-up lines', () => {
-    expect(chunkLine(0, ms('2012-02-29 15:00:00'), ms('2012-03-01 00:00:00'))).toBe("[0  ] ['Wed Feb 29 15:00:00 2012', 'Thu Mar  1 00:00:00 2012'] 9:00:00");
-    expect(chunkLine(1, ms('2012-03-01 00:00:00'), ms('2012-03-01 11:00:00'))).toBe("[1  ] ['Thu Mar  1 00:00:00 2012', 'Thu Mar  1 11:00:00 2012'] 11:00:00");
+  it('prints a chunk as plain local times with their zone, its span and counts', () => {
+    expect(chunkLine('AD1_LidSensor', 0, ms('2012-02-29 15:00:00'), ms('2012-03-01 00:00:00'), 'Asia/Shanghai', 9, 3240)).toBe(
+      'AD1_LidSensor chunk 0: 2012-02-29 15:00:00 .. 2012-03-01 00:00:00 Asia/Shanghai (9 h), 9 validities from 3240 rows',
+    );
+    expect(chunkLine('AD1_LidSensor', 1, ms('2012-02-01 00:00:00'), ms('2012-02-02 00:00:00'), 'Etc/GMT-8', 1, 1)).toBe(
+      'AD1_LidSensor chunk 1: 2012-02-01 00:00:00 .. 2012-02-02 00:00:00 Etc/GMT-8 (24 h), 1 validity from 1 row',
+    );
   });
 });

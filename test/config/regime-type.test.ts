@@ -110,7 +110,7 @@ describe('Regime type against the schema', () => {
     avg: true, min: true, max: true, std: true, stddev_samp: true, variance: true, var_samp: true, sum: true, count: true, first: true, last: true, twavg: true,
   };
   const filterOps: Record<R.FilterOp, true> = { '=': true, '!=': true, '<': true, '<=': true, '>': true, '>=': true, in: true, 'not in': true, 'is null': true, 'is not null': true };
-  const profiles: Record<R.FakerProfile, true> = { modulo_ramp: true, constant: true, ramp: true, sine: true, random_walk: true, step: true };
+  const profiles: Record<R.FakerProfile, true> = { modulo_ramp: true, constant: true, ramp: true, sine: true, random_walk: true, step: true, drift: true };
 
   it.each([
     ['AggregateFunction', '/definitions/aggregate/properties/functions/items', aggregateFunctions],

@@ -189,6 +189,11 @@ describe.each(DIALECTS)('scrape query on %s', (dialect) => {
     expect(none.code).toBe(1);
     expect(none.out).toBe('');
     expect(none.err).toMatch(/no DcsAdTemp validity covers 2011-02-01 01:30:00 UTC for SITEMASK & 32, SUBSITE 1, SIMMASK & 1, TASK 0/);
+    const noneJson = await query('DcsAdTemp', '--at', '2011-02-01 01:30:00', '--site', '32', '--subsite', '1', '--log-format', 'json');
+    expect(noneJson.code).toBe(1);
+    expect(noneJson.err.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ level: 'error', message: 'no DcsAdTemp validity covers 2011-02-01 01:30:00 UTC for SITEMASK & 32, SUBSITE 1, SIMMASK & 1, TASK 0', table: 'DcsAdTemp', at_utc: '2011-02-01 01:30:00', site: 32, subsite: 1, exit_code: 1 }),
+    ]);
     const otherDetector = await query('DcsAdTemp', '--at', '2011-02-01 00:45:00', '--site', '32', '--subsite', '2', '--json');
     expect(otherDetector.code).toBe(1);
     const beforeAny = await query('DcsAdTemp', '--at', '2011-02-01 00:45:00', '--site', '32', '--subsite', '1', '--rollback', '2011-02-02 10:00:00');

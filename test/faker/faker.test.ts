@@ -121,6 +121,48 @@ describe.each(DIALECTS)('faker on %s', (dialect) => {
     }
   });
 
+  it('drift: noise within ±step, a slow drift, now and then a step of amplitude; two batches equal one', async () => {
+    const [value, amplitude, period, step] = [22.5, 1.5, 150, 0.05];
+    const regime = adtempLikeRegime({ columns: fakerColumns({ '^DBNS_SAB_Temp_PT\\d$': { profile: 'drift', value, amplitude, period, step } }) });
+    const other = await createTestDatabase(dialect, 'faker_drift_whole');
+    try {
+      await runBatchFaker({ db: t.db, location: fakeLocation(t), regime, count: 500 });
+      await runBatchFaker({ db: t.db, location: fakeLocation(t), regime, count: 1000 });
+      await runBatchFaker({ db: other.db, location: fakeLocation(other), regime, count: 1500 });
+      const rows = await rowsOf(t.db, 'DBNS_SAB_Temp');
+      expect(rows).toHaveLength(1500);
+      expect(rows).toEqual(await rowsOf(other.db, 'DBNS_SAB_Temp'));
+      // by the profile's definition: level 0 or amplitude, drift within ±amplitude/2, noise within
+      // ±step, stored with 2 decimals; from one row to the next the drift moves at most
+      // amplitude / period and the noise 2 × step, unless the level steps (at most once a period)
+      const rounding = 0.005 + 1e-9;
+      const small = 2 * step + amplitude / period + 2 * rounding;
+      const stepsOf: number[][] = [];
+      for (const c of PT) {
+        const v = rows.map((r) => r[c] as number);
+        expect(Math.min(...v)).toBeGreaterThanOrEqual(value - amplitude / 2 - step - rounding);
+        expect(Math.max(...v)).toBeLessThanOrEqual(value + amplitude + amplitude / 2 + step + rounding);
+        const steps: number[] = [];
+        for (let i = 1; i < v.length; i++) {
+          const d = Math.abs(v[i] - v[i - 1]);
+          if (d > small) {
+            expect(d).toBeGreaterThanOrEqual(amplitude - small);
+            steps.push(rows[i].id as number);
+          }
+        }
+        for (let k = 1; k < steps.length; k++) expect(steps[k] - steps[k - 1]).toBeGreaterThanOrEqual(period);
+        // noise: not a smooth curve
+        expect(new Set(v.slice(1).map((x, i) => Math.round((x - v[i]) * 100))).size).toBeGreaterThan(4);
+        stepsOf.push(steps);
+      }
+      // 10 periods of 5 columns: about every other boundary steps; the columns step at different rows
+      expect(stepsOf.flat().length).toBeGreaterThan(5);
+      expect(new Set(stepsOf.flat()).size).toBeGreaterThan(Math.max(...stepsOf.map((s) => s.length)));
+    } finally {
+      await other.drop();
+    }
+  });
+
   it('live with a manual clock: one row per table per interval, stops at maxiter', async () => {
     const clock = new ManualClock(Date.UTC(2011, 1, 1, 0, 0, 0));
     const regime = hvLikeRegime({ timestart: undefined });

@@ -1,8 +1,11 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Knex } from 'knex';
 import { loadRegime } from '../../engine/config/load-regime';
 import { listTables } from '../../engine/source/source-stream';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
-import { ADTEMP_YAML, spawnScrape, targetContent } from './ops-support';
+import { ADTEMP_YAML as SHIPPED_ADTEMP, spawnScrape, targetContent } from './ops-support';
 
 const LIVE_SECONDS = 30;
 /** Scraper settings shared by the live and the catch-up run: fine enough to write often in 30 s. */
@@ -35,6 +38,15 @@ describe.each(DIALECTS)('live faker + live scraper on %s', (dialect) => {
   let live: TestDatabase;
   let later: TestDatabase;
   const children: ReturnType<typeof spawnScrape>[] = [];
+  /**
+   * adtemp with the faker's test pattern (each PT column id mod 10) instead of its realistic
+   * drift: a change beyond the threshold about every other row, so 30 s write often.
+   */
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scrape-live-'));
+  const ADTEMP_YAML = path.join(dir, 'adtemp.yaml');
+  const shipped = fs.readFileSync(SHIPPED_ADTEMP, 'utf8');
+  if (!shipped.includes('{ profile: drift,')) throw new Error('regimes.d/adtemp.yaml: no drift faker profile to replace');
+  fs.writeFileSync(ADTEMP_YAML, shipped.replace('{ profile: drift,', '{ profile: modulo_ramp,'));
 
   beforeAll(async () => {
     source = await createTestDatabase(dialect, 'fake_live_src');
@@ -46,6 +58,7 @@ describe.each(DIALECTS)('live faker + live scraper on %s', (dialect) => {
     await source.drop();
     await live.drop();
     await later.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it(`writes during ${LIVE_SECONDS} s what a later catch-up writes`, async () => {

@@ -35,6 +35,26 @@ export async function fillAdTempSource(db: Knex, count: number, seed: number, st
   await insertRows(db, 'DBNS_SAB_Temp', rows);
 }
 
+/**
+ * Why each of adtemp's validities in `target` was written, worked out from the source alone: a
+ * validity `[sv[0], sv[-1])` is `changed` when some PT column moved by more than adtemp's threshold
+ * (1.0) between the source rows at its two ends, else `overage` (it was written, so it had aged
+ * past maxage). Asia/Shanghai is UTC+8 without DST since 1991. Rows must have distinct times.
+ */
+export async function adtempReasons(source: Knex, target: Knex): Promise<{ changed: number; overage: number }> {
+  const rows = await source('DBNS_SAB_Temp').select('*');
+  const at = new Map(rows.map((r: Record<string, unknown>) => [String(r.date_time), r]));
+  const vld = await target('DcsAdTempVld').select('TIMESTART', 'TIMEEND').orderBy('TIMESTART');
+  const out = { changed: 0, overage: 0 };
+  for (const v of vld) {
+    const first = at.get(localPlus(String(v.TIMESTART), 8 * 3600))!;
+    const last = at.get(localPlus(String(v.TIMEEND), 8 * 3600))!;
+    if (PT.some((c) => Math.abs(Number(last[c]) - Number(first[c])) > 1.0)) out.changed++;
+    else out.overage++;
+  }
+  return out;
+}
+
 /** A target's content without INSERTDATE (which records when, not what). */
 export async function targetContent(db: Knex, spec: SpecTable) {
   const { vld, payload } = await dumpTarget(db, spec);

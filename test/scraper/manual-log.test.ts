@@ -51,7 +51,8 @@ describe.each(DIALECTS)('the manual\'s scraper log on %s', (dialect) => {
     });
     const sv = logger.messages().filter((m) => m.startsWith('SV '));
     const parsed = sv.map((line) => {
-      const m = /^SV (\d+)\s+\((\d+),\s*(\d*)\)\s+\S+ \S+\s+(\w+)\s+(\w+)\s+\((\S+) (\S+)\)\s+==>\s*(PROCEED)?$/.exec(line);
+      // the time cursor is source-local, labelled with the regime's zone
+      const m = /^SV (\d+)\s+\((\d+),\s*(\d*)\)\s+\S+ \S+ Asia\/Shanghai\s+(\w+)\s+(\w+)\s+\((\S+) (\S+)\)\s+==>\s*(PROCEED)?$/.exec(line);
       if (!m) throw new Error(`unparsable SV line: ${line}`);
       return { n: +m[1], ids: m[3] ? `${m[2]},${m[3]}` : `${m[2]},`, full: m[4], decision: m[5], span: `${m[6]} ${m[7]}`, proceed: !!m[8] };
     });

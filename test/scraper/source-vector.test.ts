@@ -60,7 +60,7 @@ SV 24  (27, 29) 2011-02-01 00:04:40 full       unchanged  (00:04:30 00:04:50)  =
     const fed = rows.filter((r) => r.date_time >= '2011-02-01 00:01:00');
     expect(fed[0].id).toBe(6);
     const samples = run(fed, { intervalMs: 10_000, offset: 0, maxageMs: 60_000, changed: rules.test, logCursor: '2011-02-01 00:01:00' }, 24);
-    expect(samples.map(formatSvLine)).toEqual(MANUAL);
+    expect(samples.map((s) => formatSvLine(s))).toEqual(MANUAL);
   });
 });
 
