@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
 import { addMs } from '../core/time';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
@@ -29,22 +30,21 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
   }
   // stored validities that may cover any TIMESTART of the batch, per context
   const all = [...groups.values()];
+  const dialect = dialectOf(trx);
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  // SQLite, without statistics, takes the (SITEMASK, SUBSITE, TIMESTART) index for
+  // `TIMESTART <= ?` and walks every earlier validity of the context on each write (a write took
+  // longer the more the table held); `+TIMESTART` (the same value, not an indexed term) leaves it
+  // the TIMEEND index, where the range is a handful of rows. MySQL picks by its own estimates.
+  const start = dialect === 'sqlite' ? `+${q('TIMESTART')}` : q('TIMESTART');
+  const term = `(${q('SITEMASK')} = ? AND ${q('SUBSITE')} = ? AND ${q('SIMMASK')} = ? AND ${q('TASK')} = ? AND ${q('TIMEEND')} > ? AND ${start} <= ?)`;
+  const head = `SELECT ${['SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'TIMESTART', 'TIMEEND', 'VERSIONDATE'].map(q).join(', ')} FROM ${q(vldTableName(spec))} WHERE `;
   for (let from = 0; from < all.length; from += 200) {
     const slice = all.slice(from, from + 200);
-    const query = trx(vldTableName(spec)).select('SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'TIMESTART', 'TIMEEND', 'VERSIONDATE');
-    query.where((outer) => {
-      for (const g of slice) {
-        outer.orWhere((w) =>
-          w
-            .where('SITEMASK', g.ctx.sitemask)
-            .andWhere('SUBSITE', g.ctx.subsite)
-            .andWhere('SIMMASK', g.ctx.simmask)
-            .andWhere('TASK', g.ctx.task)
-            .andWhere('TIMEEND', '>', g.minStart)
-            .andWhere('TIMESTART', '<=', g.maxStart),
-        );
-      }
-    });
+    const bindings: unknown[] = [];
+    for (const g of slice) bindings.push(g.ctx.sitemask, g.ctx.subsite, g.ctx.simmask, g.ctx.task, g.minStart, g.maxStart);
+    // one statement text per number of contexts (one, for a stream's write): prepared once on SQLite
+    const query = preparedRows(trx, head + slice.map(() => term).join(' OR '), bindings);
     for (const row of await query) {
       const group = groups.get(keyOf({ sitemask: Number(row.SITEMASK), simmask: Number(row.SIMMASK), subsite: Number(row.SUBSITE), task: Number(row.TASK) }));
       if (!group) continue;
