@@ -88,7 +88,8 @@ export const EDGE_SHARE = 0.1;
  * a fresh SQLite target file, both opened as `scrape run` opens them, with an observer as the
  * CLI's progress lines have (so a lag query per step, as there). Besides the whole run, the rate
  * over the first and the last `EDGE_SHARE` of the rows (step boundaries; the last segment ends
- * with the run): a run that slows down as its target grows shows it there.
+ * with the run): a run that slows down as its target grows shows it there. Also the process's
+ * CPU time over the run (user + system): on a shared machine the clock measures the others too.
  */
 async function sqliteScraperPhase(sourceFile: string, targetFile: string): Promise<PhaseResult> {
   removeSqliteFile(targetFile);
@@ -99,6 +100,7 @@ async function sqliteScraperPhase(sourceFile: string, targetFile: string): Promi
   const marks: [bigint, number][] = [];
   let read = 0;
   try {
+    const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     marks.push([t0, 0]);
     const observer = {
@@ -110,6 +112,7 @@ async function sqliteScraperPhase(sourceFile: string, targetFile: string): Promi
     const report = await runScraper({ regime, specs, source, target, targetLocation, logger: silentLogger, untilCaughtUp: true, seed: false, allowCreate: true, observer });
     const t1 = process.hrtime.bigint();
     const s = seconds(t0);
+    const cpu = process.cpuUsage(cpu0);
     const rows = report.streams.reduce((n, r) => n + r.rowsRead, 0);
     marks.push([t1, rows]);
     const rate = (a: [bigint, number], b: [bigint, number]) => (b[1] - a[1]) / (Number(b[0] - a[0]) / 1e9);
@@ -118,7 +121,7 @@ async function sqliteScraperPhase(sourceFile: string, targetFile: string): Promi
     const endStart = [...marks].reverse().find((m) => m[1] <= rows - edge) ?? marks[0];
     const spec = specs.get(regime.targets[0].spec)!;
     const validities = Number((await target.raw(`SELECT COUNT(*) AS n FROM "${spec.table}Vld"`))[0].n);
-    return { seconds: s, rows, counts: { validities, startRate: rate(marks[0], startEnd), endRate: rate(endStart, marks[marks.length - 1]) } };
+    return { seconds: s, rows, counts: { validities, startRate: rate(marks[0], startEnd), endRate: rate(endStart, marks[marks.length - 1]), cpuSeconds: (cpu.user + cpu.system) / 1e6 } };
   } finally {
     await source.destroy();
     await target.destroy();

@@ -198,6 +198,7 @@ async function main(): Promise<void> {
       { name: `  first ${edge} % of the rows`, value: `${spread(starts)} rows/s`, target: '', pass: undefined },
       { name: `  last ${edge} % of the rows (target holding ${100 - Number(edge)} % of the validities)`, value: `${spread(ends)} rows/s`, target: '', pass: undefined },
       { name: '  last / first', value: spread(flat, 2), target: '≥ 0.8', pass: median(flat) >= 0.8 },
+      { name: '  rows per second of CPU time (user + system; the machine\'s other load left out)', value: `${spread(runs.map((r) => r.rows / r.counts.cpuSeconds))} rows/s (${spread(runs.map((r) => r.counts.cpuSeconds), 1)} s)`, target: '', pass: undefined },
       { name: '  peak RSS', value: `${spread(runs.map((r) => r.peakRssMb))} MB`, target: '', pass: undefined },
     );
   }
