@@ -453,7 +453,7 @@ export class SourceReader {
     // The lower bound is the later of `from` and the last key's time (rows after the key are at
     // or after both): an index range starts there. SQLite seeks on that term alone, so a lower
     // bound left at `from` walked every row since the resume point on each page (pages slowing
-    // down as the run went on: 180 ms a page after 2 M rows).
+    // down as the run went on: 180 ms a page on average over 2 M rows).
     const f = at(from);
     return [this.nextSql, [...bound(t > f ? t : f), t, t, after.id, limit]];
   }
