@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Knex } from 'knex';
 import { openDatabase } from '../engine/db/open-database';
 import { DatabaseLocation, parseDatabaseUrl } from '../engine/config/dbconf';
@@ -91,13 +94,37 @@ export interface FakerFigures {
   /** Values written (rows × columns), for comparing tables of different widths. */
   values: number;
   seconds: number;
+  /** Faked into a SQLite file (else MariaDB). */
+  sqlite?: boolean;
+}
+
+/** Where the SQLite rows keep their files (`<tmp>/scrape-bench`, removed at the end unless `--keep`). */
+export const SQLITE_DIR = path.join(os.tmpdir(), 'scrape-bench');
+
+/** Location of a bench SQLite file in `SQLITE_DIR` (sources marked fake, as for MariaDB). */
+export function benchSqliteLocation(file: string, fake = false): DatabaseLocation {
+  if (!/^[a-z0-9_]+\.sqlite$/.test(file)) throw new Error(`not a bench SQLite file name: ${file}`);
+  return parseDatabaseUrl(`sqlite:${path.join(SQLITE_DIR, file)}${fake ? '?fake=true' : ''}`);
+}
+
+/** Removes a bench SQLite file with its WAL, shared-memory and lock files. */
+export function removeSqliteFile(file: string): void {
+  const base = benchSqliteLocation(file).filename!;
+  for (const f of [base, `${base}-wal`, `${base}-shm`, `${base}-journal`]) fs.rmSync(f, { force: true });
+  fs.rmSync(`${base}.locks`, { recursive: true, force: true });
 }
 
 /** Creates `database` and fills the workload's table(s) with `rows` fake rows each (batch faker). */
-export async function fakeSource(workload: Workload, database: string, rows: number, options: { pmthvStep?: number } = {}): Promise<FakerFigures> {
-  await recreateDatabase(database);
-  const location = benchLocation(database, true);
-  const db: Knex = openDatabase(location, { poolMax: 2 });
+export async function fakeSource(workload: Workload, database: string, rows: number, options: { pmthvStep?: number; sqlite?: boolean } = {}): Promise<FakerFigures> {
+  let location: DatabaseLocation;
+  if (options.sqlite) {
+    removeSqliteFile(database);
+    location = benchSqliteLocation(database, true);
+  } else {
+    await recreateDatabase(database);
+    location = benchLocation(database, true);
+  }
+  const db: Knex = openDatabase(location, { poolMax: options.sqlite ? 1 : 2 });
   const { regime, file } = benchRegime(workload, options);
   try {
     const t0 = process.hrtime.bigint();
@@ -105,10 +132,12 @@ export async function fakeSource(workload: Workload, database: string, rows: num
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     let values = 0;
     for (const t of Object.keys(result.rows)) {
-      const [cols] = await db.raw(`SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`, [t]);
-      values += result.rows[t] * Number(cols[0].n);
+      const width = options.sqlite
+        ? (await db.raw(`SELECT COUNT(*) AS n FROM pragma_table_info(?)`, [t]))[0].n
+        : (await db.raw(`SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`, [t]))[0][0].n;
+      values += result.rows[t] * Number(width);
     }
-    return { workload, database, rowsPerTable: rows, rows: result.total, values, seconds };
+    return { workload, database, rowsPerTable: rows, rows: result.total, values, seconds, sqlite: options.sqlite };
   } finally {
     await db.destroy();
   }

@@ -4,7 +4,7 @@ import { openDatabase } from '../engine/db/open-database';
 import { silentLogger } from '../engine/core/logger';
 import { naiveMs, naiveText, parseDuration } from '../engine/core/time';
 import { runScraper } from '../engine/scraper/scraper';
-import { benchLocation, benchRegime, recreateDatabase, Workload } from './bench-data';
+import { benchLocation, benchRegime, benchSqliteLocation, recreateDatabase, removeSqliteFile, Workload } from './bench-data';
 
 /** What a measured phase reports (times in seconds, measured inside the phase's own process). */
 export interface PhaseResult {
@@ -18,6 +18,7 @@ export interface PhaseResult {
 /** A phase to run in a child process. */
 export type PhaseSpec =
   | { kind: 'scraper'; workload: Workload; source: string; target: string }
+  | { kind: 'scraper-sqlite'; source: string; target: string }
   | { kind: 'averager'; source: string; target: string }
   | { kind: 'baseline'; source: string; samples: number }
   | { kind: 'bare-read'; workload: Workload; source: string }
@@ -42,6 +43,8 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
   switch (spec.kind) {
     case 'scraper':
       return scraperPhase(spec.workload, spec.source, spec.target);
+    case 'scraper-sqlite':
+      return sqliteScraperPhase(spec.source, spec.target);
     case 'averager':
       return averagerPhase(spec.source, spec.target);
     case 'baseline':
@@ -74,6 +77,55 @@ async function scraperPhase(workload: Workload, sourceName: string, targetName: 
   } finally {
     await source.destroy();
     await target.destroy();
+  }
+}
+
+/** Share of the rows over which the rate at the start and at the end of a catch-up is taken. */
+export const EDGE_SHARE = 0.1;
+
+/**
+ * `scrape run adtemp --until-caught-up` on the embedded SQLite default: a SQLite source file into
+ * a fresh SQLite target file, both opened as `scrape run` opens them, with an observer as the
+ * CLI's progress lines have (so a lag query per step, as there). Besides the whole run, the rate
+ * over the first and the last `EDGE_SHARE` of the rows (step boundaries; the last segment ends
+ * with the run): a run that slows down as its target grows shows it there. Also the process's
+ * CPU time over the run (user + system): on a shared machine the clock measures the others too.
+ */
+async function sqliteScraperPhase(sourceFile: string, targetFile: string): Promise<PhaseResult> {
+  removeSqliteFile(targetFile);
+  const { regime, specs } = benchRegime('adtemp');
+  const targetLocation = benchSqliteLocation(targetFile);
+  const source = openDatabase(benchSqliteLocation(sourceFile), { readOnly: true });
+  const target = openDatabase(targetLocation);
+  const marks: [bigint, number][] = [];
+  let read = 0;
+  try {
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    marks.push([t0, 0]);
+    const observer = {
+      step: (_worker: unknown, step: { rowsRead: number }) => {
+        read += step.rowsRead;
+        marks.push([process.hrtime.bigint(), read]);
+      },
+    };
+    const report = await runScraper({ regime, specs, source, target, targetLocation, logger: silentLogger, untilCaughtUp: true, seed: false, allowCreate: true, observer });
+    const t1 = process.hrtime.bigint();
+    const s = seconds(t0);
+    const cpu = process.cpuUsage(cpu0);
+    const rows = report.streams.reduce((n, r) => n + r.rowsRead, 0);
+    marks.push([t1, rows]);
+    const rate = (a: [bigint, number], b: [bigint, number]) => (b[1] - a[1]) / (Number(b[0] - a[0]) / 1e9);
+    const edge = rows * EDGE_SHARE;
+    const startEnd = marks.find((m) => m[1] >= edge) ?? marks[marks.length - 1];
+    const endStart = [...marks].reverse().find((m) => m[1] <= rows - edge) ?? marks[0];
+    const spec = specs.get(regime.targets[0].spec)!;
+    const validities = Number((await target.raw(`SELECT COUNT(*) AS n FROM "${spec.table}Vld"`))[0].n);
+    return { seconds: s, rows, counts: { validities, startRate: rate(marks[0], startEnd), endRate: rate(endStart, marks[marks.length - 1]), cpuSeconds: (cpu.user + cpu.system) / 1e6 } };
+  } finally {
+    await source.destroy();
+    await target.destroy();
+    removeSqliteFile(targetFile);
   }
 }
 

@@ -1,21 +1,23 @@
 import { fork } from 'child_process';
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { openDatabase } from '../engine/db/open-database';
 import { ChildResult } from './bench-child';
-import { DB_PREFIX, FakerFigures, SERVER_URL, benchLocation, benchRegime, dropBenchDatabases, fakeSource, Workload } from './bench-data';
-import { PhaseSpec } from './bench-phases';
+import { DB_PREFIX, FakerFigures, SERVER_URL, SQLITE_DIR, benchLocation, benchRegime, benchSqliteLocation, dropBenchDatabases, fakeSource, Workload } from './bench-data';
+import { EDGE_SHARE, PhaseSpec } from './bench-phases';
 import { Figure, renderTable } from './bench-report';
 
 /**
  * `npm run bench`: sets up its own MariaDB databases (`bench_*`) with the batch faker, measures
  * the scraper, the pmthv scraper and the averager against what MariaDB and the literal
- * per-sample baseline do on the same data in the same run, and prints one table with each
- * figure, its target and PASS/MISS (issue 6, docs/design.md §9). Not part of `npm test`.
+ * per-sample baseline do on the same data in the same run, and the scraper on the embedded
+ * SQLite default (files in `SQLITE_DIR`), and prints one table with each figure, its target and
+ * PASS/MISS (docs/design.md §9). Not part of `npm test`.
  *
- * Flags: `--scale F` (all sizes × F, for development), `--only scraper,pmthv,averager`,
+ * Flags: `--scale F` (all sizes × F, for development), `--only scraper,sqlite,pmthv,averager`,
  * `--reuse` (keep fake sources of the right size from a previous `--keep` run), `--keep` (do not
- * drop the databases at the end).
+ * drop the databases at the end), `--runs N` (runs of the SQLite scraper, default 3).
  */
 
 interface Flags {
@@ -23,22 +25,26 @@ interface Flags {
   only?: Set<string>;
   keep: boolean;
   reuse: boolean;
+  /** Runs of the SQLite scraper (median counts). */
+  runs: number;
 }
 
 function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { scale: 1, keep: false, reuse: false };
+  const flags: Flags = { scale: 1, keep: false, reuse: false, runs: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--scale') flags.scale = Number(argv[++i]);
     else if (a === '--only') flags.only = new Set(argv[++i].split(','));
     else if (a === '--keep') flags.keep = true;
     else if (a === '--reuse') flags.reuse = true;
+    else if (a === '--runs') flags.runs = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--scale F] [--only scraper,pmthv,averager] [--keep] [--reuse]\n');
+      process.stdout.write('usage: npm run bench -- [--scale F] [--only scraper,sqlite,pmthv,averager] [--keep] [--reuse] [--runs N]\n');
       process.exit(0);
     } else throw new Error(`unknown flag ${a}`);
   }
   if (!(flags.scale > 0)) throw new Error('--scale needs a positive number');
+  if (!(Number.isInteger(flags.runs) && flags.runs >= 1)) throw new Error('--runs needs a whole number >= 1');
   return flags;
 }
 
@@ -98,6 +104,45 @@ async function measure(label: string, spec: PhaseSpec): Promise<ChildResult> {
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** The SQLite source file of a size, faked (or reused with `--reuse` when it already holds those rows). */
+async function sqliteSource(rows: number, flags: Flags, fakers: FakerFigures[]): Promise<string> {
+  const file = `src_adtemp_${rows}.sqlite`;
+  const location = benchSqliteLocation(file);
+  if (flags.reuse && fs.existsSync(location.filename!)) {
+    const db = openDatabase(location, { readOnly: true });
+    try {
+      const { table } = benchRegime('adtemp');
+      const r = await db.raw(`SELECT COUNT(*) AS n FROM "${table}"`);
+      if (Number(r[0].n) === rows) {
+        log(`reusing ${location.filename}`);
+        return file;
+      }
+    } catch {
+      // not there: fake it
+    } finally {
+      await db.destroy();
+    }
+  }
+  log(`faking ${rows} rows of adtemp into ${location.filename}`);
+  const f = await fakeSource('adtemp', file, rows, { sqlite: true });
+  log(`  ${f.rows} rows in ${f.seconds.toFixed(1)} s (${Math.round(f.rows / f.seconds)} rows/s)`);
+  fakers.push(f);
+  return file;
+}
+
+/** Median of a list of numbers (mean of the middle two for an even count). */
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** `median (min–max)` of a list, formatted; the range is left out for one run. */
+function spread(values: number[], digits = 0, unit = ''): string {
+  const one = fmt(median(values), digits) + unit;
+  return values.length > 1 ? `${one} (${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)})` : one;
+}
+
 /** The run of a list that took least time. */
 function fastest(list: ChildResult[]): ChildResult {
   return list.reduce((a, b) => (b.seconds < a.seconds ? b : a));
@@ -130,6 +175,31 @@ async function main(): Promise<void> {
       { name: `  peak RSS, ${fmt(run.rows)} rows`, value: `${fmt(run.peakRssMb)} MB`, target: '', pass: undefined },
       { name: `  peak RSS, ${fmt(runSmall.rows)} rows (${fmt(runSmall.rows / runSmall.seconds)} rows/s)`, value: `${fmt(runSmall.peakRssMb)} MB`, target: '', pass: undefined },
       { name: `  peak RSS ratio ${fmt(run.rows / 1000)}k / ${fmt(runSmall.rows / 1000)}k rows`, value: `${fmt(run.peakRssMb / runSmall.peakRssMb, 2)}×`, target: '≤ 1.5×', pass: run.peakRssMb / runSmall.peakRssMb <= 1.5 },
+    );
+  }
+
+  if (want('sqlite')) {
+    const big = size(2_000_000);
+    const src = await sqliteSource(big, flags, fakers);
+    // several runs, each in a fresh process into a fresh target file; the median counts (this
+    // machine's other load moves a single run by half)
+    const runs: ChildResult[] = [];
+    for (let k = 0; k < flags.runs; k++) {
+      runs.push(await measure(`scraper adtemp on SQLite, ${big} rows (${k + 1}/${flags.runs})`, { kind: 'scraper-sqlite', source: src, target: 'tgt_scraper.sqlite' }));
+    }
+    const rates = runs.map((r) => r.rows / r.seconds);
+    const starts = runs.map((r) => r.counts.startRate);
+    const ends = runs.map((r) => r.counts.endRate);
+    const flat = runs.map((r) => r.counts.endRate / r.counts.startRate);
+    const edge = fmt(100 * EDGE_SHARE);
+    const n = `${runs.length} run${runs.length > 1 ? 's' : ''}, median (min–max)`;
+    figures.push(
+      { name: `scraper catch-up on SQLite (embedded default), adtemp + aggregates, ${fmt(runs[0].rows)} rows → ${fmt(runs[0].counts.validities)} validities; ${n}`, value: `${spread(rates)} rows/s (${fmt(median(runs.map((r) => r.seconds)), 1)} s)`, target: '≥ 100,000 rows/s', pass: median(rates) >= 100_000 },
+      { name: `  first ${edge} % of the rows`, value: `${spread(starts)} rows/s`, target: '', pass: undefined },
+      { name: `  last ${edge} % of the rows (target holding ${100 - Number(edge)} % of the validities)`, value: `${spread(ends)} rows/s`, target: '', pass: undefined },
+      { name: '  last / first', value: spread(flat, 2), target: '≥ 0.8', pass: median(flat) >= 0.8 },
+      { name: '  rows per second of CPU time (user + system; the machine\'s other load left out)', value: `${spread(runs.map((r) => r.rows / r.counts.cpuSeconds))} rows/s (${spread(runs.map((r) => r.counts.cpuSeconds), 1)} s)`, target: '', pass: undefined },
+      { name: '  peak RSS', value: `${spread(runs.map((r) => r.peakRssMb))} MB`, target: '', pass: undefined },
     );
   }
 
@@ -184,14 +254,17 @@ async function main(): Promise<void> {
   for (const f of fakers) {
     const rate = f.rows / f.seconds;
     figures.push({
-      name: `batch faker, ${f.workload} (${fmt(f.rowsPerTable)} rows${f.rows !== f.rowsPerTable ? ` × ${f.rows / f.rowsPerTable} tables` : ''}, ${fmt(f.values / f.rows)} columns)`,
+      name: `batch faker, ${f.workload}${f.sqlite ? ' on SQLite' : ''} (${fmt(f.rowsPerTable)} rows${f.rows !== f.rowsPerTable ? ` × ${f.rows / f.rowsPerTable} tables` : ''}, ${fmt(f.values / f.rows)} columns)`,
       value: `${fmt(rate)} rows/s = ${fmt(rate * 60 / 1e6, 2)} M rows/min (${f.seconds.toFixed(1)} s)`,
       target: '',
       pass: undefined,
     });
   }
 
-  if (!flags.keep) await dropBenchDatabases();
+  if (!flags.keep) {
+    if (want('scraper') || want('pmthv') || want('averager')) await dropBenchDatabases();
+    fs.rmSync(SQLITE_DIR, { recursive: true, force: true });
+  }
   process.stdout.write(renderTable(figures));
   process.stdout.write(`\n(total bench time ${((Date.now() - started) / 1000).toFixed(0)} s; scale ${flags.scale}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'})\n`);
   if (figures.some((f) => f.pass === false)) process.exitCode = 0; // a MISS is a figure, not a crash

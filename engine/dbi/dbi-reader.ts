@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
 import { columnValueKind, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { ScrapeError } from '../core/errors';
@@ -34,22 +35,30 @@ export interface ReadContext {
 
 const VLD_SELECT = ['SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'VERSIONDATE', 'INSERTDATE'];
 
-function whereContext(query: Knex.QueryBuilder, ctx: ReadContext): Knex.QueryBuilder {
-  query.where('SITEMASK', ctx.sitemask).andWhere('SUBSITE', ctx.subsite);
-  if (ctx.simmask !== undefined) query.andWhere('SIMMASK', ctx.simmask);
-  if (ctx.task !== undefined) query.andWhere('TASK', ctx.task);
-  if (ctx.aggregateno !== undefined) query.andWhere('AGGREGATENO', ctx.aggregateno);
-  return query;
-}
-
 /**
  * The last validity of a context, by exact equality of its columns: largest TIMEEND, ties →
  * largest SEQNO. The scraper resumes from its TIMEEND; the fence compares it.
  */
 export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext): Promise<VldRow | undefined> {
-  const row = await whereContext(db(vldTableName(spec)).select(VLD_SELECT), ctx)
-    .orderBy([{ column: 'TIMEEND', order: 'desc' }, { column: 'SEQNO', order: 'desc' }])
-    .first();
+  // asked before every write (the fence) and at every resume: one statement text per table and
+  // filter, prepared once per connection on SQLite (`preparedRows`)
+  const q = (name: string) => quoteIdentifier(name, dialectOf(db));
+  const where = [`${q('SITEMASK')} = ?`, `${q('SUBSITE')} = ?`];
+  const bindings: unknown[] = [ctx.sitemask, ctx.subsite];
+  if (ctx.simmask !== undefined) {
+    where.push(`${q('SIMMASK')} = ?`);
+    bindings.push(ctx.simmask);
+  }
+  if (ctx.task !== undefined) {
+    where.push(`${q('TASK')} = ?`);
+    bindings.push(ctx.task);
+  }
+  if (ctx.aggregateno !== undefined) {
+    where.push(`${q('AGGREGATENO')} = ?`);
+    bindings.push(ctx.aggregateno);
+  }
+  const sql = `SELECT ${VLD_SELECT.map(q).join(', ')} FROM ${q(vldTableName(spec))} WHERE ${where.join(' AND ')} ORDER BY ${q('TIMEEND')} DESC, ${q('SEQNO')} DESC LIMIT 1`;
+  const [row] = await preparedRows(db, sql, bindings);
   return row ? toVldRow(row) : undefined;
 }
 

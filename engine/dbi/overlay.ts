@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
 import { addMs } from '../core/time';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
@@ -46,23 +47,28 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
   // stored validities that may cover any TIMESTART of the batch, as the reader selects them
   const all = [...groups.values()];
   const seen = new Set<number>();
+  const dialect = dialectOf(trx);
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  // SQLite, without statistics, takes the (SITEMASK, SUBSITE, TIMESTART) index for
+  // `TIMESTART <= ?` and walks every earlier validity of the context on each write (a write took
+  // longer the more the table held); `+TIMESTART` (the same value, not an indexed term) leaves it
+  // the TIMEEND index, where the range is a handful of rows. MySQL picks by its own estimates.
+  const start = dialect === 'sqlite' ? `+${q('TIMESTART')}` : q('TIMESTART');
+  const head = `SELECT ${['SEQNO', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'TIMESTART', 'TIMEEND', 'VERSIONDATE'].map(q).join(', ')} FROM ${q(vldTableName(spec))} WHERE `;
   for (let from = 0; from < all.length; from += CONTEXTS_PER_QUERY) {
     const slice = all.slice(from, from + CONTEXTS_PER_QUERY);
-    const query = trx(vldTableName(spec)).select('SEQNO', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'TIMESTART', 'TIMEEND', 'VERSIONDATE');
-    query.where((outer) => {
-      for (const g of slice) {
-        outer.orWhere((w) =>
-          w
-            .whereIn('SITEMASK', tinyintMasksSharing(g.ctx.sitemask))
-            .andWhereRaw('(?? & ?) <> 0', ['SIMMASK', g.ctx.simmask])
-            .andWhere('SUBSITE', g.ctx.subsite)
-            .andWhere('TASK', g.ctx.task)
-            .andWhere('AGGREGATENO', g.ctx.aggregateno)
-            .andWhere('TIMEEND', '>', g.minStart)
-            .andWhere('TIMESTART', '<=', g.maxStart),
-        );
-      }
-    });
+    const bindings: Knex.RawBinding[] = [];
+    const terms: string[] = [];
+    for (const g of slice) {
+      const masks = tinyintMasksSharing(g.ctx.sitemask);
+      terms.push(
+        `(${q('SITEMASK')} IN (${masks.map(() => '?').join(', ')}) AND (${q('SIMMASK')} & ?) <> 0 AND ${q('SUBSITE')} = ? AND ${q('TASK')} = ? ` +
+          `AND ${q('AGGREGATENO')} = ? AND ${q('TIMEEND')} > ? AND ${start} <= ?)`,
+      );
+      bindings.push(...masks, g.ctx.simmask, g.ctx.subsite, g.ctx.task, g.ctx.aggregateno, g.minStart, g.maxStart);
+    }
+    // one statement text per set of contexts (one, for a stream's write): prepared once on SQLite
+    const query = preparedRows(trx, head + terms.join(' OR '), bindings);
     for (const row of await query) {
       const seqno = Number(row.SEQNO);
       if (seen.has(seqno)) continue;

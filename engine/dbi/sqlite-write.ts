@@ -1,40 +1,22 @@
 import type { PayloadValues } from './payload-converter';
 import { rowsIn } from './payload-converter';
 import type { WritePath } from './write-path';
+import { sqliteStatement } from '../db/dialect';
 
 /** SQLite's bound-parameter limit (SQLITE_MAX_VARIABLE_NUMBER). */
 const SQLITE_PLACEHOLDER_LIMIT = 32766;
 /** Rows per SQLite multi-row INSERT (larger statements gain nothing). */
 const SQLITE_ROWS_PER_INSERT = 500;
 
-interface PreparedStatementLike {
-  run(params: unknown[]): unknown;
-}
-
-/** Prepared better-sqlite3 statements per native connection (a connection lives as long as the pool keeps it). */
-const sqliteStatements = new WeakMap<object, Map<string, PreparedStatementLike>>();
-
 /**
  * Multi-row INSERTs in chunks on a native better-sqlite3 connection (the transaction's own), bound
- * parameters, statements prepared once per connection and shape and cached.
+ * parameters, statements prepared once per connection and shape and cached (`sqliteStatement`).
  */
 export async function sqliteInsertRows(connection: unknown, head: string, width: number, count: number, rowAt: (i: number) => unknown[]): Promise<void> {
   if (count === 0) return;
   const perInsert = Math.max(1, Math.min(SQLITE_ROWS_PER_INSERT, Math.floor(SQLITE_PLACEHOLDER_LIMIT / width)));
   const tuple = `(${new Array(width).fill('?').join(', ')})`;
-  const sqlFor = (rows: number) => head + new Array(rows).fill(tuple).join(', ');
-  const conn = connection as { prepare(sql: string): PreparedStatementLike };
-  let cache = sqliteStatements.get(conn);
-  if (!cache) sqliteStatements.set(conn, (cache = new Map()));
-  const statement = (rows: number) => {
-    const sql = sqlFor(rows);
-    let st = cache!.get(sql);
-    if (!st) {
-      if (cache!.size > 64) cache!.clear();
-      cache!.set(sql, (st = conn.prepare(sql)));
-    }
-    return st;
-  };
+  const statement = (rows: number) => sqliteStatement(connection, head + new Array(rows).fill(tuple).join(', '));
   let i = 0;
   if (count >= perInsert) {
     const big = statement(perInsert);
