@@ -160,9 +160,21 @@ function cell(value: unknown): string {
   return value === null || value === undefined ? 'NULL' : String(value);
 }
 
-/** Aligned text table: a header line of column names, then one line per row. */
-function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
+/** Widest table line printed across; a wider one is printed a column per line (`renderTable`). */
+export const TABLE_WIDTH = 160;
+
+/**
+ * Aligned text table: a header line of column names, then one line per row. Rows wider than
+ * `TABLE_WIDTH` (adlid's 73 attributes) are printed as the mysql client's `\G` does instead:
+ * a `*** row N ***` line, then one `column: value` line per column, names aligned.
+ */
+export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const total = widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
+  if (total > TABLE_WIDTH) {
+    const name = Math.max(...columns.map((c) => c.length));
+    return rows.map((r, i) => `*** row ${i + 1} ***\n` + columns.map((c) => `${c.padStart(name)}: ${cell(r[c])}\n`).join('')).join('');
+  }
   const line = (cells: string[]) => cells.map((s, i) => s.padEnd(widths[i])).join('  ').trimEnd() + '\n';
   return line(columns) + rows.map((r) => line(columns.map((c) => cell(r[c])))).join('');
 }
