@@ -6,6 +6,7 @@ import { CliIo, streamLogger } from '../../engine/cli/io';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
 import { runCli } from '../support/cli';
+import { main } from '../../engine/cli/main';
 
 const PT = [1, 2, 3, 4, 5].map((i) => `DBNS_SAB_Temp_PT${i}`);
 /** ISO-8601 UTC with milliseconds and Z. */
@@ -86,7 +87,8 @@ describe('fatal errors follow --log-format', () => {
     expect(lines[0].time).toMatch(ISO_MS);
     const text = await runCli(args);
     expect(text.code).toBe(1);
-    expect(text.stderr).toBe(`error ${code}: ${lines[0].message}\n`);
+    // the text form adds the JSON line's hint, when there is one, on its own line
+    expect(text.stderr).toBe(`error ${code}: ${lines[0].message}\n${lines[0].hint ? `hint: ${lines[0].hint}\n` : ''}`);
   });
 
   it('load: the info line before the error and the error, all JSON', async () => {
@@ -105,12 +107,19 @@ describe('fatal errors follow --log-format', () => {
   });
 
   it('an unexpected error: one JSON line with its stack (exit 2)', async () => {
-    // a dbconf "file" that is a folder cannot be read: not an error the engine foresees
-    const r = await runCli(['run', 'adtemp', '--dbconf', tmp, '--until-caught-up', '--log-format', 'json']);
-    expect(r.code).toBe(2);
-    const lines = jsonLines(r.stderr);
+    // a standard output that breaks under the command (not an error the engine foresees)
+    const chunks: string[] = [];
+    const stderr = new PassThrough();
+    stderr.on('data', (c) => chunks.push(String(c)));
+    const stdout = new PassThrough();
+    stdout.write = () => {
+      throw new Error('stdout broke');
+    };
+    const code = await main(['node', 'scrape', 'validate', 'adtemp', '--log-format', 'json'], { stdout, stderr, env: {}, cwd: process.cwd() });
+    expect(code).toBe(2);
+    const lines = jsonLines(chunks.join(''));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 'error', exit_code: 2, message: expect.stringMatching(/^internal error: EISDIR/) });
+    expect(lines[0]).toMatchObject({ level: 'error', exit_code: 2, message: 'internal error: stdout broke' });
     expect(lines[0].stack).toMatch(/\n\s+at /);
   });
 });
