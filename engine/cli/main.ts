@@ -13,6 +13,7 @@ import { registerLoad } from './load';
 import { registerSupervisor } from './supervisor';
 import { registerInspect } from './inspect';
 import { registerStatus } from './status';
+import { registerPlot } from './plot';
 
 /** Each command file exports one of these; it adds its command to the program. */
 export type RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
@@ -25,7 +26,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride();
-  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad, registerSupervisor, registerInspect, registerStatus]) {
+  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad, registerSupervisor, registerInspect, registerStatus, registerPlot]) {
     register(program, io, setExit);
   }
   return program;

@@ -4,7 +4,7 @@ import { ScrapeError, isScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { parseDuration } from '../core/time';
 import { DatabaseLocation } from '../config/dbconf';
-import { Regime } from '../config/regime';
+import { Regime, WriterRole } from '../config/regime';
 import { regimeForRole } from '../config/regime-defaults';
 import { describeLocation, openDatabase } from '../db/open-database';
 import { SpecTable } from '../spec/spec-table';
@@ -15,7 +15,7 @@ import { combineObservers } from '../stream/stream-observer';
 import { runScraper } from '../scraper/scraper';
 import { runAverager } from '../averager/averager';
 import { ScrapeMetrics, startMetricsServer } from './metrics-server';
-import { SessionHealth, defaultHealthTimeoutMs } from './session-health';
+import { HealthReport, SessionHealth, defaultHealthTimeoutMs } from './session-health';
 import { CatchUpProgress } from './progress';
 import { LockScope, TargetLock, scopeKey } from './target-lock';
 import { shutdownSignal } from './shutdown-signal';
@@ -28,6 +28,25 @@ export interface RegimeWithSpecs {
   /** The regime's file, when it has one (log lines of reloads). */
   file?: string;
 }
+
+/**
+ * What the status page (`GET /` of the metrics server) is drawn from: the running regime (as
+ * last reloaded), the session's own connections, whose writes (`role`), its health, and the
+ * page's query (`?refresh=N` seconds between reloads, `?hours=N` of validities plotted).
+ */
+export interface StatusPageView {
+  regime: Regime;
+  specs: Map<string, SpecTable>;
+  source: Knex;
+  target: Knex;
+  role: WriterRole;
+  clock: Clock;
+  health?: HealthReport;
+  query: URLSearchParams;
+}
+
+/** Draws the status page as HTML (the CLI gives the report layer's `renderStatusPage`). */
+export type StatusPageRenderer = (view: StatusPageView) => Promise<string>;
 
 /** Everything a long-running scraper or averager process needs; the CLI fills it from flags. */
 export interface RegimeSessionOptions {
@@ -60,8 +79,9 @@ export interface RegimeSessionOptions {
    * Serve Prometheus metrics at `http://host:port/metrics` and the health check at `/healthz`
    * while running (port 0: any free port; host default 127.0.0.1). `healthTimeoutMs`: `/healthz`
    * answers 503 once nothing succeeded for that long (default `defaultHealthTimeoutMs`).
+   * `statusPage`: also serve a status page at `/` (streams, lag, staleness, writes, plots).
    */
-  metrics?: { port: number; host?: string; healthTimeoutMs?: number };
+  metrics?: { port: number; host?: string; healthTimeoutMs?: number; statusPage?: StatusPageRenderer };
   backoff?: BackoffOptions;
 }
 
@@ -98,11 +118,16 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
   const takeLock = lockTaker(options, source, logger, clock, env, shutdown.signal, health);
   let metricsServer: { port: number; close(): Promise<void> } | undefined;
   const metrics = options.metrics ? new ScrapeMetrics(first.name, { clock, health }) : undefined;
+  let { regime, specs } = options.loaded;
+  const statusPage = options.metrics?.statusPage;
+  const page = statusPage
+    ? (query: URLSearchParams) => statusPage({ regime, specs, source, target, role: mode, clock, health: health?.report(), query })
+    : undefined;
   if (metrics) {
     // served from the start: a process standing by, or waiting for its target, is seen too
     const host = options.metrics!.host ?? '127.0.0.1';
     try {
-      metricsServer = await startMetricsServer(metrics, options.metrics!.port, host, health);
+      metricsServer = await startMetricsServer(metrics, options.metrics!.port, host, health, page);
     } catch (err) {
       shutdown.dispose();
       await source.destroy();
@@ -111,9 +136,8 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
       if (typeof e.code === 'string' && e.code.startsWith('E')) throw new ScrapeError('METRICS_LISTEN', `cannot serve metrics on ${host}:${options.metrics!.port}: ${e.message}`, { cause: err });
       throw err;
     }
-    logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics, health at /healthz (503 after ${Math.round(health!.timeoutMs / 1000)} s without success)`);
+    logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics, health at /healthz (503 after ${Math.round(health!.timeoutMs / 1000)} s without success)${page ? ', status page at /' : ''}`);
   }
-  let { regime, specs } = options.loaded;
   let lock: TargetLock | undefined;
   try {
     lock = await takeLock({ regime, specs }, options.standby ?? false);
