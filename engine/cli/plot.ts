@@ -9,6 +9,7 @@ import { plotChartOption } from '../report/plot-chart';
 import { DEFAULT_MAX_SAMPLES, readPlotData } from '../report/plot-data';
 import { renderPlotHtml } from '../report/plot-html';
 import { svgToPng } from '../report/svg-to-png';
+import { findChromium, launchChromium } from '../report/headless-chromium';
 import { CommonOptions, addCommonOptions, loadRegimeForCli } from './common-options';
 import { RegisterCommand } from './main';
 
@@ -68,33 +69,41 @@ export const registerPlot: RegisterCommand = (program, io) => {
     for (const location of locations) {
       if (databaseFileMissing(location)) throw new ScrapeError('DATABASE_MISSING', `database ${location.name} is a SQLite file that does not exist: ${location.filename}`);
     }
-    const source = openDatabase(locations[0], { readOnly: true, decimalNumbers: true });
-    const target = openDatabase(locations[1], { readOnly: true });
+    // a PNG's browser: a missing one fails before anything is read; it starts while the databases are read
+    if (format === '.png') findChromium(io.env);
+    const starting = format === '.png' ? launchChromium(io.env) : undefined;
+    starting?.catch(() => undefined);
     let data;
-    try {
-      data = await readPlotData({
-        regime: loaded.regime,
-        specs: loaded.specs,
-        source,
-        target,
-        stream: opts.stream,
-        from: opts.from,
-        to: opts.to,
-        columns: opts.columns?.split(',').map((c) => c.trim()).filter(Boolean),
-        role: opts.average ? 'average' : 'scrape',
-        rowCounter,
-        maxSamples,
-      });
-    } finally {
-      await source.destroy();
-      await target.destroy();
-    }
     let content: string | Buffer;
-    if (format === '.html') content = renderPlotHtml(data);
-    else {
-      const chart = plotChartOption(data, { width });
-      const svg = renderChartSvg(chart);
-      content = format === '.svg' ? svg : await svgToPng(svg, chart, { env: io.env });
+    try {
+      const source = openDatabase(locations[0], { readOnly: true, decimalNumbers: true });
+      const target = openDatabase(locations[1], { readOnly: true });
+      try {
+        data = await readPlotData({
+          regime: loaded.regime,
+          specs: loaded.specs,
+          source,
+          target,
+          stream: opts.stream,
+          from: opts.from,
+          to: opts.to,
+          columns: opts.columns?.split(',').map((c) => c.trim()).filter(Boolean),
+          role: opts.average ? 'average' : 'scrape',
+          rowCounter,
+          maxSamples,
+        });
+      } finally {
+        await source.destroy();
+        await target.destroy();
+      }
+      if (format === '.html') content = renderPlotHtml(data);
+      else {
+        const chart = plotChartOption(data, { width });
+        const svg = renderChartSvg(chart);
+        content = starting ? await svgToPng(svg, chart, { browser: await starting }) : svg;
+      }
+    } finally {
+      await (await starting?.catch(() => undefined))?.close();
     }
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, content);

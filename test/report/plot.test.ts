@@ -135,7 +135,7 @@ describe.each(DIALECTS)('scrape plot on %s', (dialect) => {
     expect(checkPngFile(out, 10_000).width).toBe(1200);
   });
 
-  it('refuses an unknown stream, column or file type (exit 1, naming what exists)', async () => {
+  it('refuses an unknown stream, column, file type, empty range or missing browser (exit 1, naming what exists)', async () => {
     const stream = await runCli(['plot', 'adtemp', ...db, '--stream', 'DBNS_SAB_Tmp', '--out', path.join(tmp, 'x.svg')]);
     expect(stream.code).toBe(1);
     expect(stream.stderr).toMatch(/PLOT_STREAM.*DBNS_SAB_Tmp.*its streams: DBNS_SAB_Temp/);
@@ -148,5 +148,10 @@ describe.each(DIALECTS)('scrape plot on %s', (dialect) => {
     const empty = await runCli(['plot', 'adtemp', ...db, '--from', TO, '--to', FROM, '--out', path.join(tmp, 'x.svg')]);
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/PLOT_RANGE/);
+    const png = path.join(tmp, 'nobrowser.png');
+    const browserless = await runCli(['plot', 'adtemp', ...db, '--out', png], { env: { SCRAPE_CHROMIUM: path.join(tmp, 'no-chromium') } });
+    expect(browserless.code).toBe(1);
+    expect(browserless.stderr).toMatch(/BROWSER_MISSING.*no-chromium: no such file/);
+    expect(fs.existsSync(png)).toBe(false);
   });
 });
