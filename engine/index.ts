@@ -50,5 +50,16 @@ export { runRegimeSession } from './session/regime-session';
 export type { RegimeSessionOptions } from './session/regime-session';
 
 // reading the target as DBI does
-export { readContextAt, readAt, lastValidity } from './dbi/dbi-reader';
-export type { VldRow, DbiReadQuery, DbiAggregate, ReadAtQuery } from './dbi/dbi-reader';
+export { readContextAt, readAt, lastValidity, validitiesInRange } from './dbi/dbi-reader';
+export type { VldRow, DbiReadQuery, DbiAggregate, ReadAtQuery, ValidityWithRow } from './dbi/dbi-reader';
+
+// pictures: a stream over a time range (data, ECharts option, SVG, HTML, PNG), the status page
+export { readPlotData } from './report/plot-data';
+export type { PlotData, PlotDataInput, PlotSeries, PlotValidity, PlotSample } from './report/plot-data';
+export { plotChartOption } from './report/plot-chart';
+export type { PlotChart, PlotChartOptions } from './report/plot-chart';
+export { renderChartSvg } from './report/chart-svg';
+export { renderPlotHtml } from './report/plot-html';
+export { svgToPng } from './report/svg-to-png';
+export { renderStatusPage } from './report/status-page';
+export type { StatusPageView } from './session/regime-session';

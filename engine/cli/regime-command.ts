@@ -3,7 +3,8 @@ import { ScrapeError } from '../core/errors';
 import { parseDuration } from '../core/time';
 import { resolveDatabase } from '../config/dbconf';
 import { applySettingOverrides, checkRegimeFile, renderDiagnostics } from '../config/load-regime';
-import { runRegimeSession } from '../session/regime-session';
+import { StatusPageRenderer, runRegimeSession } from '../session/regime-session';
+import { renderStatusPage } from '../report/status-page';
 import { CommonOptions, addCommonOptions, cliLogger, effectiveSettingsText, loadRegimeForCli } from './common-options';
 import { CliIo } from './io';
 import { addConnectTimeoutOption, connectTimeoutMs } from './connect-database';
@@ -41,7 +42,7 @@ export function addRegimeRunOptions(cmd: Command, mode: 'scrape' | 'average'): C
     .option('--allow-drop-create-table', "create missing target tables (the manual's --ALLOW_DROP_CREATE_TABLE)")
     .option('--drop-target-tables', 'drop and recreate the target tables first (with --allow-drop-create-table)')
     .option('--standby', `when another ${who} holds the regime lock on the target, wait and take over when it dies`)
-    .option('--metrics-port <n>', 'serve Prometheus metrics at http://<host>:<n>/metrics and the health check at /healthz while running (0: any free port)')
+    .option('--metrics-port <n>', 'serve Prometheus metrics at http://<host>:<n>/metrics, the health check at /healthz and a status page at / while running (0: any free port)')
     .option('--metrics-host <host>', 'address the metrics server listens on (0.0.0.0: every interface)', '127.0.0.1')
     .option('--health-timeout <duration>', '/healthz answers 503 once nothing succeeded for this long (default: 3 × the longest caught-up pause, at least 30s)')
     .option('--no-row-decoder', 'let the MySQL driver parse every source row (never decode wide numeric rows from their packets)');
@@ -72,13 +73,13 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
   if (opts.dropTargetTables && !opts.allowDropCreateTable) {
     throw new ScrapeError('USAGE', '--drop-target-tables needs --allow-drop-create-table too');
   }
-  let metrics: { port: number; host: string; healthTimeoutMs?: number } | undefined;
+  let metrics: { port: number; host: string; healthTimeoutMs?: number; statusPage: StatusPageRenderer } | undefined;
   if (opts.metricsPort !== undefined) {
     const port = Number(opts.metricsPort);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScrapeError('USAGE', `--metrics-port ${opts.metricsPort}: not a port number`);
     const host = (opts.metricsHost ?? '127.0.0.1').trim();
     if (!host) throw new ScrapeError('USAGE', '--metrics-host: empty');
-    metrics = { port, host, healthTimeoutMs: opts.healthTimeout === undefined ? undefined : parseDuration(opts.healthTimeout) };
+    metrics = { port, host, healthTimeoutMs: opts.healthTimeout === undefined ? undefined : parseDuration(opts.healthTimeout), statusPage: renderStatusPage };
   } else if (opts.healthTimeout !== undefined) {
     throw new ScrapeError('USAGE', '--health-timeout needs --metrics-port (the health check is served beside the metrics)');
   }

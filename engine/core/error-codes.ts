@@ -102,6 +102,11 @@ export const ERROR_CODES = {
   SUPERVISOR_NAME: 'a supervisord program name that cannot be used',
   SUPERVISOR_PATH: 'a supervisord path that cannot be used',
   SUPERVISOR_VALUE: 'a supervisord value that cannot be written',
+  PLOT_STREAM: 'a `scrape plot` stream that is not a source table of the regime (or none given where the regime has several)',
+  PLOT_COLUMN: 'a `scrape plot` column that is not a numeric column of the regime\'s targets',
+  PLOT_RANGE: 'a `scrape plot` time range that is empty, or none given where nothing is written yet',
+  PLOT_FORMAT: 'a `scrape plot --out` file whose extension is not .html, .svg or .png',
+  BROWSER_MISSING: 'no headless Chromium to render a PNG with (Debian package chromium, or SCRAPE_CHROMIUM)',
 } as const;
 
 /** A code of `ERROR_CODES`. */

@@ -170,6 +170,37 @@ export async function readAt(db: Knex, spec: SpecTable, q: ReadAtQuery): Promise
   return found.length === 0 ? undefined : { vld: found[0].vld, rows: found[0].rows };
 }
 
+/** A validity with one of its payload rows (`validitiesInRange`). */
+export interface ValidityWithRow {
+  vld: VldRow;
+  /** The payload row of the asked ROW_COUNTER, normalised as `readAt` gives it; undefined when the validity has none. */
+  row?: Record<string, unknown>;
+}
+
+/**
+ * The validities of a context that overlap the UTC range `[from, to)` (`TIMEEND > from AND
+ * TIMESTART < to`), ordered by TIMESTART then SEQNO, each with its payload row `rowCounter`
+ * (default 1), in one query: what a plot of a stretch of the target draws. Every validity is
+ * returned, whatever its VERSIONDATE (an overlay shows as overlapping steps).
+ */
+export async function validitiesInRange(db: Knex, spec: SpecTable, ctx: ReadContext, range: { from: string; to: string; rowCounter?: number }): Promise<ValidityWithRow[]> {
+  const vldTable = vldTableName(spec);
+  const v = (c: string) => `v.${c}`;
+  const query = db({ v: vldTable })
+    .leftJoin({ p: spec.table }, (on) => on.on('p.SEQNO', '=', 'v.SEQNO').andOn('p.ROW_COUNTER', '=', db.raw('?', [range.rowCounter ?? 1])))
+    .select([...VLD_SELECT.map((c) => `${v(c)} as ${c}`), 'p.ROW_COUNTER as ROW_COUNTER', ...spec.columns.map((c) => `p.${c.name} as ${c.name}`)])
+    .where(v('SITEMASK'), ctx.sitemask)
+    .andWhere(v('SUBSITE'), ctx.subsite)
+    .andWhere(v('TIMEEND'), '>', range.from)
+    .andWhere(v('TIMESTART'), '<', range.to);
+  if (ctx.simmask !== undefined) query.andWhere(v('SIMMASK'), ctx.simmask);
+  if (ctx.task !== undefined) query.andWhere(v('TASK'), ctx.task);
+  if (ctx.aggregateno !== undefined) query.andWhere(v('AGGREGATENO'), ctx.aggregateno);
+  const normalize = payloadNormalizer(spec);
+  const rows = await query.orderBy([{ column: v('TIMESTART') }, { column: v('SEQNO') }]);
+  return rows.map((r: Record<string, unknown>) => ({ vld: toVldRow(r), row: r.ROW_COUNTER === null || r.ROW_COUNTER === undefined ? undefined : normalize(r) }));
+}
+
 /**
  * Everything in a target table pair, ordered by SEQNO (payload also by ROW_COUNTER), values
  * normalised as the readers return them: tests compare whole targets with it.

@@ -151,15 +151,40 @@ export class ScrapeMetrics implements StreamObserver {
 }
 
 /**
- * Serves `GET /metrics` (`metrics.render()`) and, with `health`, `GET /healthz` (200 or 503 with
- * a short JSON body: `SessionHealth.report`) on `host:port` (port 0 = any free port) with Node's
- * own http module; resolves once listening, with the port and a `close`. A port in use or not
- * allowed is `METRICS_PORT` (exit 1) with a hint.
+ * Serves `GET /metrics` (`metrics.render()`), with `health` `GET /healthz` (200 or 503 with
+ * a short JSON body: `SessionHealth.report`) and with `page` `GET /` (its HTML, given the query;
+ * one rendering at a time per query, shared by the requests that wait for it) on `host:port`
+ * (port 0 = any free port) with Node's own http module; resolves once listening, with the port
+ * and a `close`. A port in use or not allowed is `METRICS_PORT` (exit 1) with a hint.
  */
-export async function startMetricsServer(metrics: ScrapeMetrics, port: number, host = '127.0.0.1', health?: SessionHealth): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(
+  metrics: ScrapeMetrics,
+  port: number,
+  host = '127.0.0.1',
+  health?: SessionHealth,
+  page?: (query: URLSearchParams) => Promise<string>,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const rendering = new Map<string, Promise<string>>();
   const server = http.createServer((req, res) => {
-    const url = (req.url ?? '').split('?')[0];
-    if (req.method === 'GET' && url === '/metrics') {
+    const [url, search] = (req.url ?? '').split('?');
+    if (req.method === 'GET' && url === '/' && page) {
+      const key = search ?? '';
+      let html = rendering.get(key);
+      if (!html) {
+        html = page(new URLSearchParams(key)).finally(() => rendering.delete(key));
+        rendering.set(key, html);
+      }
+      html.then(
+        (body) => {
+          res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+          res.end(body);
+        },
+        (err) => {
+          res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end(`status page failed: ${(err as Error).message}\n`);
+        },
+      );
+    } else if (req.method === 'GET' && url === '/metrics') {
       metrics.render().then(
         (body) => {
           res.writeHead(200, { 'Content-Type': metrics.contentType });
@@ -176,7 +201,7 @@ export async function startMetricsServer(metrics: ScrapeMetrics, port: number, h
       res.end(JSON.stringify(report) + '\n');
     } else {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end(`not found: try /metrics${health ? ' or /healthz' : ''}\n`);
+      res.end(`not found: try /metrics${health ? ' or /healthz' : ''}${page ? ' or /' : ''}\n`);
     }
   });
   await new Promise<void>((resolve, reject) => {

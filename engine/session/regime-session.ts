@@ -4,7 +4,7 @@ import { parseDuration } from '../core/time';
 import { ScrapeError, isScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { DatabaseLocation } from '../config/dbconf';
-import { Regime } from '../config/regime';
+import { Regime, WriterRole } from '../config/regime';
 import { regimeForRole } from '../config/regime-defaults';
 import { describeLocation, openDatabase } from '../db/open-database';
 import { SpecTable } from '../spec/spec-table';
@@ -16,7 +16,7 @@ import { combineObservers } from '../stream/stream-observer';
 import { runScraper } from '../scraper/scraper';
 import { runAverager } from '../averager/averager';
 import { ScrapeMetrics, startMetricsServer } from './metrics-server';
-import { SessionHealth, defaultHealthTimeoutMs } from './session-health';
+import { HealthReport, SessionHealth, defaultHealthTimeoutMs } from './session-health';
 import { CatchUpProgress } from './progress';
 import { LockScope, TargetLock, scopeKey } from './target-lock';
 import { shutdownSignal } from './shutdown-signal';
@@ -29,6 +29,25 @@ export interface RegimeWithSpecs {
   /** The regime's file, when it has one (log lines of reloads). */
   file?: string;
 }
+
+/**
+ * What the status page (`GET /` of the metrics server) is drawn from: the running regime (as
+ * last reloaded), the session's own connections, whose writes (`role`), its health, and the
+ * page's query (`?refresh=N` seconds between reloads, `?hours=N` of validities plotted).
+ */
+export interface StatusPageView {
+  regime: Regime;
+  specs: Map<string, SpecTable>;
+  source: Knex;
+  target: Knex;
+  role: WriterRole;
+  clock: Clock;
+  health?: HealthReport;
+  query: URLSearchParams;
+}
+
+/** Draws the status page as HTML (the CLI gives the report layer's `renderStatusPage`). */
+export type StatusPageRenderer = (view: StatusPageView) => Promise<string>;
 
 /** Everything a long-running scraper or averager process needs; the CLI fills it from flags. */
 export interface RegimeSessionOptions {
@@ -61,8 +80,9 @@ export interface RegimeSessionOptions {
    * Serve Prometheus metrics at `http://host:port/metrics` and the health check at `/healthz`
    * while running (port 0: any free port; host default 127.0.0.1). `healthTimeoutMs`: `/healthz`
    * answers 503 once nothing succeeded for that long (default `defaultHealthTimeoutMs`).
+   * `statusPage`: also serve a status page at `/` (streams, lag, staleness, writes, plots).
    */
-  metrics?: { port: number; host?: string; healthTimeoutMs?: number };
+  metrics?: { port: number; host?: string; healthTimeoutMs?: number; statusPage?: StatusPageRenderer };
   backoff?: BackoffOptions;
   /**
    * With `untilCaughtUp`: how long a database may stay unreachable (at start or in an outage
@@ -114,17 +134,25 @@ export async function runRegimeSession(options: RegimeSessionOptions): Promise<v
   const health = options.metrics ? new SessionHealth(options.metrics.healthTimeoutMs ?? defaultHealthTimeoutMs(pauseMs), clock) : undefined;
   const metrics = options.metrics ? new ScrapeMetrics(first.name, { clock, health }) : undefined;
   let metricsServer: { port: number; close(): Promise<void> } | undefined;
+  let { regime, specs } = options.loaded;
+  let opened: { source: Knex; target?: Knex } | undefined;
+  const statusPage = options.metrics?.statusPage;
+  // the page reads the databases once they are connected; before, it says so
+  const page = statusPage
+    ? (query: URLSearchParams) =>
+        opened?.target
+          ? statusPage({ regime, specs, source: opened.source, target: opened.target, role: mode, clock, health: health?.report(), query })
+          : Promise.resolve(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>scrape ${first.name}</title><p>scrape ${first.name}: connecting to the databases</p>`)
+    : undefined;
   if (metrics) {
     // served from the start, before anything waits: a port in use is said at once (METRICS_PORT),
     // and a process standing by, or waiting for its target, is seen too
     const host = options.metrics!.host ?? '127.0.0.1';
-    metricsServer = await startMetricsServer(metrics, options.metrics!.port, host, health);
-    logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics, health at /healthz (503 after ${Math.round(health!.timeoutMs / 1000)} s without success)`);
+    metricsServer = await startMetricsServer(metrics, options.metrics!.port, host, health, page);
+    logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics, health at /healthz (503 after ${Math.round(health!.timeoutMs / 1000)} s without success)${page ? ', status page at /' : ''}`);
   }
   const shutdown = shutdownSignal(logger);
-  let opened: { source: Knex; target?: Knex } | undefined;
   let takeLock: ReturnType<typeof lockTaker> | undefined;
-  let { regime, specs } = options.loaded;
   let lock: TargetLock | undefined;
   try {
     // DECIMAL readings as numbers, as SQLite gives them: parsed once by the driver instead of

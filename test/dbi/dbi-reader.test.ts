@@ -1,7 +1,7 @@
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { DbiWriter, ValidityContext } from '../../engine/dbi/dbi-writer';
-import { dumpTarget, lastValidity, readAt } from '../../engine/dbi/dbi-reader';
+import { dumpTarget, lastValidity, readAt, validitiesInRange } from '../../engine/dbi/dbi-reader';
 import { ManualClock } from '../../engine/core/clock';
 import { testSpec } from './dbi-support';
 
@@ -159,5 +159,26 @@ describe.each(DIALECTS)('DBI overlay and readers on %s', (dialect) => {
       SEQNO: 2, TIMESTART: day('00:30:00'), TIMEEND: day('01:00:00'), SITEMASK: 32, SIMMASK: 1, SUBSITE: 1, TASK: 0, AGGREGATENO: -1,
       VERSIONDATE: day('00:01:00'), INSERTDATE: '2011-02-02 10:00:00',
     });
+  });
+
+  it('validitiesInRange: those overlapping [from, to) of the context by TIMESTART, each with its payload row', async () => {
+    expect(await write('00:00:00', '00:10:00', 1)).toEqual([1]); // ends at from: out
+    expect(await write('00:10:00', '00:20:00', 2)).toEqual([2]); // starts at from: in
+    expect(await write('00:20:00', '00:40:00', 3)).toEqual([3]);
+    expect(await write('00:40:00', '00:50:00', 4)).toEqual([4]); // starts at to: out
+    expect(await write('00:15:00', '00:25:00', 5, { ...SAB_AD1, subsite: 2 })).toEqual([5]); // other context: out
+    expect(await write('00:05:00', '00:15:00', 6)).toEqual([6]); // overlays 1 and 2: in, by TIMESTART first
+    const range = { from: day('00:10:00'), to: day('00:40:00') };
+    const found = await validitiesInRange(t.db, spec, { sitemask: 32, subsite: 1 }, range);
+    expect(found.map((f) => [f.vld.SEQNO, f.vld.TIMESTART, f.vld.TIMEEND, f.row?.ROW_COUNTER, f.row?.value, f.row?.label])).toEqual([
+      [6, day('00:05:00'), day('00:15:00'), 1, 6, 'a'],
+      [2, day('00:10:00'), day('00:20:00'), 1, 2, 'a'],
+      [3, day('00:20:00'), day('00:40:00'), 1, 3, 'a'],
+    ]);
+    const second = await validitiesInRange(t.db, spec, { sitemask: 32, subsite: 1, task: 0 }, { ...range, rowCounter: 2 });
+    expect(second.map((f) => [f.vld.SEQNO, f.row?.value, f.row?.label])).toEqual([[6, 6.5, 'b'], [2, 2.5, 'b'], [3, 3.5, 'b']]);
+    const none = await validitiesInRange(t.db, spec, { sitemask: 32, subsite: 1 }, { ...range, rowCounter: 3 });
+    expect(none.map((f) => [f.vld.SEQNO, f.row])).toEqual([[6, undefined], [2, undefined], [3, undefined]]);
+    expect(await validitiesInRange(t.db, spec, { sitemask: 32, subsite: 1, task: 1 }, range)).toEqual([]);
   });
 });
