@@ -86,7 +86,7 @@ describe('flags and files', () => {
       ['load', dump, '--source', 'fake_dcs'],
       ['supervisor', 'adtemp', '--out', path.join(tmp, 'conf.d')],
     ];
-    for (const [bad, said] of [[tmp, /is a folder/], [path.join(tmp, 'absent.ini'), /does not exist/]] as const) {
+    for (const [bad, said] of [[tmp, /is a folder/], [path.join(tmp, 'absent.ini'), /no such file/]] as const) {
       for (const args of commands) {
         const r = await runCli([...args, '--dbconf', bad]);
         expectFixable(r, 'DBCONF_FILE');
