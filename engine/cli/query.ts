@@ -161,7 +161,7 @@ function cell(value: unknown): string {
 }
 
 /** Widest table line printed across; a wider one is printed a column per line (`renderTable`). */
-export const TABLE_WIDTH = 160;
+export const TABLE_WIDTH = 240;
 
 /**
  * Aligned text table: a header line of column names, then one line per row. Rows wider than

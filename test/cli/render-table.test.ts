@@ -6,8 +6,8 @@ describe('scrape query tables', () => {
     expect(out).toBe('ROW_COUNTER  Temp_PT1\n1            18.5\n2            NULL\n');
   });
 
-  it('a payload wider than 160 characters prints a column per line, as mysql \\G does', () => {
-    // 30 columns of 9-character names: 30 × 9 + 29 × 2 = 328 characters across
+  it("a payload wider than 240 characters prints a column per line, as mysql \\G does", () => {
+    // 30 columns of 9-character names: 30 × 9 + 29 × 2 = 328 characters across (more than 240)
     const columns = Array.from({ length: 30 }, (_, i) => `Column_${String(i).padStart(2, '0')}`);
     const row = Object.fromEntries(columns.map((c, i) => [c, i]));
     const out = renderTable([row, { ...row, Column_00: null }], columns);
