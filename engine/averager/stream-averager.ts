@@ -76,6 +76,8 @@ interface ClosedBin {
   agg: Record<string, number | null>;
   /** Highest source id read when the bin closed (`SCRAPE_SOURCE_IDS`, late rows). */
   maxId: number;
+  /** Entries read in the bin, passing the filter or not (provenance). */
+  rows: number;
 }
 
 /** What one chunk of a step covered. */
@@ -245,7 +247,7 @@ export class StreamAverager implements StreamWorker {
       return { ...result, caughtUp: true };
     }
     for (const bin of chunk.bins) {
-      const added = await this.targets.add({ positionMs: bin.start, first: bin.first, last: bin.last, agg: bin.agg, reason: 'bin', maxSourceId: bin.maxId });
+      const added = await this.targets.add({ positionMs: bin.start, first: bin.first, last: bin.last, agg: bin.agg, reason: 'bin', maxSourceId: bin.maxId, rows: bin.rows });
       if (added) result.propagations++;
     }
     this.startMs = chunk.end;
@@ -377,6 +379,7 @@ export class StreamAverager implements StreamWorker {
           agg.reset();
         }
         if (row.id > this.maxIdRead) this.maxIdRead = row.id;
+        bin.rows++;
         if (filter(row)) {
           agg.add(row);
           if (bin.first === undefined) bin.first = row;
@@ -433,8 +436,9 @@ export class StreamAverager implements StreamWorker {
     let binStart = NaN;
     let firstRow: unknown[] | undefined;
     let lastRow: unknown[] | undefined;
+    let binRows = 0;
     const close = () => {
-      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow), last: toRow(lastRow), agg: agg.result(naiveText(bins.end(binStart))), maxId: this.maxIdRead });
+      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow), last: toRow(lastRow), agg: agg.result(naiveText(bins.end(binStart))), maxId: this.maxIdRead, rows: binRows });
     };
     let consumed = 0;
     agg.reset();
@@ -447,8 +451,10 @@ export class StreamAverager implements StreamWorker {
         binStart = bins.start(naiveMs(t));
         binEnd = naiveText(bins.end(binStart));
         firstRow = lastRow = undefined;
+        binRows = 0;
         agg.reset();
       }
+      binRows++;
       if (filter(values as unknown as SourceRow)) {
         agg.addAt(values, at, t);
         if (firstRow === undefined) firstRow = values;
@@ -471,13 +477,13 @@ export class StreamAverager implements StreamWorker {
 
   private openBin(t: number): OpenBin {
     const start = this.settings.bins.start(t);
-    return { start, endText: naiveText(this.settings.bins.end(start)) };
+    return { start, endText: naiveText(this.settings.bins.end(start)), rows: 0 };
   }
 
   /** A filled bin's aggregates, taken now; an empty bin is a gap. */
   private closeBin(bin: OpenBin, closed: ClosedBin[]): void {
     if (!bin.first || !bin.last) return;
-    closed.push({ start: bin.start, first: bin.first, last: bin.last, agg: this.aggregator.result(naiveText(this.settings.bins.end(bin.start))), maxId: this.maxIdRead });
+    closed.push({ start: bin.start, first: bin.first, last: bin.last, agg: this.aggregator.result(naiveText(this.settings.bins.end(bin.start))), maxId: this.maxIdRead, rows: bin.rows });
   }
 }
 
@@ -485,6 +491,8 @@ export class StreamAverager implements StreamWorker {
 interface OpenBin {
   start: number;
   endText: string;
+  /** Entries read in it so far. */
+  rows: number;
   first?: SourceRow;
   last?: SourceRow;
 }

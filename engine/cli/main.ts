@@ -1,7 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { Command, CommanderError } from 'commander';
-import { projectRoot } from '../config/dbconf';
+import { engineVersion } from '../core/project-root';
 import { maskPasswords } from '../core/mask-passwords';
 import { userError } from './user-error';
 import { CliIo, LogFormat, logRecord, processIo } from './io';
@@ -42,7 +40,7 @@ export function argvLogFormat(argv: readonly string[]): LogFormat {
 export function buildProgram(io: CliIo, setExit: (code: number) => void, format: { value: LogFormat } = { value: 'human' }): Command {
   const program = new Command('scrape')
     .description('Scrape slow-control (DCS) tables into a DBI conditions database, as declared by regimes.d/*.yaml')
-    .version(JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')).version)
+    .version(engineVersion())
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

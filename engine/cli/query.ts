@@ -6,7 +6,8 @@ import { databaseFileMissing } from '../db/introspection';
 import { resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
 import { normalizeUtcTimeText } from '../core/time';
-import { readContextAt } from '../dbi/dbi-reader';
+import { readContextAt, readProvenance } from '../dbi/dbi-reader';
+import type { Provenance } from '../dbi/propagation';
 import { isSingleMaskBit } from '../dbi/mask-bits';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable, defaultSpecDir, loadSpec } from '../spec/spec-table';
@@ -25,6 +26,7 @@ interface QueryOptions extends LogOptions {
   rollback?: string;
   rollbackVersion?: string;
   json?: boolean;
+  why?: boolean;
   target: string;
   dbconf?: string;
   specDir?: string;
@@ -58,7 +60,8 @@ export const registerQuery: RegisterCommand = (program, io, setExit) => {
     .option('--aggregate <n>', 'only this AGGREGATENO (default: every aggregate, each labelled)')
     .option('--rollback <date>', 'UTC time (forms as --at): only rows inserted before it count (INSERTDATE < date: the database as it was then)')
     .option('--rollback-version <date>', 'UTC time (forms as --at): only validities with VERSIONDATE < date count')
-    .option('--json', 'print JSON {table, at, context, rollback, rollbackVersion, aggregates: [{aggregateno, vld, rows}]}; aggregates [] when nothing is valid (exit 1)')
+    .option('--json', 'print JSON {table, at, context, rollback, rollbackVersion, aggregates: [{aggregateno, vld, rows, why}]}; aggregates [] when nothing is valid (exit 1)')
+    .option('--why', 'print beside the payload why each validity was written (SCRAPE_PROVENANCE: reason, rules fired, source range, what the deadband suppressed, regime hash, engine version)')
     .option('--target <name>', 'dbconf section or URL of the DBI database', 'tmp_offline_db')
     .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
     .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)');
@@ -103,11 +106,12 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
       }
     }
     const found = await readContextAt(db, spec, { at, site: sitemask, subsite, simflag, task, aggregateno, rollback, rollbackVersion });
+    const whys = opts.json || opts.why ? await readProvenance(db, spec, found.map((f) => f.vld.SEQNO)) : new Map();
     const context = `SITEMASK & ${sitemask}, SUBSITE ${subsite}, SIMMASK & ${simflag}, TASK ${task}${aggregateno === undefined ? '' : `, AGGREGATENO ${aggregateno}`}`;
     const rollbacks = [rollback ? `rollback ${rollback}` : '', rollbackVersion ? `rollback-version ${rollbackVersion}` : ''].filter((r) => r).join(', ');
     const json = () => ({
       table: spec.table, at, context: { site: sitemask, subsite, simflag, task, aggregateno: aggregateno ?? null },
-      rollback: rollback ?? null, rollbackVersion: rollbackVersion ?? null, aggregates: found,
+      rollback: rollback ?? null, rollbackVersion: rollbackVersion ?? null, aggregates: found.map((f) => ({ ...f, why: whys.get(f.vld.SEQNO) ?? null })),
     });
     if (found.length === 0) {
       const message = `no ${spec.table} validity covers ${at} UTC for ${context}${rollbacks ? ` (${rollbacks})` : ''}`;
@@ -128,11 +132,25 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
       io.stdout.write(renderTable([vld as unknown as Record<string, unknown>], Object.keys(vld)));
       io.stdout.write(`${rows.length} payload row${rows.length === 1 ? '' : 's'}\n`);
       if (rows.length > 0) io.stdout.write(renderTable(rows, ['ROW_COUNTER', ...spec.columns.map((c) => c.name)]));
+      if (opts.why) io.stdout.write(renderWhy(whys.get(vld.SEQNO)));
     }
     return 0;
   } finally {
     await db.destroy();
   }
+}
+
+/** `why:` lines of one validity's provenance (`--why`); says so when the target kept none. */
+function renderWhy(why: Provenance | undefined): string {
+  if (!why) return 'why: no provenance kept for this validity (written before SCRAPE_PROVENANCE, or by another tool)\n';
+  const lines = [`why: ${why.reason}${why.fired ? ` (${why.fired.map((f) => `changes[${f.rule}]${f.columns.length ? ` on ${f.columns.join(', ')}` : ''}`).join('; ')})` : ''}`];
+  if (why.sourceTable !== undefined && why.firstId !== undefined) {
+    lines.push(`  source ${why.sourceTable} ids ${why.firstId} to ${why.lastId}, local ${why.firstTime} to ${why.lastTime}`);
+  } else if (why.sourceTable !== undefined) lines.push(`  source ${why.sourceTable}`);
+  if (why.samples !== undefined || why.rows !== undefined) lines.push(`  ${why.samples ?? '-'} samples, ${why.rows ?? '-'} rows in the range`);
+  for (const [column, s] of Object.entries(why.suppressed ?? {})) lines.push(`  suppressed ${column}: ${s.n} samples, max |deviation| ${s.maxdev}, min ${s.min}, max ${s.max}`);
+  lines.push(`  regime sha256 ${why.regimeHash}, engine ${why.engineVersion}`);
+  return lines.join('\n') + '\n';
 }
 
 /** The spec for a table (`DcsAdTemp`) or class (`GDcsAdTemp`) name. */

@@ -11,3 +11,11 @@ export function projectRoot(): string {
   }
   return path.resolve(__dirname, '..', '..');
 }
+
+let version: string | undefined;
+
+/** The engine's version, from the project's `package.json` (read once): `--version` and every provenance row. */
+export function engineVersion(): string {
+  version ??= String(JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')).version);
+  return version;
+}

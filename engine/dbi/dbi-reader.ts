@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
-import { columnValueKind, vldTableName } from '../spec/ddl';
+import { PROVENANCE_TABLE, columnValueKind, vldTableName } from '../spec/ddl';
+import type { Provenance } from './propagation';
 import { SpecTable } from '../spec/spec-table';
 import { ScrapeError } from '../core/errors';
 import { normalizeTimeText } from '../core/time';
@@ -261,4 +262,35 @@ export function payloadNormalizer(spec: SpecTable): (row: Record<string, unknown
     }
     return out;
   };
+}
+
+/**
+ * The provenance of validities of `spec` (`SCRAPE_PROVENANCE`) by SEQNO: why each was written, as
+ * the writer stored it (JSON columns parsed, times as text, absent fields left out). A SEQNO
+ * without a row is missing from the map; a target without the table (an older one) gives an
+ * empty map.
+ */
+export async function readProvenance(db: Knex, spec: SpecTable, seqnos: readonly number[]): Promise<Map<number, Provenance>> {
+  const out = new Map<number, Provenance>();
+  if (seqnos.length === 0 || !(await db.schema.hasTable(PROVENANCE_TABLE))) return out;
+  for (let from = 0; from < seqnos.length; from += 500) {
+    const rows = await db(PROVENANCE_TABLE).select('*').where('TABLENAME', spec.table).whereIn('SEQNO', seqnos.slice(from, from + 500));
+    for (const r of rows) {
+      const why: Provenance = { reason: String(r.REASON), regimeHash: String(r.REGIME_HASH), engineVersion: String(r.ENGINE_VERSION) };
+      const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+      const text = (v: unknown) => (v === null || v === undefined ? undefined : v instanceof Date ? v.toISOString().slice(0, 19).replace('T', ' ') : normalizeTimeText(String(v)));
+      if (r.FIRED !== null && r.FIRED !== undefined) why.fired = JSON.parse(String(r.FIRED));
+      if (r.SOURCE_TABLE !== null && r.SOURCE_TABLE !== undefined) why.sourceTable = String(r.SOURCE_TABLE);
+      why.firstId = num(r.FIRST_ID);
+      why.lastId = num(r.LAST_ID);
+      why.firstTime = text(r.FIRST_TIME);
+      why.lastTime = text(r.LAST_TIME);
+      why.samples = num(r.SAMPLES);
+      why.rows = num(r.ROWS_SEEN);
+      if (r.SUPPRESSED !== null && r.SUPPRESSED !== undefined) why.suppressed = JSON.parse(String(r.SUPPRESSED));
+      for (const k of Object.keys(why) as (keyof Provenance)[]) if (why[k] === undefined) delete why[k];
+      out.set(Number(r.SEQNO), why);
+    }
+  }
+  return out;
 }

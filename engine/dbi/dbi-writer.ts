@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
 import { ScrapeError } from '../core/errors';
 import { utcNowText } from '../core/time';
-import { SOURCE_IDS_COLUMNS, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
+import { PROVENANCE_COLUMNS, PROVENANCE_TABLE, SOURCE_IDS_COLUMNS, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { SqlDialect, dialectOf, quoteIdentifier } from '../db/dialect';
 import { LoadDataRejected, loadPayloadLines } from './mysql-load-data';
@@ -13,7 +13,7 @@ import { Propagation, checkPropagation } from './propagation';
 import { allocateSeqnos, ensureCounterSql } from './seqno-allocator';
 import { WritePath, writePathFor } from './write-path';
 
-export type { Propagation, SourceIds, ValidityContext } from './propagation';
+export type { Propagation, Provenance, SourceIds, SuppressedStats, ValidityContext } from './propagation';
 
 /** Stages of a write a probe can watch (crash-safety tests, progress). */
 export type WriteStage = 'allocated' | 'inserted';
@@ -62,6 +62,9 @@ export class DbiWriter {
    * source ids): an older target without it is written without it (`sourceIdsMissing`).
    */
   private sourceIds?: boolean;
+  private readonly provenanceHead: string;
+  /** Whether the target has `SCRAPE_PROVENANCE` (looked up once, as `sourceIds`). */
+  private provenance?: boolean;
   /** Payload by LOAD DATA (MySQL): until the server refuses it once. */
   private loadData: boolean;
   private readonly payloadLoadHead: string;
@@ -82,6 +85,7 @@ export class DbiWriter {
       `INSERT INTO ${q(vldTableName(spec))} (${['SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'VERSIONDATE', 'INSERTDATE'].map(q).join(', ')}) VALUES `;
     this.payloadInsertHead = `INSERT INTO ${q(spec.table)} (${['SEQNO', 'ROW_COUNTER', ...this.columns].map(q).join(', ')}) VALUES `;
     this.sourceIdsHead = `INSERT INTO ${q(SOURCE_IDS_TABLE)} (${SOURCE_IDS_COLUMNS.map(q).join(', ')}) VALUES `;
+    this.provenanceHead = `INSERT INTO ${q(PROVENANCE_TABLE)} (${PROVENANCE_COLUMNS.map(q).join(', ')}) VALUES `;
     this.loadData = this.dialect === 'mysql' && options.loadData !== false;
     // each line: the propagation's index in the batch, ROW_COUNTER, the attributes; SEQNOs are consecutive
     this.payloadLoadHead = `LOAD DATA LOCAL INFILE 'payload' INTO TABLE ${q(spec.table)} CHARACTER SET utf8mb4 (@k, ${['ROW_COUNTER', ...this.columns].map(q).join(', ')}) SET ${q('SEQNO')} = `;
@@ -157,6 +161,7 @@ export class DbiWriter {
           this.counterEnsured = true;
         }
         if (this.sourceIds === undefined && checked.some((p) => p.source)) this.sourceIds = await this.db.schema.hasTable(SOURCE_IDS_TABLE);
+        if (this.provenance === undefined && checked.some((p) => p.why)) this.provenance = await this.db.schema.hasTable(PROVENANCE_TABLE);
         return await this.db.transaction((trx) => this.writeIn(trx, checked, payload, fence));
       } catch (err) {
         if (err instanceof LoadDataRejected) {
@@ -198,6 +203,7 @@ export class DbiWriter {
     const connection = await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection();
     await this.path.insertRows(connection, this.vldInsertHead, 10, vldRows.length, (i) => vldRows[i]);
     if (this.sourceIds) await this.insertSourceIds(connection, props, seqnos);
+    if (this.provenance) await this.insertProvenance(connection, props, seqnos);
     if (payload.lines) {
       await loadPayloadLines(connection, this.payloadLoadHead + seqnos[0] + ' + @k', this.payloadInsertHead, payload.lines, seqnos[0], !!payload.byInsert, () => {
         this.loadData = false;
@@ -215,6 +221,41 @@ export class DbiWriter {
    */
   get sourceIdsMissing(): boolean {
     return this.sourceIds === false;
+  }
+
+  /**
+   * True once a write carrying provenance found no `SCRAPE_PROVENANCE` in the target (an older
+   * target): those validities were written without it.
+   */
+  get provenanceMissing(): boolean {
+    return this.provenance === false;
+  }
+
+  /** The provenance of the propagations that carry it, in `SCRAPE_PROVENANCE`: one multi-row INSERT beside the Vld rows. */
+  private async insertProvenance(connection: unknown, props: readonly Propagation[], seqnos: number[]): Promise<void> {
+    const rows: unknown[][] = [];
+    const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
+    for (let i = 0; i < props.length; i++) {
+      const w = props[i].why;
+      if (!w) continue;
+      rows.push([
+        this.spec.table,
+        seqnos[i],
+        w.reason,
+        w.fired ? JSON.stringify(w.fired) : null,
+        orNull(w.sourceTable),
+        orNull(w.firstId),
+        orNull(w.lastId),
+        orNull(w.firstTime),
+        orNull(w.lastTime),
+        orNull(w.samples),
+        orNull(w.rows),
+        w.suppressed ? JSON.stringify(w.suppressed) : null,
+        w.regimeHash,
+        w.engineVersion,
+      ]);
+    }
+    if (rows.length > 0) await this.path.insertRows(connection, this.provenanceHead, PROVENANCE_COLUMNS.length, rows.length, (i) => rows[i]);
   }
 
   /** The source ids of the propagations that carry them, in `SCRAPE_SOURCE_IDS`: one multi-row INSERT beside the Vld rows. */

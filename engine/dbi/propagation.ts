@@ -20,6 +20,46 @@ export interface Propagation {
   rows: Record<string, unknown>[];
   /** Which source rows the stream had read when it decided this validity; kept in `SCRAPE_SOURCE_IDS` when the target has it. */
   source?: SourceIds;
+  /** Why it was written; kept in `SCRAPE_PROVENANCE` when the target has it. */
+  why?: Provenance;
+}
+
+/**
+ * Why a validity was written (provenance), kept beside it in the same transaction. Fields a
+ * reason has no use for are absent (written NULL): a seed has no source rows.
+ */
+export interface Provenance {
+  /** `changed`, `overage`, `seed` or `bin`. */
+  reason: string;
+  /** For `changed`: the change rules that fired (index in the regime's `changes`) and on which columns. */
+  fired?: { rule: number; columns: string[] }[];
+  /** Source table of the stream. */
+  sourceTable?: string;
+  /** Ids and source-local times of the entries at TIMESTART and TIMEEND. */
+  firstId?: number;
+  lastId?: number;
+  firstTime?: string;
+  lastTime?: string;
+  /** Samples decided in the range (the proceeding one included). */
+  samples?: number;
+  /** Entries read with `firstTime <= date_time < lastTime`. */
+  rows?: number;
+  /** Per threshold-rule column, what the deadband suppressed: samples decided `unchanged`, their largest |value − sv[0]|, min and max. */
+  suppressed?: Record<string, SuppressedStats>;
+  /** sha256 (hex) of the regime's canonical JSON. */
+  regimeHash: string;
+  /** The engine's version (package.json). */
+  engineVersion: string;
+}
+
+/** What the deadband suppressed in one column over a range. */
+export interface SuppressedStats {
+  /** Samples decided `unchanged` with a numeric value in this column. */
+  n: number;
+  /** Largest |value − sv[0] value| among them. */
+  maxdev: number;
+  min: number;
+  max: number;
 }
 
 /**
@@ -59,7 +99,10 @@ export function checkPropagation(p: Propagation, index: number): Propagation {
     if (!Number.isInteger(c[key])) throw new ScrapeError('DBI_VALUE', `propagation ${index}: context.${key} must be an integer, got ${String(c[key])}`);
   }
   if (!Array.isArray(p.rows)) throw new ScrapeError('DBI_VALUE', `propagation ${index}: rows must be an array`);
-  return p.source ? { timestart, timeend, context: c, rows: p.rows, source: p.source } : { timestart, timeend, context: c, rows: p.rows };
+  const out: Propagation = { timestart, timeend, context: c, rows: p.rows };
+  if (p.source) out.source = p.source;
+  if (p.why) out.why = p.why;
+  return out;
 }
 
 /** Where a payload value goes, for the messages of `sqlValue`: the spec table and the propagation. */

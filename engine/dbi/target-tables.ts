@@ -3,7 +3,7 @@ import { DatabaseLocation } from '../config/dbconf';
 import { locationLabel } from '../db/open-database';
 import { ScrapeError } from '../core/errors';
 import { SpecTable } from '../spec/spec-table';
-import { LOCALSEQNO, SOURCE_IDS_TABLE, checkSpecTables, sourceIdsStatements, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
+import { LOCALSEQNO, PROVENANCE_TABLE, SOURCE_IDS_TABLE, provenanceStatements, checkSpecTables, sourceIdsStatements, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
 import { SqlDialect, dialectOf } from '../db/dialect';
 import { databaseError } from '../db/database-error';
 import { checkSpecTypes } from '../spec/spec-type-problems';
@@ -27,11 +27,13 @@ export interface PrepareTargetReport {
    * written without their source ids (late rows of them cannot be detected). Never an error.
    */
   sourceIdsMissing?: boolean;
+  /** The target has no `SCRAPE_PROVENANCE` and creating it was not allowed: validities are written without it. */
+  provenanceMissing?: boolean;
 }
 
 
 /**
- * Makes sure the DBI tables of `specs` (payload, Vld, the shared LOCALSEQNO and SCRAPE_SOURCE_IDS) exist before a
+ * Makes sure the DBI tables of `specs` (payload, Vld, the shared LOCALSEQNO, SCRAPE_SOURCE_IDS and SCRAPE_PROVENANCE) exist before a
  * scraper writes. Tables are created only when the operator allowed it (`create`) or the target
  * is an embedded SQLite file; `drop` drops and recreates them. Production targets are never
  * created or dropped. A missing table without permission is an error naming the flag. Existing
@@ -65,6 +67,7 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
       report.dropped.push(spec.table, vldTableName(spec));
       if (await db.schema.hasTable(LOCALSEQNO)) await db(LOCALSEQNO).where('TABLENAME', spec.table).delete();
       if (await db.schema.hasTable(SOURCE_IDS_TABLE)) await db(SOURCE_IDS_TABLE).where('TABLENAME', spec.table).delete();
+      if (await db.schema.hasTable(PROVENANCE_TABLE)) await db(PROVENANCE_TABLE).where('TABLENAME', spec.table).delete();
     }
   }
 
@@ -89,6 +92,15 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
       report.created.push(SOURCE_IDS_TABLE);
     } else {
       report.sourceIdsMissing = true;
+    }
+  }
+  // why each validity was written (provenance): the same rule
+  if (!(await db.schema.hasTable(PROVENANCE_TABLE))) {
+    if (mayCreate) {
+      for (const statement of provenanceStatements(dialect)) await db.raw(statement);
+      report.created.push(PROVENANCE_TABLE);
+    } else {
+      report.provenanceMissing = true;
     }
   }
   for (const spec of specs) {

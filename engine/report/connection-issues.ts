@@ -11,7 +11,7 @@ import { databaseFileMissing } from '../db/introspection';
 import { describeLocation, openDatabase } from '../db/open-database';
 import { expandColumnNames } from '../faker/source-schema';
 import { discoverStreams, SourceStream } from '../source/source-stream';
-import { LOCALSEQNO, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
+import { LOCALSEQNO, PROVENANCE_TABLE, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { columnIssues, someNames } from './declared-column-issues';
 
@@ -193,6 +193,9 @@ async function targetIssues(regime: Regime, specs: Map<string, SpecTable>, optio
     // written with every validity when it exists
     if ((await db.schema.hasTable(SOURCE_IDS_TABLE)) && (await allowed(db, `SELECT * FROM ${q(SOURCE_IDS_TABLE)} WHERE 1 = 0`, ['target'], `${where}: cannot SELECT from ${SOURCE_IDS_TABLE}`, issues))) {
       await mayInsert(SOURCE_IDS_TABLE, 'TABLENAME', ['target']);
+    }
+    if ((await db.schema.hasTable(PROVENANCE_TABLE)) && (await allowed(db, `SELECT * FROM ${q(PROVENANCE_TABLE)} WHERE 1 = 0`, ['target'], `${where}: cannot SELECT from ${PROVENANCE_TABLE}`, issues))) {
+      await mayInsert(PROVENANCE_TABLE, 'TABLENAME', ['target']);
     }
   } finally {
     await db.destroy();

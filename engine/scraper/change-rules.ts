@@ -21,6 +21,84 @@ export interface CompiledChangeRules {
    * as read, see `SourceReader.useArrayRows`): `indexOf` gives each watched column's index.
    */
   forArrays(indexOf: (column: string) => number): ChangeTest;
+  /**
+   * Which rules fire between `first` and `last` (objects by column name), by index in the
+   * regime's `changes`, and on which columns (none for a `when` rule). Slow path: called once per
+   * `changed` validity, for its provenance.
+   */
+  explain(first: SourceRow, last: SourceRow, ctx: Record<string, unknown>): Promise<{ rule: number; columns: string[] }[]>;
+  /**
+   * A fresh tracker of what the deadband suppresses in the threshold rules' columns (undefined
+   * when there are none); `indexOf` when rows are arrays (as `forArrays`).
+   */
+  suppression(indexOf?: (column: string) => number): SuppressionTracker | undefined;
+}
+
+/**
+ * Statistics of the samples the deadband suppressed (decided `unchanged`) in one validity range:
+ * per threshold-rule column, how many had a number there, the largest |value − sv[0]'s value|,
+ * the smallest and largest value.
+ */
+export class SuppressionTracker {
+  private readonly n: Float64Array;
+  private readonly dev: Float64Array;
+  private readonly lo: Float64Array;
+  private readonly hi: Float64Array;
+
+  constructor(
+    private readonly columns: readonly string[],
+    /** Where each column's value sits: a name (object rows) or an index (array rows). */
+    private readonly keys: readonly (string | number)[],
+  ) {
+    const k = columns.length;
+    this.n = new Float64Array(k);
+    this.dev = new Float64Array(k);
+    this.lo = new Float64Array(k);
+    this.hi = new Float64Array(k);
+  }
+
+  /** Counts one suppressed sample `last` against `first` (sv[0]). */
+  add(first: SourceRow, last: SourceRow): void {
+    const f = first as unknown as Record<string | number, unknown>;
+    const l = last as unknown as Record<string | number, unknown>;
+    for (let k = 0; k < this.keys.length; k++) {
+      const key = this.keys[k];
+      const b = l[key];
+      if (b === null || b === undefined) continue;
+      const y = toNumber(b);
+      if (y !== y) continue;
+      const a = f[key];
+      const x = a === null || a === undefined ? NaN : toNumber(a);
+      if (this.n[k] === 0) {
+        this.lo[k] = y;
+        this.hi[k] = y;
+        this.dev[k] = 0;
+      } else {
+        if (y < this.lo[k]) this.lo[k] = y;
+        if (y > this.hi[k]) this.hi[k] = y;
+      }
+      if (x === x) {
+        const d = Math.abs(y - x);
+        if (d > this.dev[k]) this.dev[k] = d;
+      }
+      this.n[k]++;
+    }
+  }
+
+  /** The statistics so far, by column (columns without a suppressed number left out; undefined when none). */
+  result(): Record<string, { n: number; maxdev: number; min: number; max: number }> | undefined {
+    let out: Record<string, { n: number; maxdev: number; min: number; max: number }> | undefined;
+    for (let k = 0; k < this.columns.length; k++) {
+      if (this.n[k] === 0) continue;
+      (out ??= {})[this.columns[k]] = { n: this.n[k], maxdev: this.dev[k], min: this.lo[k], max: this.hi[k] };
+    }
+    return out;
+  }
+
+  /** Starts a new range. */
+  reset(): void {
+    this.n.fill(0);
+  }
 }
 
 /**
@@ -163,20 +241,21 @@ function anyTest(sync: ChangeTest[]): ChangeTest {
  * separately so a caller evaluates them only when no column rule fired.
  */
 export function compileChangeRules(rules: readonly ChangeRuleDecl[], columns: readonly string[], defaultThreshold: number): CompiledChangeRules {
-  const cells: { cols: string[]; cell: Cell }[] = [];
+  const cells: { cols: string[]; cell: Cell; rule: number }[] = [];
   const watched: string[][] = [];
-  const whens: { evaluate(input: Record<string, unknown>): Promise<unknown> }[] = [];
+  const whens: { evaluate(input: Record<string, unknown>): Promise<unknown>; rule: number }[] = [];
   rules.forEach((rule, i) => {
     const label = `changes[${i}]`;
     const nullIsChange = rule.null_is_change === true;
     if (rule.when !== undefined) {
-      whens.push(compileExpression(rule.when, `${label}.when`));
+      const w = compileExpression(rule.when, `${label}.when`);
+      whens.push({ evaluate: (input) => w.evaluate(input), rule: i });
       return;
     }
     if (rule.columns === undefined) throw new ScrapeError('REGIME_CHANGE', `${label}: a rule needs columns (with threshold or equal) or when`);
     const cols = resolveColumns(rule.columns, columns, `${label}.columns`);
     watched.push(cols);
-    cells.push({ cols, cell: rule.equal ? equalCell(nullIsChange) : thresholdCell(rule.threshold ?? defaultThreshold, nullIsChange) });
+    cells.push({ cols, cell: rule.equal ? equalCell(nullIsChange) : thresholdCell(rule.threshold ?? defaultThreshold, nullIsChange), rule: i });
   });
   const test = anyTest(cells.map(({ cols, cell }) => anyColumn(cols, cell)));
   const forArrays = (indexOf: (column: string) => number): ChangeTest =>
@@ -192,7 +271,21 @@ export function compileChangeRules(rules: readonly ChangeRuleDecl[], columns: re
         ),
       ),
     );
-  const out: CompiledChangeRules = { test, watched, forArrays };
+  const explain = async (first: SourceRow, last: SourceRow, ctx: Record<string, unknown>) => {
+    const fired: { rule: number; columns: string[] }[] = [];
+    const f = first as unknown as Record<string, unknown>;
+    const l = last as unknown as Record<string, unknown>;
+    for (const { cols, cell, rule } of cells) {
+      const columns = cols.filter((c) => cell(f[c], l[c]));
+      if (columns.length > 0) fired.push({ rule, columns });
+    }
+    for (const w of whens) if ((await w.evaluate({ first, last, ctx })) === true) fired.push({ rule: w.rule, columns: [] });
+    return fired.sort((a, b) => a.rule - b.rule);
+  };
+  const thresholdCols = [...new Set(cells.filter((c) => c.cell.threshold !== undefined).flatMap((c) => c.cols))];
+  const suppression = (indexOf?: (column: string) => number) =>
+    thresholdCols.length === 0 ? undefined : new SuppressionTracker(thresholdCols, indexOf ? thresholdCols.map(indexOf) : thresholdCols);
+  const out: CompiledChangeRules = { test, watched, forArrays, explain, suppression };
   if (whens.length > 0) {
     out.asyncTest = async (first, last, ctx) => {
       const input = { first, last, ctx };

@@ -1,7 +1,7 @@
 import { ScrapeError } from '../core/errors';
 import { naiveMs, naiveText } from '../core/time';
 import type { Aggregator } from '../aggregate/aggregator';
-import type { ChangeTest } from './change-rules';
+import type { ChangeTest, SuppressionTracker } from './change-rules';
 import type { SourceRow } from '../source/source-row';
 
 export type { SourceRow } from '../source/source-row';
@@ -30,6 +30,12 @@ export interface Sample {
    * `first.date_time <= t < last.date_time`.
    */
   agg?: Record<string, number | null>;
+  /** On PROCEED samples: samples decided in the range, this one included (provenance). */
+  samples?: number;
+  /** On PROCEED samples: entries fed with `first.date_time <= t < last.date_time`. */
+  rows?: number;
+  /** On PROCEED samples with a suppression tracker: what the deadband suppressed in the range. */
+  suppressed?: ReturnType<SuppressionTracker['result']>;
 }
 
 /** What a source vector needs to know; durations in milliseconds of DB time. */
@@ -48,6 +54,8 @@ export interface SourceVectorSettings {
   aggregator?: Aggregator;
   /** The cursor shown in the log before the first PROCEED (the resumed range start). */
   logCursor?: string;
+  /** Counts what the deadband suppresses per range (provenance); owned by the vector from now on. */
+  suppression?: SuppressionTracker;
 }
 
 const FED = 0;
@@ -73,6 +81,10 @@ export class SourceVector {
   /** Aggregates of the current date_time group, used once the group has two rows or more. */
   private readonly pending?: Aggregator;
   private readonly logCursor?: string;
+  private readonly suppression?: SuppressionTracker;
+  /** Entries fed since sv[0] (sv[0] included) and `n` when the range started. */
+  private rangeFed = 0;
+  private rangeN = 1;
 
   private sv0?: SourceRow;
   private sv0Ms = NaN;
@@ -101,6 +113,8 @@ export class SourceVector {
       this.pending = this.acc.spawn();
     }
     this.logCursor = settings.logCursor;
+    this.suppression = settings.suppression;
+    this.suppression?.reset();
   }
 
   /** Number of samples taken so far (the `n` of the latest sample). */
@@ -165,6 +179,8 @@ export class SourceVector {
       this.groupSize = 1;
       this.lastId = row.id;
       this.n = 1;
+      this.rangeFed = 1;
+      this.rangeN = 1;
       return FIRST;
     }
     if (t !== this.groupTime) {
@@ -185,6 +201,7 @@ export class SourceVector {
       this.groupSize++;
     }
     this.lastId = row.id;
+    this.rangeFed++;
     if (t < this.cursor) return FED;
     if (this.skipped < this.offset) {
       this.skipped++;
@@ -212,7 +229,18 @@ export class SourceVector {
     const proceed = decision !== 'unchanged';
     const sample: Sample = { n: this.n, first: sv0, last: row, tcursor: this.shownCursor, decision, proceed };
     this.latest = row;
-    if (proceed) {
+    if (!proceed) {
+      this.suppression?.add(sv0, row);
+    } else {
+      // rows at sv[-1]'s date_time fed so far (the current group) belong to the next range
+      sample.rows = this.rangeFed - this.groupSize;
+      sample.samples = this.n - this.rangeN;
+      this.rangeFed = this.groupSize;
+      this.rangeN = this.n;
+      if (this.suppression) {
+        sample.suppressed = this.suppression.result();
+        this.suppression.reset();
+      }
       if (this.acc) {
         sample.agg = this.acc.result(row.date_time);
         this.acc.reset();

@@ -105,11 +105,15 @@ export class StreamRunner implements StreamWorker {
     // names (no aggregates, no JSONata rules): objects are made for sv[0] and sv[-1] at PROCEED.
     if (!makeAggregator && !changes.asyncTest && changes.forArrays && reader.useArrayRows()) {
       this.changedTest = changes.forArrays((c) => reader.columnIndex(c));
+      this.arrayRows = true;
     } else {
       this.changedTest = changes.test;
     }
     this.streaming = reader.canStream() && !changes.asyncTest;
   }
+
+  /** True when the source vector is fed the reader's array rows. */
+  private readonly arrayRows: boolean = false;
 
   /** The synchronous change test the source vector uses (over array rows when the reader gives them). */
   private readonly changedTest: CompiledChangeRules['test'];
@@ -198,6 +202,7 @@ export class StreamRunner implements StreamWorker {
       changedAsync: this.changes.asyncTest ? (first, last) => this.changes.asyncTest!(first, last, this.ctx) : undefined,
       aggregator: this.makeAggregator?.(),
       logCursor: start,
+      suppression: this.arrayRows ? this.changes.suppression((c) => this.reader.columnIndex(c)) : this.changes.suppression(),
     });
     await announceResume(this.reader, this.stream, this.logger, timefloor, start, timezone);
     await this.quarantine?.check(true);
@@ -419,7 +424,19 @@ export class StreamRunner implements StreamWorker {
   private async propagate(sample: Sample): Promise<void> {
     const first = this.reader.materialize(sample.first);
     const last = this.reader.materialize(sample.last as SourceRow);
-    await this.targets.add({ positionMs: naiveMs(first.date_time), first, last, agg: sample.agg, reason: sample.decision, maxSourceId: this.maxIdRead });
+    const fired = sample.decision === 'changed' ? await this.changes.explain(first, last, this.ctx) : undefined;
+    await this.targets.add({
+      positionMs: naiveMs(first.date_time),
+      first,
+      last,
+      agg: sample.agg,
+      reason: sample.decision,
+      maxSourceId: this.maxIdRead,
+      fired,
+      samples: sample.samples,
+      rows: sample.rows,
+      suppressed: sample.suppressed,
+    });
   }
 
 

@@ -225,3 +225,45 @@ export function sourceIdsStatements(dialect: SqlDialect): string[] {
     `CREATE INDEX IF NOT EXISTS ${index} ON ${t} (${q('TABLENAME')}, ${q('SOURCE_TABLE')}, ${q('SEQNO')})`,
   ];
 }
+
+/**
+ * Name of the shared side table where the writer keeps, per written validity, why it was written
+ * (provenance): one row per (TABLENAME, SEQNO), in the same transaction as the validity. Shared,
+ * like `SCRAPE_SOURCE_IDS`, and reserved by the `SCRAPE_` prefix.
+ */
+export const PROVENANCE_TABLE = 'SCRAPE_PROVENANCE';
+
+/** Columns of `SCRAPE_PROVENANCE`, in insert order. */
+export const PROVENANCE_COLUMNS = [
+  'TABLENAME', 'SEQNO', 'REASON', 'FIRED', 'SOURCE_TABLE', 'FIRST_ID', 'LAST_ID', 'FIRST_TIME', 'LAST_TIME',
+  'SAMPLES', 'ROWS_SEEN', 'SUPPRESSED', 'REGIME_HASH', 'ENGINE_VERSION',
+] as const;
+
+/**
+ * DDL of `SCRAPE_PROVENANCE` (idempotent): per validity (`TABLENAME`, `SEQNO`, primary key) its
+ * `REASON` (`changed`, `overage`, `seed`, `bin`), the change rules that fired (`FIRED`, JSON
+ * `[{"rule": i, "columns": [...]}]`, NULL unless `changed`), the source table, the ids and
+ * source-local times of the entries at TIMESTART and TIMEEND, the samples decided and the rows
+ * seen in `[FIRST_TIME, LAST_TIME)`, what the deadband suppressed (`SUPPRESSED`, JSON
+ * `{column: {"n", "maxdev", "min", "max"}}` over the samples decided `unchanged`, deviations from
+ * sv[0]), the sha256 of the regime's canonical JSON and the engine version. NULL where a reason
+ * has no such thing (a seed has no source rows).
+ */
+export function provenanceStatements(dialect: SqlDialect): string[] {
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  const t = q(PROVENANCE_TABLE);
+  if (dialect === 'mysql') {
+    return [
+      `CREATE TABLE IF NOT EXISTS ${t} (${q('TABLENAME')} varchar(64) NOT NULL, ${q('SEQNO')} int NOT NULL, ${q('REASON')} varchar(16) NOT NULL, ${q('FIRED')} text NULL, ` +
+        `${q('SOURCE_TABLE')} varchar(64) NULL, ${q('FIRST_ID')} bigint NULL, ${q('LAST_ID')} bigint NULL, ${q('FIRST_TIME')} datetime NULL, ${q('LAST_TIME')} datetime NULL, ` +
+        `${q('SAMPLES')} int NULL, ${q('ROWS_SEEN')} int NULL, ${q('SUPPRESSED')} mediumtext NULL, ${q('REGIME_HASH')} char(64) NOT NULL, ${q('ENGINE_VERSION')} varchar(32) NOT NULL, ` +
+        `PRIMARY KEY (${q('TABLENAME')}, ${q('SEQNO')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ];
+  }
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t} (${q('TABLENAME')} TEXT NOT NULL, ${q('SEQNO')} INTEGER NOT NULL, ${q('REASON')} TEXT NOT NULL, ${q('FIRED')} TEXT, ` +
+      `${q('SOURCE_TABLE')} TEXT, ${q('FIRST_ID')} INTEGER, ${q('LAST_ID')} INTEGER, ${q('FIRST_TIME')} TEXT, ${q('LAST_TIME')} TEXT, ` +
+      `${q('SAMPLES')} INTEGER, ${q('ROWS_SEEN')} INTEGER, ${q('SUPPRESSED')} TEXT, ${q('REGIME_HASH')} TEXT NOT NULL, ${q('ENGINE_VERSION')} TEXT NOT NULL, ` +
+      `PRIMARY KEY (${q('TABLENAME')}, ${q('SEQNO')}))`,
+  ];
+}

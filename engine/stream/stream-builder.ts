@@ -1,6 +1,8 @@
 import { systemClock } from '../core/clock';
 import { ScrapeError } from '../core/errors';
 import { Regime } from '../config/regime';
+import { regimeHash } from '../config/regime-hash';
+import { engineVersion } from '../core/project-root';
 import { DbiWriter } from '../dbi/dbi-writer';
 import { prepareTargetTables } from '../dbi/target-tables';
 import { SpecTable } from '../spec/spec-table';
@@ -56,6 +58,7 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
   const targetSpecs = targetSpecsOf(regime, specs);
   const writers = targetSpecs.map((spec) => new DbiWriter(target, spec, { clock }));
   const streams = await discoverStreams(source, regime, options.tables);
+  const stamp = { regimeHash: regimeHash(regime), engineVersion: engineVersion() };
   const workers = streams.map((stream) =>
     withStreamContext(regime, stream.table, () => {
       const columnNames = stream.columns.map((c) => c.name);
@@ -70,6 +73,7 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
       const ctx = { ...stream.captures, ...stream.context, table: stream.table };
       const set = new TargetSet(targets, stream.context, ctx, stream.zone, clock, plan);
       set.logger = options.logger; // nonexistent local times: warned once, counted
+      set.stamp = stamp; // provenance of every validity
       const reader = new SourceReader(source, stream, Math.max(regime.scraper.page_size, 1), {
         rowDecoder: options.rowDecoder,
         // told once per stream: its rows come from the driver's own parse from then on

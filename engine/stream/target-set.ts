@@ -2,7 +2,7 @@ import { Clock } from '../core/clock';
 import { ScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { localToUtcDetail, naiveMs, naiveText, utcToLocal } from '../core/time';
-import { DbiWriter, PreparedWrite, Propagation, SourceIds, ValidityContext } from '../dbi/dbi-writer';
+import { DbiWriter, PreparedWrite, Propagation, Provenance, SourceIds, SuppressedStats, ValidityContext } from '../dbi/dbi-writer';
 import { lastValidity, VldRow } from '../dbi/dbi-reader';
 import { FencePoint, fenceAfter } from '../dbi/fence';
 import { SpecTable } from '../spec/spec-table';
@@ -34,6 +34,21 @@ export interface Decision {
    * (late rows). `first`/`last` ids count too.
    */
   maxSourceId?: number;
+  /** For `changed`: the rules that fired and on which columns (provenance). */
+  fired?: { rule: number; columns: string[] }[];
+  /** Samples decided in the range and entries seen in `[first, last)` (provenance). */
+  samples?: number;
+  rows?: number;
+  /** What the deadband suppressed in the range, per threshold-rule column (provenance). */
+  suppressed?: Record<string, SuppressedStats>;
+}
+
+/** What every provenance row of a run carries: which regime and which engine wrote it. */
+export interface ProvenanceStamp {
+  /** sha256 (hex) of the regime's canonical JSON (`regimeHash`). */
+  regimeHash: string;
+  /** The engine's version (package.json). */
+  engineVersion: string;
 }
 
 /** Propagations converted for their writers (one per target, none when it has nothing) and their decisions. */
@@ -86,6 +101,10 @@ export class TargetSet {
   logger?: Logger;
   /** Targets whose missing `SCRAPE_SOURCE_IDS` was told (once per stream and target). */
   private readonly toldNoSourceIds = new Set<number>();
+  /** Targets whose missing `SCRAPE_PROVENANCE` was told (once per stream and target). */
+  private readonly toldNoProvenance = new Set<number>();
+  /** Set by the stream builder: every validity is written with its provenance (`SCRAPE_PROVENANCE`). */
+  stamp?: ProvenanceStamp;
   /** Distinct local times of decisions that fell in a gap (skipped hour) since the stream started. */
   gapTimes = 0;
   /** The gap the last conversions fell in: its transition instant (UTC text), first local time and count. */
@@ -168,6 +187,7 @@ export class TargetSet {
     const timeend = end.utc;
     if (timestart === timeend && decision.first.date_time !== decision.last.date_time) return false;
     let added = false;
+    const why = this.provenance(decision);
     for (const [i, target] of this.targets.entries()) {
       const holds = this.holdsBefore[i];
       if (holds !== undefined && decision.positionMs < holds) continue;
@@ -179,7 +199,7 @@ export class TargetSet {
       added = true;
       const rows = await target.mapping.evaluate({ first: decision.first, last: decision.last, agg: decision.agg, ctx: this.ctx }, this.plan);
       this.refuseNotFinite(rows, i, decision, timestart, timeend);
-      this.pending[i].push({ timestart, timeend, context: this.context, rows, source: this.sourceIds(decision) });
+      this.pending[i].push({ timestart, timeend, context: this.context, rows, source: this.sourceIds(decision), why });
     }
     if (added) this.pendingReasons.push({ reason: decision.reason, timeend });
     return added;
@@ -258,6 +278,21 @@ export class TargetSet {
     if (!Number.isFinite(firstId) || !Number.isFinite(lastId)) return undefined;
     const maxId = Math.max(d.maxSourceId ?? -Infinity, firstId, lastId);
     return { table: this.streamName, maxId, firstId, lastId, firstTime: d.first.date_time, lastTime: d.last.date_time };
+  }
+
+  /** What `SCRAPE_PROVENANCE` keeps of a decision (none without a stamp). */
+  private provenance(d: Decision): Provenance | undefined {
+    if (!this.stamp) return undefined;
+    const why: Provenance = { reason: d.reason, sourceTable: this.streamName, firstTime: d.first.date_time, lastTime: d.last.date_time, ...this.stamp };
+    const firstId = Number(d.first.id);
+    const lastId = Number(d.last.id);
+    if (Number.isFinite(firstId)) why.firstId = firstId;
+    if (Number.isFinite(lastId)) why.lastId = lastId;
+    if (d.fired) why.fired = d.fired;
+    if (d.samples !== undefined) why.samples = d.samples;
+    if (d.rows !== undefined) why.rows = d.rows;
+    if (d.suppressed) why.suppressed = d.suppressed;
+    return why;
   }
 
   /** The stream's name in log lines: its source table. */
@@ -340,6 +375,10 @@ export class TargetSet {
           this.toldNoSourceIds.add(i);
           this.logger?.log('warn', `${this.streamName}: target has no SCRAPE_SOURCE_IDS table (created with --allow-drop-create-table): ${target.spec.table} is written without source ids, so late rows of this stream are not detected`, { stream: this.streamName });
         }
+        if (target.writer.provenanceMissing && !this.toldNoProvenance.has(i)) {
+          this.toldNoProvenance.add(i);
+          this.logger?.log('warn', `${this.streamName}: target has no SCRAPE_PROVENANCE table (created with --allow-drop-create-table): ${target.spec.table} is written without provenance, so scrape query --why shows nothing for it`, { stream: this.streamName });
+        }
       }
     } catch (err) {
       // a step redone after a failure decides its propagations again; a commit that landed
@@ -359,7 +398,8 @@ export class TargetSet {
     for (const [i, target] of this.targets.entries()) {
       if (!empty[i]) continue;
       const rows = [Object.fromEntries(target.spec.columns.map((c) => [c.name, null]))];
-      await target.writer.write([{ timestart: timestartUtc, timeend: timeendUtc, context: this.context, rows }], { context: this.context, expect: undefined });
+      const why: Provenance | undefined = this.stamp ? { reason: 'seed', sourceTable: this.streamName, ...this.stamp } : undefined;
+      await target.writer.write([{ timestart: timestartUtc, timeend: timeendUtc, context: this.context, rows, why }], { context: this.context, expect: undefined });
       seeded.push(target.spec.table);
       this.onPropagation?.('seed');
     }
