@@ -20,6 +20,8 @@ export interface Propagation {
   rows: Record<string, unknown>[];
   /** Which source rows the stream had read when it decided this validity; kept in `SCRAPE_SOURCE_IDS` when the target has it. */
   source?: SourceIds;
+  /** Why the stream decided it (`changed`, `overage`, `bin`…): never written, kept by a `CollectingWriter` for a dry run. */
+  reason?: string;
 }
 
 /**
