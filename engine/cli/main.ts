@@ -13,6 +13,7 @@ import { registerSupervisor } from './supervisor';
 import { registerInspect } from './inspect';
 import { registerStatus } from './status';
 import { registerPlot } from './plot';
+import { registerVerify } from './verify';
 
 /** Each command file exports one of these; it adds its command to the program. */
 export type RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
@@ -55,7 +56,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, format:
     const chosen = action.opts().logFormat;
     if (chosen === 'json' || chosen === 'human') format.value = chosen;
   });
-  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad, registerSupervisor, registerInspect, registerStatus, registerPlot]) {
+  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad, registerSupervisor, registerInspect, registerStatus, registerPlot, registerVerify]) {
     register(program, io, setExit);
   }
   return program;

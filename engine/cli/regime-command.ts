@@ -7,7 +7,12 @@ import { StatusPageRenderer, runRegimeSession } from '../session/regime-session'
 import { renderStatusPage } from '../report/status-page';
 import { CommonOptions, addCommonOptions, cliLogger, effectiveSettingsText, loadRegimeForCli } from './common-options';
 import { CliIo } from './io';
-import { addConnectTimeoutOption, connectTimeoutMs } from './connect-database';
+import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
+import { DatabaseLocation } from '../db/database-location';
+import { Logger } from '../core/logger';
+import { utcToLocal } from '../core/time';
+import { LoadedRegime } from '../config/load-regime';
+import { replayRegime } from '../report/replay-regime';
 
 /** Flags of `scrape run` and `scrape average`. */
 export interface RegimeCommandOptions extends CommonOptions {
@@ -26,6 +31,7 @@ export interface RegimeCommandOptions extends CommonOptions {
   healthTimeout?: string;
   rowDecoder?: boolean;
   connectTimeout?: string;
+  dryRun?: boolean;
 }
 
 /** The options `scrape run` and `scrape average` share, worded for `mode`. */
@@ -45,6 +51,7 @@ export function addRegimeRunOptions(cmd: Command, mode: 'scrape' | 'average'): C
     .option('--metrics-port <n>', 'serve Prometheus metrics at http://<host>:<n>/metrics, the health check at /healthz and a status page at / while running (0: any free port)')
     .option('--metrics-host <host>', 'address the metrics server listens on (0.0.0.0: every interface)', '127.0.0.1')
     .option('--health-timeout <duration>', '/healthz answers 503 once nothing succeeded for this long (default: 3 × the longest caught-up pause, at least 30s)')
+    .option('--dry-run', 'print the validities a run would write now (one line each), writing nothing: no table created, no lock taken')
     .option('--no-row-decoder', 'let the MySQL driver parse every source row (never decode wide numeric rows from their packets)');
   addConnectTimeoutOption(cmd, 'with --until-caught-up: how long an unreachable database is waited for (at start or in an outage) before exit 1; without it outages are waited out');
   return addCommonOptions(cmd);
@@ -90,6 +97,10 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
   const source = resolveDatabase(opts.source ?? loaded.regime.source, dbconf);
   const target = resolveDatabase(opts.target ?? loaded.regime.target, dbconf);
   for (const w of [...source.warnings, ...target.warnings]) logger.log('warn', w);
+  if (opts.dryRun) {
+    await dryRun(mode, io, loaded, source, target, logger, connectTimeout, opts);
+    return;
+  }
   const lookup = { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env };
   await runRegimeSession({
     mode,
@@ -113,4 +124,43 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
     metrics,
     connectTimeoutMs: connectTimeout,
   });
+}
+
+/**
+ * `--dry-run`: the run replayed through the engine with nothing written (`replayRegime`), one
+ * line per validity it would write: target, context, range in UTC and source-local time, the
+ * decision, a payload summary; then a count on stderr.
+ */
+async function dryRun(mode: 'scrape' | 'average', io: CliIo, loaded: LoadedRegime, sourceLocation: DatabaseLocation, targetLocation: DatabaseLocation, logger: Logger, timeoutMs: number, opts: RegimeCommandOptions): Promise<void> {
+  const source = await connectDatabase(sourceLocation, { readOnly: true, decimalNumbers: true, timeoutMs, logger });
+  try {
+    const target = await connectDatabase(targetLocation, { readOnly: true, timeoutMs, logger });
+    try {
+      const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+      const streams = await replayRegime({ regime: loaded.regime, specs: loaded.specs, source, target, targetLocation, logger, tables, rowDecoder: opts.rowDecoder }, mode);
+      let count = 0;
+      for (const s of streams) {
+        const c = s.context;
+        for (const t of s.targets) {
+          for (const v of t.validities) {
+            count++;
+            const local = `[${utcToLocal(v.timestart, s.zone)}, ${utcToLocal(v.timeend, s.zone)}) ${s.zone}`;
+            io.stdout.write(`${t.spec.table}  ${c.sitemask}/${c.subsite}/${c.simmask}/${c.task}/${c.aggregateno}  [${v.timestart}, ${v.timeend}) UTC  ${local}  ${v.reason ?? ''}  ${payloadSummary(v.rows)}\n`);
+          }
+        }
+      }
+      logger.log('info', `dry run: ${count} ${count === 1 ? 'validity' : 'validities'} would be written (context as sitemask/subsite/simmask/task/aggregateno); nothing was written`, { validities: count });
+    } finally {
+      await target.destroy();
+    }
+  } finally {
+    await source.destroy();
+  }
+}
+
+/** A payload in a few words: its row count and the first row's first values. */
+function payloadSummary(rows: Record<string, unknown>[]): string {
+  const first = rows[0] ? Object.entries(rows[0]).slice(0, 5).map(([k, v]) => `${k}=${v === null || v === undefined ? 'NULL' : String(v)}`).join(' ') : '';
+  const more = rows[0] && Object.keys(rows[0]).length > 5 ? ' …' : '';
+  return `${rows.length} ${rows.length === 1 ? 'row' : 'rows'}${first ? `: ${first}${more}` : ''}`;
 }

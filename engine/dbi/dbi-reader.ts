@@ -38,9 +38,10 @@ const VLD_SELECT = ['SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUB
 
 /**
  * The last validity of a context, by exact equality of its columns: largest TIMEEND, ties →
- * largest SEQNO. The scraper resumes from its TIMEEND; the fence compares it.
+ * largest SEQNO. The scraper resumes from its TIMEEND; the fence compares it. With
+ * `endAtOrBefore` (UTC), only validities ending then or earlier count (a replay from a time).
  */
-export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext): Promise<VldRow | undefined> {
+export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext, endAtOrBefore?: string): Promise<VldRow | undefined> {
   // asked before every write (the fence) and at every resume: one statement text per table and
   // filter, prepared once per connection on SQLite (`preparedRows`)
   const q = (name: string) => quoteIdentifier(name, dialectOf(db));
@@ -57,6 +58,10 @@ export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext):
   if (ctx.aggregateno !== undefined) {
     where.push(`${q('AGGREGATENO')} = ?`);
     bindings.push(ctx.aggregateno);
+  }
+  if (endAtOrBefore !== undefined) {
+    where.push(`${q('TIMEEND')} <= ?`);
+    bindings.push(endAtOrBefore);
   }
   const sql = `SELECT ${VLD_SELECT.map(q).join(', ')} FROM ${q(vldTableName(spec))} WHERE ${where.join(' AND ')} ORDER BY ${q('TIMEEND')} DESC, ${q('SEQNO')} DESC LIMIT 1`;
   const [row] = await preparedRows(db, sql, bindings);

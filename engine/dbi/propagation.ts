@@ -22,6 +22,8 @@ export interface Propagation {
   source?: SourceIds;
   /** Why it was written; kept in `SCRAPE_PROVENANCE` when the target has it. */
   why?: Provenance;
+  /** Why the stream decided it (`changed`, `overage`, `bin`…): never written, kept by a `CollectingWriter` for a dry run. */
+  reason?: string;
 }
 
 /**

@@ -92,6 +92,11 @@ export interface SourceReaderOptions {
    * horizon reaches them (`future_limit`). Undefined: no bound.
    */
   horizon?: () => string;
+  /**
+   * Source ids never read (`scrape verify`: late rows, which the run that wrote the target never
+   * read, are left out of its replay).
+   */
+  excludeIds?: readonly number[];
 }
 
 /**
@@ -248,7 +253,8 @@ export class SourceReader {
     const head = `SELECT ${select.join(', ')} FROM ${q(stream.table)} m ${joins.join(' ')}`;
     const order = `ORDER BY m.${q('date_time')}, m.${q('id')} LIMIT ?`;
     // rows past the horizon are not read (yet): bound after `from`, see `bounded`
-    const bound = this.horizon ? ` AND m.${q('date_time')} <= ?` : '';
+    const excluded = (options.excludeIds ?? []).filter((id) => Number.isSafeInteger(id));
+    const bound = (this.horizon ? ` AND m.${q('date_time')} <= ?` : '') + (excluded.length ? ` AND m.${q('id')} NOT IN (${excluded.join(', ')})` : '');
     this.firstSql = `${head} WHERE m.${q('date_time')} >= ?${bound} ${order}`;
     this.nextSql = `${head} WHERE m.${q('date_time')} >= ?${bound} AND (m.${q('date_time')} > ? OR (m.${q('date_time')} = ? AND m.${q('id')} > ?)) ${order}`;
   }

@@ -32,4 +32,18 @@ export interface RunOptions {
   rowDecoder?: boolean;
   /** Told of every step, write and retry (progress lines, metrics). */
   observer?: StreamObserver;
+  /**
+   * A replay instead of a run (`scrape run --dry-run`, `scrape verify`): every target is written
+   * by a `CollectingWriter` (nothing reaches the target, no table is created; a missing table is
+   * an empty one) and late rows are not checked.
+   */
+  replay?: ReplayOptions;
+}
+
+/** How a replay reads the target and the source. */
+export interface ReplayOptions {
+  /** UTC: each target resumes from its last validity ending at or before this (none: the last one). */
+  resumeBefore?: string;
+  /** Per source table: ids not read (late rows, which the run that wrote the target never read). */
+  excludeIds?: Map<string, number[]>;
 }

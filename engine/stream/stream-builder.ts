@@ -3,7 +3,9 @@ import { ScrapeError } from '../core/errors';
 import { Regime } from '../config/regime';
 import { regimeHash } from '../config/regime-hash';
 import { engineVersion } from '../core/project-root';
+import { CollectingWriter } from '../dbi/collecting-writer';
 import { DbiWriter } from '../dbi/dbi-writer';
+import { vldTableName } from '../spec/ddl';
 import { prepareTargetTables } from '../dbi/target-tables';
 import { SpecTable } from '../spec/spec-table';
 import { regimeHorizon } from '../source/future-horizon';
@@ -51,12 +53,15 @@ export const CONTEXT_KEYS = ['sitemask', 'subsite', 'simmask', 'task', 'aggregat
  * source, each stream's unpivot plan and mappings, every mapping checked against the columns,
  * cells and aggregates the stream really has. Only when all of that holds are the target
  * tables created (or dropped) as allowed: a regime error writes nothing, not even a table.
+ * With `options.replay`, each target is a `CollectingWriter` and nothing is created.
  */
 export async function buildStreamWorkers<W extends StreamWorker>(options: RunOptions, factory: WorkerFactory<W>): Promise<W[]> {
   const { regime, specs, source, target } = options;
   const clock = options.clock ?? systemClock;
   const targetSpecs = targetSpecsOf(regime, specs);
-  const writers = targetSpecs.map((spec) => new DbiWriter(target, spec, { clock }));
+  const replay = options.replay;
+  const writers = targetSpecs.map((spec) => (replay ? new CollectingWriter(target, spec, { clock }) : new DbiWriter(target, spec, { clock })));
+  const absent = replay ? await Promise.all(targetSpecs.map(async (spec) => !(await target.schema.hasTable(vldTableName(spec))) || !(await target.schema.hasTable(spec.table)))) : targetSpecs.map(() => false);
   const streams = await discoverStreams(source, regime, options.tables);
   const stamp = { regimeHash: regimeHash(regime), engineVersion: engineVersion() };
   const workers = streams.map((stream) =>
@@ -68,12 +73,13 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
       const targets = regime.targets.map((t, i) => {
         const mapping = compileMapping(t.map, targetSpecs[i].columns.map((c) => c.name), `targets[${i}].map`);
         mapping.check({ columns: columnNames, plan, aggKeys, ctxKeys });
-        return { spec: targetSpecs[i], writer: writers[i], mapping };
+        return { spec: targetSpecs[i], writer: writers[i], mapping, absent: absent[i] };
       });
       const ctx = { ...stream.captures, ...stream.context, table: stream.table };
       const set = new TargetSet(targets, stream.context, ctx, stream.zone, clock, plan);
       set.logger = options.logger; // nonexistent local times: warned once, counted
       set.stamp = stamp; // provenance of every validity
+      set.resumeBefore = replay?.resumeBefore;
       const reader = new SourceReader(source, stream, Math.max(regime.scraper.page_size, 1), {
         rowDecoder: options.rowDecoder,
         // told once per stream: its rows come from the driver's own parse from then on
@@ -82,19 +88,22 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
           options.observer?.decoderOff?.(stream.table, reason);
         },
         horizon: regimeHorizon(regime, clock, stream.zone),
+        excludeIds: replay?.excludeIds?.get(stream.table),
       });
       const quarantine = new FutureQuarantine(reader, stream.table, options.logger, clock, regime.scraper.future_limit);
       quarantine.zone = regime.timezone;
       const worker = factory.make({ stream, reader, quarantine, columnNames, plan, targets: set });
       quarantine.onCount = (count) => options.observer?.quarantine?.(worker, count);
       if (options.observer?.read) reader.onRead = (seconds) => options.observer!.read!(worker, seconds);
+      if (replay) return worker; // a replay checks no late rows (`scrape verify` reports them itself)
       worker.lateRows = new LateRows(source, stream, targets, options.logger, clock);
       worker.lateRows.zone = regime.timezone;
       worker.lateRows.onCount = (count) => options.observer?.late?.(worker, count);
       return worker;
     }),
   );
-  await prepareTargetTables(target, targetSpecs, { create: options.allowCreate ?? false, drop: options.dropTargets ?? false, location: options.targetLocation });
+  // a replay writes nothing, not even a table
+  if (!replay) await prepareTargetTables(target, targetSpecs, { create: options.allowCreate ?? false, drop: options.dropTargets ?? false, location: options.targetLocation });
   return workers;
 }
 

@@ -15,6 +15,8 @@ export interface StreamTarget {
   spec: SpecTable;
   mapping: Mapping;
   writer: DbiWriter;
+  /** True when the target's tables do not exist (a replay only): it holds nothing. */
+  absent?: boolean;
 }
 
 /** What a decider hands over for one validity: its entries, aggregates and decision. */
@@ -92,6 +94,8 @@ export class TargetSet {
   private replay: ({ timestart: string; timeend: string } | undefined)[] = [];
   /** Per target, after `lastValidities`: the source-local time it resumes from (see `resumePoints`). */
   private resumes: (string | undefined)[] = [];
+  /** A replay from a time: each target's last validity is the last one ending at or before this (UTC). */
+  resumeBefore?: string;
   /** Validities written, all targets together, since the stream started. */
   writes = 0;
   /** Told of each propagation once written (its decision) and of each write's duration in ms. */
@@ -129,7 +133,7 @@ export class TargetSet {
   async lastValidities(): Promise<(VldRow | undefined)[]> {
     await this.settle();
     const last: (VldRow | undefined)[] = [];
-    for (const target of this.targets) last.push(await lastValidity(target.writer.db, target.spec, this.context));
+    for (const target of this.targets) last.push(target.absent ? undefined : await lastValidity(target.writer.db, target.spec, this.context, this.resumeBefore));
     this.expect = last.map((v) => (v ? { seqno: Number(v.SEQNO), timeend: String(v.TIMEEND) } : undefined));
     this.replay = last.map((v) => (v && this.closesGap(String(v.TIMEEND)) ? { timestart: String(v.TIMESTART), timeend: String(v.TIMEEND) } : undefined));
     this.resumes = last.map((v, i) => (v ? this.local(String(this.replay[i] ? v.TIMESTART : v.TIMEEND)) : undefined));
@@ -199,7 +203,7 @@ export class TargetSet {
       added = true;
       const rows = await target.mapping.evaluate({ first: decision.first, last: decision.last, agg: decision.agg, ctx: this.ctx }, this.plan);
       this.refuseNotFinite(rows, i, decision, timestart, timeend);
-      this.pending[i].push({ timestart, timeend, context: this.context, rows, source: this.sourceIds(decision), why });
+      this.pending[i].push({ timestart, timeend, context: this.context, rows, source: this.sourceIds(decision), why, reason: decision.reason });
     }
     if (added) this.pendingReasons.push({ reason: decision.reason, timeend });
     return added;
