@@ -157,6 +157,7 @@ describe('scrape validate --connect: the target user\'s privileges (MariaDB: SQL
         `a.yaml:${at(ADTEMP, 'tgt')} error DATABASE_PRIVILEGE target: ${where}: cannot INSERT into LOCALSEQNO: ${denied('INSERT', 'LOCALSEQNO')}`,
         `a.yaml:${at(ADTEMP, 'tgt')} error DATABASE_PRIVILEGE target: ${where}: cannot UPDATE LOCALSEQNO: ${denied('UPDATE', 'LOCALSEQNO')}`,
         `a.yaml:${at(ADTEMP, 'tgt')} error DATABASE_PRIVILEGE target: ${where}: cannot INSERT into SCRAPE_SOURCE_IDS: ${denied('INSERT', 'SCRAPE_SOURCE_IDS')}`,
+        `a.yaml:${at(ADTEMP, 'tgt')} error DATABASE_PRIVILEGE target: ${where}: cannot INSERT into SCRAPE_PROVENANCE: ${denied('INSERT', 'SCRAPE_PROVENANCE')}`,
         `a.yaml:${at(ADTEMP, 'GDcsAdTemp')} error DATABASE_PRIVILEGE targets[0].spec: ${where}: cannot INSERT into DcsAdTemp: ${denied('INSERT', 'DcsAdTemp')}`,
         `a.yaml:${at(ADTEMP, 'GDcsAdTemp')} error DATABASE_PRIVILEGE targets[0].spec: ${where}: cannot INSERT into DcsAdTempVld: ${denied('INSERT', 'DcsAdTempVld')}`,
       ]);
