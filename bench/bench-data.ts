@@ -104,6 +104,8 @@ export const SQLITE_DIR = path.join(os.tmpdir(), 'scrape-bench');
 /** Location of a bench SQLite file in `SQLITE_DIR` (sources marked fake, as for MariaDB). */
 export function benchSqliteLocation(file: string, fake = false): DatabaseLocation {
   if (!/^[a-z0-9_]+\.sqlite$/.test(file)) throw new Error(`not a bench SQLite file name: ${file}`);
+  // the engine never makes a SQLite file's folder (DATABASE_FOLDER): the bench makes its own
+  fs.mkdirSync(SQLITE_DIR, { recursive: true });
   return parseDatabaseUrl(`sqlite:${path.join(SQLITE_DIR, file)}${fake ? '?fake=true' : ''}`);
 }
 
