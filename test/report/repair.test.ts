@@ -52,6 +52,8 @@ describe.each(DIALECTS)('scrape repair on %s', (dialect) => {
   });
 
   it('a late row inside a written range: the repair overlays it; --at sees it, --rollback before the repair does not, verify is equal', async () => {
+    const before0 = await runCli(['verify', 'adtemp', '--source', source.url, '--target', target.url, '--from', FROM, '--to', TO]);
+    expect(before0.code).toBe(1);
     const old = await pt1At();
     expect(old).toBeLessThan(30);
     const [{ n: before }] = await target.db('DcsAdTempVld').count({ n: '*' });
@@ -74,6 +76,9 @@ describe.each(DIALECTS)('scrape repair on %s', (dialect) => {
     const overlays: number[] = JSON.parse(String(prov[0].FIRED)).overlays;
     expect(overlays.length).toBeGreaterThan(0);
     for (const s of overlays) expect(s).toBeLessThanOrEqual(Number(before));
+    const why = await runCli(['query', 'DcsAdTemp', '--at', '2011-01-31 16:16:37', '--site', '32', '--subsite', '1', '--target', target.url, '--why']);
+    expect(why.code).toBe(0);
+    expect(why.stdout).toContain(`why: repair (overlays SEQNO ${overlays.join(', ')})`);
     // the validity covering the late row's time, by SQL, starts at it
     const cover = await target.db('DcsAdTempVld').where('TIMESTART', '<=', LATE_UTC).andWhere('TIMEEND', '>', LATE_UTC).orderBy('VERSIONDATE', 'desc');
     expect(String(cover[0].TIMESTART).slice(0, 19)).toBe(LATE_UTC);
