@@ -30,6 +30,8 @@ export interface RepairOptions extends Omit<RunOptions, 'replay' | 'untilCaughtU
   targetLocation: DatabaseLocation;
   from: string;
   to: string;
+  /** Called under the lock just before the write (tests: another writer slipping in, which the fence stops). */
+  beforeWrite?: () => Promise<void>;
 }
 
 /**
@@ -87,6 +89,7 @@ export async function repairRegime(options: RepairOptions): Promise<RepairedTarg
           why: v.why ? { ...v.why, reason: 'repair', fired: undefined, overlays } : undefined,
         }));
         const writer = new DbiWriter(target, t.spec);
+        if (options.beforeWrite) await options.beforeWrite();
         // a repair does not move the last validity: the fence expects the one seen at the start
         const seqnos = await writer.write(props, { context: ctx, expect: { seqno: Number(last.SEQNO), timeend: String(last.TIMEEND) } });
         done.push({ ...base, written: seqnos.length, seqnos });

@@ -2,6 +2,12 @@ import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases
 import { runCli } from '../support/cli';
 import { ADTEMP_SCOPE, fillAdTempSource } from '../ops/ops-support';
 import { TargetLock } from '../../engine/session/target-lock';
+import { ADTEMP_YAML, ROOT } from '../ops/ops-support';
+import { loadRegime } from '../../engine/config/load-regime';
+import { silentLogger } from '../../engine/core/logger';
+import { repairRegime } from '../../engine/report/repair-regime';
+import { DbiWriter } from '../../engine/dbi/dbi-writer';
+import { isScrapeError } from '../../engine/core/errors';
 
 const ROWS = 360; // a row per 10 s from 2011-02-01 00:00:00 Asia/Shanghai = 2011-01-31 16:00:00 UTC
 // the late row: local 00:16:35 (between rows 100 and 101), UTC 16:16:35, PT1 = 60 (the walk stays near 20)
@@ -89,5 +95,41 @@ describe.each(DIALECTS)('scrape repair on %s', (dialect) => {
     const again = await runCli(['repair', 'adtemp', '--source', source.url, '--target', target.url, '--from', FROM, '--to', TO]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/nothing to repair/);
+  });
+
+  it('fenced: a validity written by another writer between the repair\'s look and its write stops the repair, nothing of it written', async () => {
+    const other = await createTestDatabase(dialect, 'repair_fence');
+    try {
+      const src = await createTestDatabase(dialect, 'fake_repair_fence_src');
+      try {
+        await fillAdTempSource(src.db, ROWS, 11);
+        expect((await runCli(['run', 'adtemp', '--source', src.url, '--target', other.url, '--until-caught-up', '--allow-drop-create-table'])).code).toBe(0);
+        await src.db('DBNS_SAB_Temp').insert({ id: 5000, date_time: LATE_LOCAL, DBNS_SAB_Temp_PT1: 60, DBNS_SAB_Temp_PT2: 21, DBNS_SAB_Temp_PT3: 22, DBNS_SAB_Temp_PT4: 23, DBNS_SAB_Temp_PT5: 24 });
+        const loaded = loadRegime(ADTEMP_YAML, { cwd: ROOT, env: {} });
+        const spec = loaded.specs.get('GDcsAdTemp')!;
+        const [last] = await other.db('DcsAdTempVld').select('TIMEEND').orderBy('TIMEEND', 'desc').limit(1);
+        const lastEnd = String(last.TIMEEND).slice(0, 19);
+        const [{ n: before }] = await other.db('DcsAdTempVld').count({ n: '*' });
+        let error: unknown;
+        try {
+          await repairRegime({
+            regime: loaded.regime, specs: loaded.specs, source: src.db, target: other.db, targetLocation: other.location, logger: silentLogger, from: FROM, to: TO,
+            // another writer appends one validity after the last: the last validity is no longer the one the repair saw
+            beforeWrite: async () => {
+              await new DbiWriter(other.db, spec).write([{ timestart: lastEnd, timeend: '2011-01-31 18:00:00', context: ADTEMP_SCOPE.context, rows: [{}] }]);
+            },
+          });
+        } catch (err) {
+          error = err;
+        }
+        expect(isScrapeError(error) && error.code).toBe('FENCE_MOVED');
+        const [{ n: after }] = await other.db('DcsAdTempVld').count({ n: '*' });
+        expect(Number(after)).toBe(Number(before) + 1); // the other writer's one validity, none of the repair's
+      } finally {
+        await src.drop();
+      }
+    } finally {
+      await other.drop();
+    }
   });
 });
