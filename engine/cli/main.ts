@@ -14,6 +14,7 @@ import { registerInspect } from './inspect';
 import { registerStatus } from './status';
 import { registerPlot } from './plot';
 import { registerVerify } from './verify';
+import { registerRepair } from './repair';
 
 /** Each command file exports one of these; it adds its command to the program. */
 export type RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
@@ -56,7 +57,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, format:
     const chosen = action.opts().logFormat;
     if (chosen === 'json' || chosen === 'human') format.value = chosen;
   });
-  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad, registerSupervisor, registerInspect, registerStatus, registerPlot, registerVerify]) {
+  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad, registerSupervisor, registerInspect, registerStatus, registerPlot, registerVerify, registerRepair]) {
     register(program, io, setExit);
   }
   return program;

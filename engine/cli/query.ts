@@ -143,7 +143,7 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
 /** `why:` lines of one validity's provenance (`--why`); says so when the target kept none. */
 function renderWhy(why: Provenance | undefined): string {
   if (!why) return 'why: no provenance kept for this validity (written before SCRAPE_PROVENANCE, or by another tool)\n';
-  const lines = [`why: ${why.reason}${why.fired ? ` (${why.fired.map((f) => `changes[${f.rule}]${f.columns.length ? ` on ${f.columns.join(', ')}` : ''}`).join('; ')})` : ''}`];
+  const lines = [`why: ${why.reason}${why.fired ? ` (${why.fired.map((f) => `changes[${f.rule}]${f.columns.length ? ` on ${f.columns.join(', ')}` : ''}`).join('; ')})` : ''}${why.overlays ? ` (overlays SEQNO ${why.overlays.join(', ')})` : ''}`];
   if (why.sourceTable !== undefined && why.firstId !== undefined) {
     lines.push(`  source ${why.sourceTable} ids ${why.firstId} to ${why.lastId}, local ${why.firstTime} to ${why.lastTime}`);
   } else if (why.sourceTable !== undefined) lines.push(`  source ${why.sourceTable}`);

@@ -84,6 +84,7 @@ export const ERROR_CODES = {
   DBI_NOT_FINITE: 'a payload value that is NaN or ±Infinity (a mapping that divided by zero or met a missing value)',
   DBI_WRITE: 'a DBI write that failed',
   FENCE_MOVED: 'another writer wrote the same table and context meanwhile: the write wrote nothing and the stream resumes from the target',
+  REPAIR_RANGE: 'a repair range reaches into what the scraper is still writing (past the TIMESTART of the context\'s last validity), or the target holds nothing to repair',
   LOCK_HELD: 'another process holds the writer lock',
   LOCK_LOST: 'the writer lock was lost while running',
   LOCK_ERROR: 'the writer lock could not be taken or checked',

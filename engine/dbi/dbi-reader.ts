@@ -284,7 +284,12 @@ export async function readProvenance(db: Knex, spec: SpecTable, seqnos: readonly
       const why: Provenance = { reason: String(r.REASON), regimeHash: String(r.REGIME_HASH), engineVersion: String(r.ENGINE_VERSION) };
       const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
       const text = (v: unknown) => (v === null || v === undefined ? undefined : v instanceof Date ? v.toISOString().slice(0, 19).replace('T', ' ') : normalizeTimeText(String(v)));
-      if (r.FIRED !== null && r.FIRED !== undefined) why.fired = JSON.parse(String(r.FIRED));
+      if (r.FIRED !== null && r.FIRED !== undefined) {
+        // a repair keeps the SEQNOs it overlays there: {"overlays": [...]}
+        const fired = JSON.parse(String(r.FIRED));
+        if (Array.isArray(fired)) why.fired = fired;
+        else if (Array.isArray(fired?.overlays)) why.overlays = fired.overlays.map(Number);
+      }
       if (r.SOURCE_TABLE !== null && r.SOURCE_TABLE !== undefined) why.sourceTable = String(r.SOURCE_TABLE);
       why.firstId = num(r.FIRST_ID);
       why.lastId = num(r.LAST_ID);

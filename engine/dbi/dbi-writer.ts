@@ -242,7 +242,7 @@ export class DbiWriter {
         this.spec.table,
         seqnos[i],
         w.reason,
-        w.fired ? JSON.stringify(w.fired) : null,
+        w.overlays ? JSON.stringify({ overlays: w.overlays }) : w.fired ? JSON.stringify(w.fired) : null,
         orNull(w.sourceTable),
         orNull(w.firstId),
         orNull(w.lastId),

@@ -25,6 +25,8 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
   /** The validities of one SUBSITE/TASK/AGGREGATENO: masks decide, per propagation, which count. */
   type Family = { known: Known[]; maxEnd: string };
   type Group = { minStart: string; maxStart: string; ctx: ValidityContext };
+  // a repair's validity must beat every stored one it overlaps: look up to its TIMEEND, not just its TIMESTART
+  const reach = (p: Propagation) => (p.overlayWhole ? p.timeend : p.timestart);
   const families = new Map<string, Family>();
   const familyOf = (c: { subsite: number; task: number; aggregateno: number }): Family => {
     const key = `${c.subsite}/${c.task}/${c.aggregateno}`;
@@ -38,10 +40,10 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
     const key = `${c.sitemask}/${c.simmask}/${c.subsite}/${c.task}/${c.aggregateno}`;
     familyOf(c);
     const group = groups.get(key);
-    if (!group) groups.set(key, { minStart: p.timestart, maxStart: p.timestart, ctx: c });
+    if (!group) groups.set(key, { minStart: p.timestart, maxStart: reach(p), ctx: c });
     else {
       if (p.timestart < group.minStart) group.minStart = p.timestart;
-      if (p.timestart > group.maxStart) group.maxStart = p.timestart;
+      if (reach(p) > group.maxStart) group.maxStart = reach(p);
     }
   }
   // stored validities that may cover any TIMESTART of the batch, as the reader selects them
@@ -86,7 +88,8 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
     let best: string | undefined;
     if (t < family.maxEnd) {
       for (const k of family.known) {
-        if (k.start <= t && t < k.end && masksShare(k.sitemask, c.sitemask) && masksShare(k.simmask, c.simmask) && (best === undefined || k.version > best)) best = k.version;
+        const hit = p.overlayWhole ? k.start < p.timeend && t < k.end : k.start <= t && t < k.end;
+        if (hit && masksShare(k.sitemask, c.sitemask) && masksShare(k.simmask, c.simmask) && (best === undefined || k.version > best)) best = k.version;
       }
     }
     const version = best === undefined ? t : addMs(best, OVERLAY_STEP_MS);

@@ -22,6 +22,8 @@ export interface Propagation {
   source?: SourceIds;
   /** Why it was written; kept in `SCRAPE_PROVENANCE` when the target has it. */
   why?: Provenance;
+  /** A repair's overlay: VERSIONDATE beats every validity it overlaps (not only those covering TIMESTART), so readers see it over its whole range. */
+  overlayWhole?: boolean;
   /** Why the stream decided it (`changed`, `overage`, `bin`…): never written, kept by a `CollectingWriter` for a dry run. */
   reason?: string;
 }
@@ -31,8 +33,10 @@ export interface Propagation {
  * reason has no use for are absent (written NULL): a seed has no source rows.
  */
 export interface Provenance {
-  /** `changed`, `overage`, `seed` or `bin`. */
+  /** `changed`, `overage`, `seed`, `bin` or `repair`. */
   reason: string;
+  /** For `repair`: the SEQNOs of the validities it overlays (kept in FIRED as `{"overlays": [...]}`). */
+  overlays?: number[];
   /** For `changed`: the change rules that fired (index in the regime's `changes`) and on which columns. */
   fired?: { rule: number; columns: string[] }[];
   /** Source table of the stream. */
@@ -104,6 +108,7 @@ export function checkPropagation(p: Propagation, index: number): Propagation {
   const out: Propagation = { timestart, timeend, context: c, rows: p.rows };
   if (p.source) out.source = p.source;
   if (p.why) out.why = p.why;
+  if (p.overlayWhole) out.overlayWhole = true;
   return out;
 }
 

@@ -1,10 +1,10 @@
 import { Knex } from 'knex';
 import { regimeForRole } from '../config/regime-defaults';
-import { utcToLocal } from '../core/time';
-import { dialectOf, quoteIdentifier } from '../db/dialect';
+import { localToUtc, utcToLocal } from '../core/time';
+import { dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
 import { Propagation, ValidityContext } from '../dbi/dbi-writer';
 import { VldRow, floatValue, lastValidity, payloadNormalizer } from '../dbi/dbi-reader';
-import { columnValueKind, vldTableName } from '../spec/ddl';
+import { PROVENANCE_TABLE, SOURCE_IDS_TABLE, columnValueKind, vldTableName } from '../spec/ddl';
 import { SpecColumn, SpecTable } from '../spec/spec-table';
 import { discoverStreams } from '../source/source-stream';
 import { SourceKey } from '../source/source-reader';
@@ -101,7 +101,11 @@ export async function verifyRegime(options: VerifyOptions): Promise<VerifyReport
       const more = (await sourceMarksSince(target, spec, stream.table, stream.context, 0)).filter((m) => m.seqno !== mark.seqno);
       const found = await findLateRows(source, stream, mark, more);
       count = Math.max(count, found.count);
-      for (const r of found.rows) ids.set(r.id, r.date_time);
+      for (const r of found.rows) {
+        // a repair that read it already overlays its range: no longer late (docs: scrape repair)
+        if (!(await repairedLateRow(target, spec, stream.table, stream.context, r.id, localToUtc(r.date_time, stream.zone)))) ids.set(r.id, r.date_time);
+      }
+      count = Math.min(count, ids.size + Math.max(0, found.count - found.rows.length));
     }
     excludeIds.set(stream.table, [...ids.keys()]);
     lateCount.set(stream.table, Math.max(count, ids.size));
@@ -120,7 +124,7 @@ export async function verifyRegime(options: VerifyOptions): Promise<VerifyReport
       const lastEnd = last ? String(last.TIMEEND) : undefined;
       const inRange = (ts: string) => (start === undefined || ts >= start) && (to === undefined || ts < to);
       const expected = t.validities.filter((v) => inRange(v.timestart) && (lastEnd === undefined || v.timeend <= lastEnd));
-      const held = t.absent ? [] : await heldValidities(target, t.spec, ctx, start, to);
+      const held = t.absent ? [] : visibleHeld(await heldValidities(target, t.spec, ctx, start, to));
       const local = (v: { timestart: string; timeend: string }): [string, string] => [utcToLocal(v.timestart, s.zone), utcToLocal(v.timeend, s.zone)];
       const byRange = new Map<string, HeldValidity[]>();
       for (const h of held) {
@@ -166,18 +170,34 @@ export async function verifyRegime(options: VerifyOptions): Promise<VerifyReport
   };
 }
 
+/** True when a `repair` validity of the context covering `utc` was decided having read source row `id`. */
+async function repairedLateRow(db: Knex, spec: SpecTable, sourceTable: string, ctx: ValidityContext, id: number, utc: string): Promise<boolean> {
+  if (!(await db.schema.hasTable(PROVENANCE_TABLE))) return false;
+  const q = (n: string) => quoteIdentifier(n, dialectOf(db));
+  const rows = await rawRows(
+    db,
+    `SELECT 1 AS hit FROM ${q(PROVENANCE_TABLE)} p JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = p.${q('SEQNO')} ` +
+      `JOIN ${q(SOURCE_IDS_TABLE)} s ON s.${q('SEQNO')} = p.${q('SEQNO')} AND s.${q('TABLENAME')} = p.${q('TABLENAME')} ` +
+      `WHERE p.${q('TABLENAME')} = ? AND p.${q('REASON')} = 'repair' AND s.${q('SOURCE_TABLE')} = ? AND s.${q('MAX_ID')} >= ? ` +
+      `AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? AND v.${q('AGGREGATENO')} = ? ` +
+      `AND v.${q('TIMESTART')} <= ? AND v.${q('TIMEEND')} > ? LIMIT 1`,
+    [spec.table, sourceTable, id, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno, utc, utc],
+  );
+  return rows.length > 0;
+}
+
 /** Earlier than any validity: without `from`, the replay starts where an empty target would (timefloor, or the seed). */
 const BEFORE_ANY = '0001-01-01 00:00:00';
 
 /** A validity of the target with its payload rows. */
-interface HeldValidity {
+export interface HeldValidity {
   vld: VldRow;
   rows: Record<string, unknown>[];
   matched?: boolean;
 }
 
 /** The target's validities of exactly `ctx` with TIMESTART in `[start, to)` (either open), with their payload rows (normalized as the DBI reader reads them). */
-async function heldValidities(db: Knex, spec: SpecTable, ctx: ValidityContext, start: string | undefined, to: string | undefined): Promise<HeldValidity[]> {
+export async function heldValidities(db: Knex, spec: SpecTable, ctx: ValidityContext, start: string | undefined, to: string | undefined): Promise<HeldValidity[]> {
   let query = db(vldTableName(spec))
     .select('SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'VERSIONDATE', 'INSERTDATE')
     .where({ SITEMASK: ctx.sitemask, SUBSITE: ctx.subsite, SIMMASK: ctx.simmask, TASK: ctx.task, AGGREGATENO: ctx.aggregateno });
@@ -195,6 +215,33 @@ async function heldValidities(db: Knex, spec: SpecTable, ctx: ValidityContext, s
     for (const r of rows) bySeqno.get(Number(r.SEQNO))!.rows.push(normalize(r));
   }
   return held;
+}
+
+/**
+ * What a DBI reader of the context sees of `held`: a validity wholly covered by validities of
+ * higher precedence (newer VERSIONDATE, equal ones the larger SEQNO: a repair's overlay) is left
+ * out. Validities that keep VERSIONDATE = TIMESTART and do not overlap, a stream's own, all stay.
+ */
+export function visibleHeld(held: HeldValidity[]): HeldValidity[] {
+  const text = (v: unknown) => timeText(v);
+  const rank = (h: HeldValidity) => `${text(h.vld.VERSIONDATE)}|${String(Number(h.vld.SEQNO)).padStart(12, '0')}`;
+  if (held.every((h) => text(h.vld.VERSIONDATE) === String(h.vld.TIMESTART))) return held;
+  return held.filter((h) => {
+    const start = String(h.vld.TIMESTART);
+    const end = String(h.vld.TIMEEND);
+    const mine = rank(h);
+    const over = held
+      .filter((o) => o !== h && rank(o) > mine && String(o.vld.TIMESTART) < end && String(o.vld.TIMEEND) > start)
+      .map((o) => [String(o.vld.TIMESTART), String(o.vld.TIMEEND)])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    let reached = start;
+    for (const [s, e] of over) {
+      if (s > reached) break;
+      if (e > reached) reached = e;
+      if (reached >= end) return false;
+    }
+    return start === end && over.length > 0 ? false : true;
+  });
 }
 
 /** A time read from either driver as `YYYY-MM-DD HH:MM:SS`. */

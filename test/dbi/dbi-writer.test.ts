@@ -42,6 +42,35 @@ describe.each(DIALECTS)('DbiWriter on %s', (dialect) => {
     await t.drop();
   });
 
+  it('a repair overlay (overlayWhole) beats every validity it overlaps, not only the one covering its TIMESTART', async () => {
+    const writer = new DbiWriter(t.db, typesSpec);
+    const row = { n: 1, f: null, d: null, dec: 1, s: 'a', t: null, u: 0 };
+    // two stored validities: [00:00, 00:10) VERSIONDATE 00:00 and [00:10, 00:20) VERSIONDATE 00:10
+    await writer.write([
+      { timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:10:00', context: SAB_AD1, rows: [row] },
+      { timestart: '2011-02-01 00:10:00', timeend: '2011-02-01 00:20:00', context: SAB_AD1, rows: [row] },
+    ]);
+    // one validity over both: the newest overlapped VERSIONDATE (00:10) + 60 s = 00:11:00, by hand;
+    // the TIMESTART rule alone would give 00:01:00, which the second validity (00:10) beats from 00:10 on
+    await writer.write([{ timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:20:00', context: SAB_AD1, rows: [{ ...row, n: 2 }], overlayWhole: true }]);
+    // the same without overlayWhole, in another subsite over the same two stored shapes
+    const other = { ...SAB_AD1, subsite: 2 };
+    await writer.write([
+      { timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:10:00', context: other, rows: [row] },
+      { timestart: '2011-02-01 00:10:00', timeend: '2011-02-01 00:20:00', context: other, rows: [row] },
+    ]);
+    await writer.write([{ timestart: '2011-02-01 00:00:00', timeend: '2011-02-01 00:20:00', context: other, rows: [row] }]);
+    const versions = (await t.db('DcsTypesVld').select('SEQNO', 'VERSIONDATE').orderBy('SEQNO')).map((r: Record<string, unknown>) => [Number(r.SEQNO), String(r.VERSIONDATE).slice(0, 19)]);
+    expect(versions).toEqual([
+      [1, '2011-02-01 00:00:00'],
+      [2, '2011-02-01 00:10:00'],
+      [3, '2011-02-01 00:11:00'],
+      [4, '2011-02-01 00:00:00'],
+      [5, '2011-02-01 00:10:00'],
+      [6, '2011-02-01 00:01:00'],
+    ]);
+  });
+
   it('writes Vld and payload rows with SEQNO, ROW_COUNTER, context, VERSIONDATE and INSERTDATE; values normalised per dbtype', async () => {
     const clock = new ManualClock(Date.UTC(2011, 2, 1, 12, 0, 0) + 999);
     const writer = new DbiWriter(t.db, typesSpec, { clock });
