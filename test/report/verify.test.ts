@@ -1,8 +1,11 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Knex } from 'knex';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { localPlus } from '../support/source-fixture';
 import { runCli } from '../support/cli';
-import { fillAdTempSource } from '../ops/ops-support';
+import { ROOT, fillAdTempSource } from '../ops/ops-support';
 
 const scrape = (args: string[]) => runCli(args);
 const ROWS = 360; // one hour, a row per 10 s from 2011-02-01 00:00:00 local (16:00 UTC the day before)
@@ -109,6 +112,38 @@ describe.each(DIALECTS)('scrape verify and run --dry-run on %s', (dialect) => {
     const got = JSON.parse(r.stdout).differences.map((d: Record<string, unknown>) => [d.kind, d.timestart]);
     const order = (a: unknown[], b: unknown[]) => (String(a[1]) + a[0] < String(b[1]) + b[0] ? -1 : 1);
     expect([...got].sort(order)).toEqual([...missing, ...extra].sort(order));
+  });
+
+  it("an edited threshold in the regime file: the differences are those between the two runs, by SQL", async () => {
+    // adtemp's change rule sets its own threshold (1.0): the edit is to the file, as an operator makes it
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scrape-verify-threshold-'));
+    try {
+      const text = fs.readFileSync(path.join(ROOT, 'regimes.d', 'adtemp.yaml'), 'utf8');
+      expect(text).toMatch(/^    threshold: 1\.0$/m);
+      const edited = path.join(dir, 'adtemp.yaml');
+      fs.writeFileSync(edited, text.replace(/^    threshold: 1\.0$/m, '    threshold: 0.3'));
+      const t = await scraped('verify_threshold');
+      const other = await createTestDatabase(dialect, 'verify_threshold_other');
+      dbs.push(other);
+      expect((await scrape(['run', edited, '--source', source.url, '--target', other.url, '--until-caught-up', '--allow-drop-create-table'])).code).toBe(0);
+      const held = await vlds(t.db);
+      const lastEnd = held[held.length - 1].TIMEEND;
+      const key = (v: { TIMESTART: string; TIMEEND: string }) => `${v.TIMESTART}|${v.TIMEEND}`;
+      const want = (await vlds(other.db)).filter((v) => v.TIMEEND <= lastEnd);
+      const heldKeys = new Set(held.map(key));
+      const wantKeys = new Set(want.map(key));
+      const missing = want.filter((v) => !heldKeys.has(key(v))).map((v) => ['missing', v.TIMESTART]);
+      const extra = held.filter((v) => !wantKeys.has(key(v))).map((v) => ['extra', v.TIMESTART]);
+      // a lower threshold writes more often
+      expect(missing.length).toBeGreaterThan(0);
+      const r = await scrape(['verify', edited, '--source', source.url, '--target', t.url, '--json']);
+      expect(r.code).toBe(1);
+      const got = JSON.parse(r.stdout).differences.map((d: Record<string, unknown>) => [d.kind, d.timestart]);
+      const order = (a: unknown[], b: unknown[]) => (String(a[1]) + a[0] < String(b[1]) + b[0] ? -1 : 1);
+      expect([...got].sort(order)).toEqual([...missing, ...extra].sort(order));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('run --dry-run writes nothing, not even a table, and prints as many validities as the real run then writes', async () => {
