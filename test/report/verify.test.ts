@@ -16,6 +16,24 @@ async function vlds(db: Knex): Promise<{ SEQNO: number; TIMESTART: string; TIMEE
   return rows.map((r: Record<string, unknown>) => ({ SEQNO: Number(r.SEQNO), TIMESTART: String(r.TIMESTART).slice(0, 19), TIMEEND: String(r.TIMEEND).slice(0, 19) }));
 }
 
+/**
+ * What verify should report for target `held` when the regime now writes what target `other`
+ * holds, by SQL: validities of `other` (up to `held`'s last TIMEEND) that `held` lacks are
+ * missing, validities `held` has that `other` lacks are extra, each as [kind, TIMESTART].
+ */
+async function runDifferences(held: Knex, other: Knex): Promise<{ missing: string[][]; extra: string[][] }> {
+  const have = await vlds(held);
+  const lastEnd = have[have.length - 1].TIMEEND;
+  const key = (v: { TIMESTART: string; TIMEEND: string }) => `${v.TIMESTART}|${v.TIMEEND}`;
+  const want = (await vlds(other)).filter((v) => v.TIMEEND <= lastEnd);
+  const haveKeys = new Set(have.map(key));
+  const wantKeys = new Set(want.map(key));
+  return {
+    missing: want.filter((v) => !haveKeys.has(key(v))).map((v) => ['missing', v.TIMESTART]),
+    extra: have.filter((v) => !wantKeys.has(key(v))).map((v) => ['extra', v.TIMESTART]),
+  };
+}
+
 describe.each(DIALECTS)('scrape verify and run --dry-run on %s', (dialect) => {
   let source: TestDatabase;
   const dbs: TestDatabase[] = [];
@@ -98,14 +116,7 @@ describe.each(DIALECTS)('scrape verify and run --dry-run on %s', (dialect) => {
   it('a changed setting decides differently: the differences are those between the two runs, by SQL', async () => {
     const t = await scraped('verify_setting');
     const other = await scraped('verify_setting_other', ['--set', 'maxage=5m']);
-    const held = await vlds(t.db);
-    const lastEnd = held[held.length - 1].TIMEEND;
-    const key = (v: { TIMESTART: string; TIMEEND: string }) => `${v.TIMESTART}|${v.TIMEEND}`;
-    const want = (await vlds(other.db)).filter((v) => v.TIMEEND <= lastEnd);
-    const heldKeys = new Set(held.map(key));
-    const wantKeys = new Set(want.map(key));
-    const missing = want.filter((v) => !heldKeys.has(key(v))).map((v) => ['missing', v.TIMESTART]);
-    const extra = held.filter((v) => !wantKeys.has(key(v))).map((v) => ['extra', v.TIMESTART]);
+    const { missing, extra } = await runDifferences(t.db, other.db);
     expect(missing.length + extra.length).toBeGreaterThan(0);
     const r = await verify(t, ['--set', 'maxage=5m', '--json']);
     expect(r.code).toBe(1);
@@ -126,14 +137,7 @@ describe.each(DIALECTS)('scrape verify and run --dry-run on %s', (dialect) => {
       const other = await createTestDatabase(dialect, 'verify_threshold_other');
       dbs.push(other);
       expect((await scrape(['run', edited, '--source', source.url, '--target', other.url, '--until-caught-up', '--allow-drop-create-table'])).code).toBe(0);
-      const held = await vlds(t.db);
-      const lastEnd = held[held.length - 1].TIMEEND;
-      const key = (v: { TIMESTART: string; TIMEEND: string }) => `${v.TIMESTART}|${v.TIMEEND}`;
-      const want = (await vlds(other.db)).filter((v) => v.TIMEEND <= lastEnd);
-      const heldKeys = new Set(held.map(key));
-      const wantKeys = new Set(want.map(key));
-      const missing = want.filter((v) => !heldKeys.has(key(v))).map((v) => ['missing', v.TIMESTART]);
-      const extra = held.filter((v) => !wantKeys.has(key(v))).map((v) => ['extra', v.TIMESTART]);
+      const { missing, extra } = await runDifferences(t.db, other.db);
       // a lower threshold writes more often
       expect(missing.length).toBeGreaterThan(0);
       const r = await scrape(['verify', edited, '--source', source.url, '--target', t.url, '--json']);
