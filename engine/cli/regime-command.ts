@@ -9,6 +9,7 @@ import { CommonOptions, addCommonOptions, cliLogger, effectiveSettingsText, load
 import { CliIo } from './io';
 import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
 import { DatabaseLocation } from '../db/database-location';
+import { databaseFileMissing } from '../db/introspection';
 import { Logger } from '../core/logger';
 import { utcToLocal } from '../core/time';
 import { LoadedRegime } from '../config/load-regime';
@@ -134,7 +135,13 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
 async function dryRun(mode: 'scrape' | 'average', io: CliIo, loaded: LoadedRegime, sourceLocation: DatabaseLocation, targetLocation: DatabaseLocation, logger: Logger, timeoutMs: number, opts: RegimeCommandOptions): Promise<void> {
   const source = await connectDatabase(sourceLocation, { readOnly: true, decimalNumbers: true, timeoutMs, logger });
   try {
-    const target = await connectDatabase(targetLocation, { readOnly: true, timeoutMs, logger });
+    // a SQLite target not made yet is an empty target: the dry run shows the first run's writes, and creates no file
+    let targetToRead = targetLocation;
+    if (databaseFileMissing(targetLocation)) {
+      logger.log('info', `target ${targetLocation.filename} does not exist yet: dry run against an empty target (no file created)`);
+      targetToRead = { ...targetLocation, filename: ':memory:' };
+    }
+    const target = await connectDatabase(targetToRead, { readOnly: true, timeoutMs, logger });
     try {
       const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
       const streams = await replayRegime({ regime: loaded.regime, specs: loaded.specs, source, target, targetLocation, logger, tables, rowDecoder: opts.rowDecoder }, mode);

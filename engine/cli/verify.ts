@@ -72,6 +72,11 @@ export const registerVerify: RegisterCommand = (program, io, setExit) => {
                   `${t.replayed} replayed, ${t.held} in the target; ${t.missing} missing, ${t.extra} extra, ${t.different} different\n`,
               );
             }
+            for (const t of report.targets) {
+              for (const o of t.otherRegimes) {
+                io.stdout.write(`${t.stream} -> ${t.target}: ${o.validities} ${o.validities === 1 ? 'validity' : 'validities'} of the range written by another version of the regime (sha256 ${o.hash.slice(0, 12)}…, now ${report.regimeHash.slice(0, 12)}…; not a difference by itself)\n`);
+              }
+            }
             for (const s of report.streams) {
               if (s.late > 0) io.stdout.write(`${s.stream}: ${s.late} late ${s.late === 1 ? 'row' : 'rows'} (never read by the run that wrote the target; left out of the replay)\n`);
               if (s.quarantined > 0) io.stdout.write(`${s.stream}: ${s.quarantined} quarantined ${s.quarantined === 1 ? 'row' : 'rows'} dated past future_limit (not read; not a difference)\n`);

@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { regimeForRole } from '../config/regime-defaults';
+import { regimeHash } from '../config/regime-hash';
 import { localToUtc, utcToLocal } from '../core/time';
 import { dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
 import { Propagation, ValidityContext } from '../dbi/dbi-writer';
@@ -48,6 +49,12 @@ export interface VerifiedTarget {
   missing: number;
   extra: number;
   different: number;
+  /**
+   * Validities of the range (those readers see) whose provenance names another regime hash than
+   * the regime verified now, per hash: written by another version of the regime. Reported, not
+   * counted as a difference (an edit that changes nothing in the range leaves it equal).
+   */
+  otherRegimes: { hash: string; validities: number }[];
 }
 
 /** What `scrape verify` found. */
@@ -58,7 +65,9 @@ export interface VerifyReport {
   streams: { stream: string; zone: string; late: number; quarantined: number }[];
   /** Every difference, in stream, target and time order (late rows last). */
   differences: VerifyDifference[];
-  /** True when there is no difference (quarantined rows do not count). */
+  /** sha256 of the regime verified (defaults and overrides applied), as provenance records it. */
+  regimeHash: string;
+  /** True when there is no difference (quarantined rows and other regime hashes do not count). */
   equal: boolean;
 }
 
@@ -114,6 +123,7 @@ export async function verifyRegime(options: VerifyOptions): Promise<VerifyReport
     }
   }
   const replayed = await replayRegime({ ...options, regime }, options.mode, { resumeBefore: from ?? BEFORE_ANY, excludeIds });
+  const hash = regimeHash(regime);
   const targets: VerifiedTarget[] = [];
   for (const s of replayed) {
     for (const t of s.targets) {
@@ -157,7 +167,8 @@ export async function verifyRegime(options: VerifyOptions): Promise<VerifyReport
       }
       found.sort((a, b) => (a.timestart! < b.timestart! ? -1 : a.timestart! > b.timestart! ? 1 : 0));
       differences.push(...found);
-      targets.push({ stream: s.table, target: t.spec.table, context: ctx, from: start, to, replayed: expected.length, held: held.length, ...counts });
+      const otherRegimes = await regimeHashesOf(target, t.spec, held.map((h) => Number(h.vld.SEQNO)), hash);
+      targets.push({ stream: s.table, target: t.spec.table, context: ctx, from: start, to, replayed: expected.length, held: held.length, ...counts, otherRegimes });
     }
   }
   differences.push(...lateDiffs);
@@ -166,6 +177,7 @@ export async function verifyRegime(options: VerifyOptions): Promise<VerifyReport
     targets,
     streams: replayed.map((s) => ({ stream: s.table, zone: s.zone, late: lateCount.get(s.table) ?? 0, quarantined: s.quarantined })),
     differences,
+    regimeHash: hash,
     equal: differences.length === 0,
   };
 }
@@ -184,6 +196,20 @@ async function repairedLateRow(db: Knex, spec: SpecTable, sourceTable: string, c
     [spec.table, sourceTable, id, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno, utc, utc],
   );
   return rows.length > 0;
+}
+
+/**
+ * The regime hashes other than `current` that provenance names for `seqnos` of `spec`'s table, with
+ * how many of them each wrote (none when the target has no provenance table).
+ */
+async function regimeHashesOf(db: Knex, spec: SpecTable, seqnos: number[], current: string): Promise<{ hash: string; validities: number }[]> {
+  if (seqnos.length === 0 || !(await db.schema.hasTable(PROVENANCE_TABLE))) return [];
+  const counts = new Map<string, number>();
+  for (let i = 0; i < seqnos.length; i += 500) {
+    const rows = await db(PROVENANCE_TABLE).select('REGIME_HASH').count({ n: '*' }).where('TABLENAME', spec.table).whereIn('SEQNO', seqnos.slice(i, i + 500)).groupBy('REGIME_HASH');
+    for (const r of rows as { REGIME_HASH: string; n: unknown }[]) counts.set(r.REGIME_HASH, (counts.get(r.REGIME_HASH) ?? 0) + Number(r.n));
+  }
+  return [...counts].filter(([h]) => h !== current).map(([hash, validities]) => ({ hash, validities })).sort((a, b) => b.validities - a.validities);
 }
 
 /** Earlier than any validity: without `from`, the replay starts where an empty target would (timefloor, or the seed). */

@@ -3,7 +3,7 @@ import { Clock } from '../core/clock';
 import { Logger } from '../core/logger';
 import { localToUtc, normalizeTimeText, utcToLocal } from '../core/time';
 import { dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
-import { SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
+import { PROVENANCE_TABLE, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { SourceKey } from '../source/source-reader';
 import { SourceStream } from '../source/source-stream';
@@ -46,15 +46,24 @@ interface MarkContext {
 /**
  * The latest `SCRAPE_SOURCE_IDS` row of a stream in one target (by SEQNO, the stream's context
  * through its Vld row); undefined when the target has no such table or no row of the stream.
+ * A repair's rows are passed over: a repair writes after the stream's last validity but only
+ * over an earlier range (`scrape repair` stops before the last validity's start), so its mark
+ * would hide rows that came late for the range between the repair's end and the stream's own
+ * resume point. The stream's own latest mark is the one whose `LAST_TIME` is its resume point.
  */
 export async function latestSourceMark(target: Knex, spec: SpecTable, sourceTable: string, ctx: MarkContext): Promise<SourceMark | undefined> {
   if (!(await target.schema.hasTable(SOURCE_IDS_TABLE))) return undefined;
   const q = (n: string) => quoteIdentifier(n, dialectOf(target));
+  // the index walks SEQNO down from the newest; repairs are rare, so few rows are passed over
+  const notRepair = (await target.schema.hasTable(PROVENANCE_TABLE))
+    ? `AND NOT EXISTS (SELECT 1 FROM ${q(PROVENANCE_TABLE)} p WHERE p.${q('TABLENAME')} = s.${q('TABLENAME')} AND p.${q('SEQNO')} = s.${q('SEQNO')} AND p.${q('REASON')} = 'repair') `
+    : '';
   const rows = await rawRows(
     target,
     `SELECT s.${q('SEQNO')} AS seqno, s.${q('MAX_ID')} AS max_id, s.${q('LAST_TIME')} AS last_time FROM ${q(SOURCE_IDS_TABLE)} s ` +
       `JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = s.${q('SEQNO')} ` +
       `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? AND v.${q('AGGREGATENO')} = ? ` +
+      notRepair +
       `ORDER BY s.${q('SEQNO')} DESC LIMIT 1`,
     [spec.table, sourceTable, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno],
   );

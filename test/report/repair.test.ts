@@ -97,6 +97,30 @@ describe.each(DIALECTS)('scrape repair on %s', (dialect) => {
     expect(again.stdout).toMatch(/nothing to repair/);
   });
 
+  it("after a repair, a row late for the range between the repair's end and the stream's resume point is still found (status)", async () => {
+    // runs after the repair above. Its validities end by TO (local 00:30) and read ids up to 5000;
+    // the stream's own last mark ends at the last source row (local 00:59:50) with ids up to ROWS.
+    // A row dated local 00:45:05 (after the repair, before the resume point) with id 5001 is late for
+    // the stream's own mark (id 5001 > 360, 00:45:05 < 00:59:50), and so is id 5000 (00:16:35):
+    // 2 late entries, the first id 5000. Checked against the repair's mark instead, 00:45:05 is past
+    // its end and id 5000 was read: none would be found.
+    const [{ n: repairs }] = await target.db('SCRAPE_PROVENANCE').where({ REASON: 'repair' }).count({ n: '*' });
+    expect(Number(repairs)).toBeGreaterThan(0);
+    await source.db('DBNS_SAB_Temp').insert({ id: 5001, date_time: '2011-02-01 00:45:05', DBNS_SAB_Temp_PT1: 20, DBNS_SAB_Temp_PT2: 21, DBNS_SAB_Temp_PT3: 22, DBNS_SAB_Temp_PT4: 23, DBNS_SAB_Temp_PT5: 24 });
+    try {
+      const r = await runCli(['status', 'adtemp', '--source', source.url, '--target', target.url, '--json']);
+      expect(r.code).toBe(0);
+      const stream = JSON.parse(r.stdout)[0].streams.find((s: { table: string }) => s.table === 'DBNS_SAB_Temp');
+      expect(stream.late.count).toBe(2);
+      // checked against the stream's own mark: ids it had read are the original rows (below 5000), its end is past 00:45:05
+      expect(stream.late.maxId).toBeLessThanOrEqual(ROWS);
+      expect(stream.late.before > '2011-02-01 00:45:05').toBe(true);
+      expect(stream.late.first.id).toBe(5000);
+    } finally {
+      await source.db('DBNS_SAB_Temp').where({ id: 5001 }).delete();
+    }
+  });
+
   it('fenced: a validity written by another writer between the repair\'s look and its write stops the repair, nothing of it written', async () => {
     const other = await createTestDatabase(dialect, 'repair_fence');
     try {

@@ -64,6 +64,7 @@ describe.each(DIALECTS)('scrape verify and run --dry-run on %s', (dialect) => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${n} replayed, ${n} in the target; 0 missing, 0 extra, 0 different`);
     expect(r.stdout.trim().split('\n').pop()).toBe('equal');
+    expect(r.stdout).not.toContain('another version of the regime');
     // from a time inside the data: the replay resumes at the end of the last validity ending by then
     const v = await vlds(t.db);
     const mid = v[Math.floor(n / 2)];
@@ -145,6 +146,18 @@ describe.each(DIALECTS)('scrape verify and run --dry-run on %s', (dialect) => {
       const got = JSON.parse(r.stdout).differences.map((d: Record<string, unknown>) => [d.kind, d.timestart]);
       const order = (a: unknown[], b: unknown[]) => (String(a[1]) + a[0] < String(b[1]) + b[0] ? -1 : 1);
       expect([...got].sort(order)).toEqual([...missing, ...extra].sort(order));
+      // the changed regime: the hash the edited file's own run recorded (by SQL) is the one verified now;
+      // every validity of t names the original's hash, reported once with their count, not as a difference
+      const hashesOf = async (db: Knex) => (await db('SCRAPE_PROVENANCE').distinct('REGIME_HASH')).map((h: { REGIME_HASH: string }) => h.REGIME_HASH);
+      const [original] = await hashesOf(t.db);
+      const [editedHash] = await hashesOf(other.db);
+      expect(await hashesOf(t.db)).toHaveLength(1);
+      expect(original).not.toBe(editedHash);
+      const report = JSON.parse(r.stdout);
+      expect(report.regimeHash).toBe(editedHash);
+      expect(report.targets[0].otherRegimes).toEqual([{ hash: original, validities: (await vlds(t.db)).length }]);
+      const human = await scrape(['verify', edited, '--source', source.url, '--target', t.url]);
+      expect(human.stdout).toContain(`${(await vlds(t.db)).length} validities of the range written by another version of the regime (sha256 ${original.slice(0, 12)}…, now ${editedHash.slice(0, 12)}…`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -153,8 +166,11 @@ describe.each(DIALECTS)('scrape verify and run --dry-run on %s', (dialect) => {
   it('run --dry-run writes nothing, not even a table, and prints as many validities as the real run then writes', async () => {
     const t = await createTestDatabase(dialect, 'verify_dry');
     dbs.push(t);
-    await t.db.raw('SELECT 1'); // the database exists (a SQLite file is made on first use), empty
+    // SQLite: the file is not made yet (it is made on first use); the dry run reads it as empty and makes no file
+    const file = t.location.filename;
+    if (dialect === 'sqlite') expect(fs.existsSync(file!)).toBe(false);
     const dry = await scrape(['run', 'adtemp', '--source', source.url, '--target', t.url, '--dry-run', '--allow-drop-create-table']);
+    if (dialect === 'sqlite') expect(fs.existsSync(file!)).toBe(false);
     expect(dry.stderr).not.toMatch(/error/i);
     expect(dry.code).toBe(0);
     for (const table of ['DcsAdTemp', 'DcsAdTempVld', 'LOCALSEQNO', 'SCRAPE_SOURCE_IDS']) expect(await t.db.schema.hasTable(table)).toBe(false);
