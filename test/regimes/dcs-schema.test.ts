@@ -3,6 +3,7 @@ import { dialectOf, rawRows } from '../../engine/db/dialect';
 import { listColumns, listTables } from '../../engine/db/introspection';
 import { runCli } from '../support/cli';
 import { DIALECTS, TestDatabase, createTestDatabase } from '../support/databases';
+import { shippedRegime, validities } from './regime-run';
 
 /** The shipped no-data dump of the DCS source tables (README, "Regimes"). */
 export const DCS_SCHEMA = path.join(__dirname, '..', 'fixtures', 'dcs-schema.sql');
@@ -95,5 +96,44 @@ describe.each(DIALECTS)('the DCS no-data dump on %s', (dialect) => {
     await src.db.raw(`INSERT INTO ${q('DBNS_AD2_HV_Imon')} (${q('date_time')}, ${q(dotted)}) VALUES ('2012-01-01 00:00:00', 12.5)`);
     const rows = await rawRows(src.db, `SELECT ${q('id')} AS id, ${q(dotted)} AS v FROM ${q('DBNS_AD2_HV_Imon')}`);
     expect(rows.map((r) => [Number(r.id), Number(r.v)])).toEqual([[1, 12.5]]);
+  });
+});
+
+/**
+ * Every new regime, faked and run on the schema of the dump: the tables it fakes, the payload rows
+ * each validity must have (its unpivot: one row per matching column of the dump's table, or one
+ * row for a regime without unpivot), and whether it is averaged as well.
+ */
+const SMOKE: { regime: string; spec: string; tables: string[]; rowsPerValidity: number; average?: boolean }[] = [
+  // 4 IW + 4 OW PT100 columns
+  { regime: 'iowtemp', spec: 'GDcsIowTemp', tables: ['DBNS_IOW_Temp', 'LANS_IOW_Temp', 'FARS_IOW_Temp'], rowsPerValidity: 8 },
+];
+
+describe.each(DIALECTS)('every new regime fakes and runs on the dump schema, on %s', (dialect) => {
+  it.each(SMOKE.map((s) => [s.regime, s] as const))('%s', async (_name, smoke) => {
+    const src = await createTestDatabase(dialect, `fake_smoke_${smoke.regime}`);
+    const tgt = await createTestDatabase(dialect, `smoke_${smoke.regime}`);
+    try {
+      const fake = `${src.url}?fake=true`;
+      expect((await runCli(['load', DCS_SCHEMA, '--source', fake])).code).toBe(0);
+      const faked = await runCli(['fake', smoke.regime, '--source', fake, '--count', '300']);
+      expect(faked.stderr).not.toMatch(/ERROR|WARN/);
+      expect(faked.code).toBe(0);
+      // the faker wrote into the dump's tables (it created none of its own)
+      expect(faked.stderr).not.toMatch(/faker: created/);
+      for (const table of smoke.tables) expect([table, Number((await src.db(table).count({ n: '*' }))[0].n)]).toEqual([table, 300]);
+      const ran = await runCli(['run', smoke.regime, '--source', src.url, '--target', tgt.url, '--until-caught-up', '--allow-drop-create-table']);
+      expect(ran.code).toBe(0);
+      if (smoke.average) expect((await runCli(['average', smoke.regime, '--source', src.url, '--target', tgt.url, '--until-caught-up', '--allow-drop-create-table'])).code).toBe(0);
+      const loaded = shippedRegime(smoke.regime);
+      const got = await validities(loaded, tgt, smoke.spec);
+      // every faked table wrote validities (one context per table), each with the unpivot's rows
+      const contexts = new Set(got.map((v) => `${v.sitemask}/${v.subsite}/${v.task}`));
+      expect(contexts.size).toBe(smoke.tables.length * (smoke.average ? 2 : 1));
+      for (const v of got) expect(v.rows.length).toBe(smoke.rowsPerValidity);
+    } finally {
+      await src.drop();
+      await tgt.drop();
+    }
   });
 });
