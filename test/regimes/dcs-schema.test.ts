@@ -107,6 +107,8 @@ describe.each(DIALECTS)('the DCS no-data dump on %s', (dialect) => {
 const SMOKE: { regime: string; spec: string; tables: string[]; rowsPerValidity: number; average?: boolean }[] = [
   // 4 IW + 4 OW PT100 columns
   { regime: 'iowtemp', spec: 'GDcsIowTemp', tables: ['DBNS_IOW_Temp', 'LANS_IOW_Temp', 'FARS_IOW_Temp'], rowsPerValidity: 8 },
+  // one row per PTH sensor (P1, P2)
+  { regime: 'envpth', spec: 'GDcsEnvPth', tables: ['DBNS_ENV_PTH', 'LANS_ENV_PTH', 'FARS_ENV_PTH'], rowsPerValidity: 2 },
 ];
 
 describe.each(DIALECTS)('every new regime fakes and runs on the dump schema, on %s', (dialect) => {
