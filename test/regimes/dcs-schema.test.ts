@@ -109,6 +109,8 @@ const SMOKE: { regime: string; spec: string; tables: string[]; rowsPerValidity: 
   { regime: 'iowtemp', spec: 'GDcsIowTemp', tables: ['DBNS_IOW_Temp', 'LANS_IOW_Temp', 'FARS_IOW_Temp'], rowsPerValidity: 8 },
   // one row per PTH sensor (P1, P2)
   { regime: 'envpth', spec: 'GDcsEnvPth', tables: ['DBNS_ENV_PTH', 'LANS_ENV_PTH', 'FARS_ENV_PTH'], rowsPerValidity: 2 },
+  // no unpivot: one row
+  { regime: 'watersys', spec: 'GDcsWaterSystem', tables: ['DBNS_WaterSystem', 'LANS_WaterSystem', 'FARS_WaterSystem'], rowsPerValidity: 1 },
 ];
 
 describe.each(DIALECTS)('every new regime fakes and runs on the dump schema, on %s', (dialect) => {
