@@ -111,6 +111,11 @@ const SMOKE: { regime: string; spec: string; tables: string[]; rowsPerValidity: 
   { regime: 'envpth', spec: 'GDcsEnvPth', tables: ['DBNS_ENV_PTH', 'LANS_ENV_PTH', 'FARS_ENV_PTH'], rowsPerValidity: 2 },
   // no unpivot: one row
   { regime: 'watersys', spec: 'GDcsWaterSystem', tables: ['DBNS_WaterSystem', 'LANS_WaterSystem', 'FARS_WaterSystem'], rowsPerValidity: 1 },
+  // 17 crates (5 + 5 + 7), no unpivot
+  {
+    regime: 'vme', spec: 'GDcsVme', rowsPerValidity: 1,
+    tables: ['DBNS', 'LANS', 'FARS'].flatMap((s) => (s === 'FARS' ? ['AD1', 'AD2', 'AD3', 'AD4'] : ['AD1', 'AD2']).concat(['IWS', 'OWS', 'RPC']).map((c) => `${s}_${c}_VME`)),
+  },
 ];
 
 describe.each(DIALECTS)('every new regime fakes and runs on the dump schema, on %s', (dialect) => {
