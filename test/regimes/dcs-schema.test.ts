@@ -116,6 +116,8 @@ const SMOKE: { regime: string; spec: string; tables: string[]; rowsPerValidity: 
     regime: 'vme', spec: 'GDcsVme', rowsPerValidity: 1,
     tables: ['DBNS', 'LANS', 'FARS'].flatMap((s) => (s === 'FARS' ? ['AD1', 'AD2', 'AD3', 'AD4'] : ['AD1', 'AD2']).concat(['IWS', 'OWS', 'RPC']).map((c) => `${s}_${c}_VME`)),
   },
+  // 24 channels × N, P
+  { regime: 'rpchv', spec: 'GDcsRpcHv', tables: ['DBNS_RPC_HV_Vmon'], rowsPerValidity: 48 },
 ];
 
 describe.each(DIALECTS)('every new regime fakes and runs on the dump schema, on %s', (dialect) => {
