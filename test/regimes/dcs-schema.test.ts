@@ -118,6 +118,8 @@ const SMOKE: { regime: string; spec: string; tables: string[]; rowsPerValidity: 
   },
   // 24 channels × N, P
   { regime: 'rpchv', spec: 'GDcsRpcHv', tables: ['DBNS_RPC_HV_Vmon'], rowsPerValidity: 48 },
+  // 64 coded channels in the dump's table
+  { regime: 'wppmt', spec: 'GDcsWpPmtHv', tables: ['DBNS_MUON_PMT_HV_Vmon'], rowsPerValidity: 64 },
 ];
 
 describe.each(DIALECTS)('every new regime fakes and runs on the dump schema, on %s', (dialect) => {
