@@ -120,6 +120,8 @@ const SMOKE: { regime: string; spec: string; tables: string[]; rowsPerValidity: 
   { regime: 'rpchv', spec: 'GDcsRpcHv', tables: ['DBNS_RPC_HV_Vmon'], rowsPerValidity: 48 },
   // 64 coded channels in the dump's table
   { regime: 'wppmt', spec: 'GDcsWpPmtHv', tables: ['DBNS_MUON_PMT_HV_Vmon'], rowsPerValidity: 64 },
+  // scraped (TASK 0) and averaged (TASK 1): two contexts per table, one aggregate row each
+  { regime: 'adgas', spec: 'GDcsAdCoverGas', tables: [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `AD${n}_ADCoverGas`), rowsPerValidity: 1, average: true },
 ];
 
 describe.each(DIALECTS)('every new regime fakes and runs on the dump schema, on %s', (dialect) => {
