@@ -71,7 +71,7 @@ export const registerNew: RegisterCommand = (program, io) => {
     const location = resolveDatabase(opts.source, { dbconf: opts.dbconf, env: io.env, cwd: io.cwd });
     for (const w of location.warnings) logger.log('warn', w);
     const url = isUrl(opts.source);
-    const sourceName = url ? (location.fake ? 'fake_dcs' : 'dcs') : opts.source;
+    const sourceName = url ? 'fake_dcs' : opts.source;
     const db = await connectDatabase(location, { readOnly: true, timeoutMs: connectTimeoutMs(opts.connectTimeout), logger });
     let proposal;
     try {
@@ -80,7 +80,7 @@ export const registerNew: RegisterCommand = (program, io) => {
         from: opts.fromTable,
         source: sourceName,
         sourceNote: url ? `inspected ${maskPasswords(opts.source)}; give the dbconf section of the source here` : undefined,
-        sourceFake: url ? location.fake : location.fake,
+        sourceFake: url || location.fake,
         specClass: opts.spec,
         sampleRows,
       });
