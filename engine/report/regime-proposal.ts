@@ -171,7 +171,7 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
   if (!family) {
     const plain = /^[A-Za-z0-9_$]+$/.test(options.from);
     throw new ScrapeError('NEW_TABLE_UNKNOWN', `${plain ? `no table ${options.from}` : `no table matches /${options.from}/`} in the source${plain ? didYouMean(options.from, tables) : ''}`, {
-      hint: `give a table the source holds${tables.length ? ` (${tables.length} tables; scrape new … --from-table takes a name or a pattern)` : ' (the source holds no table: check --source)'}`,
+      hint: `give a table the source holds${tables.length ? ` (it holds ${tables.length} table${tables.length === 1 ? '' : 's'}; --from-table takes a name or a pattern with named captures)` : ' (the source holds no table: check --source)'}`,
     });
   }
   const table = family.table;
