@@ -119,7 +119,7 @@ export const registerNew: RegisterCommand = (program, io) => {
     const fakeWhere = opts.outDir ? ` --regimes ${shown(regimesDir, cwd)} --spec-dir ${shown(specDir, cwd)}` : where;
     io.stdout.write(
       `wrote ${shown(regimeFile, cwd)} and ${shown(specFile, cwd)}: ${f.members.length} source table${f.members.length === 1 ? '' : 's'} (${f.members.join(', ')}) matching ${f.pattern}` +
-        `${proposal.leftOut.length ? `, ${proposal.leftOut.length} with other columns left out of the faker` : ''}; ${proposal.todos} "TODO decide" comment${proposal.todos === 1 ? '' : 's'} to look at\n` +
+        `${proposal.leftOut.length ? `, ${proposal.leftOut.length} with other columns left out` : ''}; ${proposal.todos} "TODO decide" comment${proposal.todos === 1 ? '' : 's'} to look at\n` +
         `next: scrape validate${where} ${name}; scrape fake ${name}${fakeWhere} --count 360; scrape run ${name}${where} --until-caught-up\n`,
     );
   });

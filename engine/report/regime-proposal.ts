@@ -6,7 +6,7 @@ import { listTables } from '../db/introspection';
 import { SourceColumn, tableColumns } from '../source/source-stream';
 import { ColumnSpread, RuleProposal, columnSpread, proposeRule, shortNumber } from './column-spread';
 import { summarizeColumns } from './source-inspection';
-import { ContextProposal, TableFamily, familyContext, tableFamily } from './table-family';
+import { ContextProposal, TableFamily, familyContext, narrowFamily, tableFamily } from './table-family';
 import { UnpivotProposal, proposeUnpivot } from './unpivot-proposal';
 
 /**
@@ -159,6 +159,22 @@ function declarationKeys(cols: Array<{ name: string; decl: string }>): Array<[st
 }
 
 /**
+ * Tables beside `table` a DCS expert would look at: its power flags (`…_HV_Pw`, `…_HVPw` beside
+ * `…_HV_Vmon`), to join on id, and an older name of it (`DBNS_AD1_HV` before `DBNS_AD1_HV_Vmon`).
+ */
+export function relatedTables(table: string, tables: readonly string[]): string[] {
+  const out: string[] = [];
+  if (/_Vmon$/.test(table)) {
+    for (const pw of [table.replace(/_Vmon$/, '_Pw'), table.replace(/_HV_Vmon$/, '_HVPw')]) {
+      if (pw !== table && tables.includes(pw)) out.push(`${pw} looks like the power flags of ${table}: join it on id (tables[].join, as regimes.d/pmthv.yaml does)`);
+    }
+  }
+  const older = table.replace(/_[^_]+$/, '');
+  if (older !== table && older.includes('_') && tables.includes(older)) out.push(`${older} looks like an older name of ${table}: its rows are not read by this regime`);
+  return out;
+}
+
+/**
  * Inspects `options.from` in the source (a table and its siblings, or a pattern) and proposes a
  * regime and spec for the family: pattern and context, declared columns with their real types,
  * an unpivot when the columns are channels, change rules from the spread of the most recent rows
@@ -167,7 +183,7 @@ function declarationKeys(cols: Array<{ name: string; decl: string }>): Array<[st
  */
 export async function proposeRegime(db: Knex, options: ProposalOptions): Promise<RegimeProposal> {
   const tables = await listTables(db);
-  const family = tableFamily(options.from, tables);
+  let family = tableFamily(options.from, tables);
   if (!family) {
     const plain = /^[A-Za-z0-9_$]+$/.test(options.from);
     throw new ScrapeError('NEW_TABLE_UNKNOWN', `${plain ? `no table ${options.from}` : `no table matches /${options.from}/`} in the source${plain ? didYouMean(options.from, tables) : ''}`, {
@@ -210,7 +226,17 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
       kept.push(m);
     } else leftOut.push(m);
   }
-  const siteValues = sites ? [...new Set(kept.map((m) => family.memberCaptures[m][sites.name]))].sort() : [];
+  // siblings with other columns: left out of the pattern when its captures can say so
+  let leftOutOfPattern = false;
+  if (leftOut.length) {
+    const narrowed = narrowFamily(family, kept);
+    if (narrowed) {
+      family = narrowed;
+      leftOutOfPattern = true;
+    }
+  }
+  const fam = family;
+  const siteValues = sites ? [...new Set(kept.map((m) => fam.memberCaptures[m][sites.name]))].sort() : [];
   const hasSite = (n: string) => !!site0 && siteToken(site0).test(n);
   /** A regex over a column's name that matches it in every member (its site part generic when templated). */
   const columnRegex = (n: string): string => {
@@ -337,7 +363,9 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
   y.push('timezone: Asia/Shanghai # the DCS clocks (local time of the halls)');
   y.push('');
   y.push('tables:');
-  if (leftOut.length) y.push(`  ${todo(`left out (other columns than ${table}): ${leftOut.join(', ')}; the pattern still matches them, narrow it or give them their own regime`)}`);
+  if (leftOut.length && leftOutOfPattern) y.push(`  # left out of the pattern (other columns than ${table}): ${leftOut.join(', ')}`);
+  if (leftOut.length && !leftOutOfPattern) y.push(`  ${todo(`left out (other columns than ${table}): ${leftOut.join(', ')}; the pattern still matches them, narrow it or give them their own regime`)}`);
+  for (const hint of relatedTables(table, tables)) y.push(`  ${todo(hint)}`);
   if (undeclared.length) y.push(`  # not declared (not a reading a regime can declare): ${undeclared.join(', ')}`);
   const entries = templated ? siteValues.map((s) => ({ site: s, pattern: family.pattern.replace(/\(\?<site>[^)]*\)/, `(?<site>${escapeRegex(s)})`) })) : [{ site: site0, pattern: family.pattern }];
   if (templated) y.push(`  # the column names carry each table's own site, so each site declares its columns (maps read them with ctx.site)`);

@@ -30,6 +30,8 @@ export interface TableFamily {
   members: string[];
   /** Captures of each member. */
   memberCaptures: Record<string, Record<string, string>>;
+  /** True when the pattern was made here from a table name (false: the user's pattern). */
+  generated: boolean;
 }
 
 /** DCS site prefixes and their SITEMASK bit. */
@@ -169,6 +171,7 @@ export function tableFamily(table: string, tables: readonly string[]): TableFami
       pattern,
       members,
       memberCaptures: captures,
+      generated: false,
       captures: names.map((name) => {
         const values = [...new Set(members.map((m) => captures[m][name]).filter((v) => v !== undefined))].sort();
         return { name, kind: kindOf(name, values), values };
@@ -197,7 +200,26 @@ export function tableFamily(table: string, tables: readonly string[]): TableFami
   }
   const pattern = render(ps, valueMap);
   const final = membersOf(pattern, tables);
-  return { table, pattern, captures, members: final.members, memberCaptures: final.captures };
+  return { table, pattern, captures, members: final.members, memberCaptures: final.captures, generated: true };
+}
+
+/**
+ * The family narrowed to the members `keep` (some siblings have other columns): each capture lists
+ * only their values (numbers too). Undefined when the pattern was the user's, or when no such
+ * pattern leaves the others out (their values mix with the kept ones').
+ */
+export function narrowFamily(family: TableFamily, keep: readonly string[]): TableFamily | undefined {
+  if (!family.generated || keep.length === 0) return undefined;
+  let pattern = family.pattern;
+  const captures = family.captures.map((c) => {
+    const values = [...new Set(keep.map((m) => family.memberCaptures[m][c.name]))].sort();
+    const alt = c.kind === 'number' ? values.map(escapeRegex).join('|') : alternation(c.kind, values);
+    pattern = pattern.replace(new RegExp(`\\(\\?<${c.name}>[^()]*\\)`), () => `(?<${c.name}>${alt})`);
+    return { ...c, values };
+  });
+  const found = membersOf(pattern, family.members);
+  if (found.members.length !== keep.length || !keep.every((k) => found.members.includes(k))) return undefined;
+  return { ...family, pattern, captures, members: found.members, memberCaptures: found.captures };
 }
 
 /** One context column of a proposal: its declaration, what it was derived from, and whether a person must decide. */
@@ -215,8 +237,8 @@ const SUBSITE_WORDS: ReadonlyArray<[RegExp, number, string]> = [
 ];
 
 /**
- * The DBI context of a family from its captures: SITEMASK from the site prefix (DBNS 1, LANS 2,
- * FARS 4) or the hall of a global AD number; SUBSITE from the detector (AD1..AD4), the AD's number
+ * The DBI context of a family from its captures: SITEMASK 32 for a SAB table, else from the site
+ * prefix (DBNS 1, LANS 2, FARS 4) or the hall of a global AD number; SUBSITE from the detector (AD1..AD4), the AD's number
  * in its hall, a word in the name (RPC 7, IWS 5, OWS 6) or a number capture read as an integer.
  * What it cannot recognise gets a valid default and `todo`.
  */
@@ -228,7 +250,9 @@ export function familyContext(family: TableFamily): { sitemask: ContextProposal;
   const numbers = family.captures.filter((c) => c.kind === 'number' || c.kind === 'other');
   let sitemask: ContextProposal;
   let subsite: ContextProposal;
-  if (site) {
+  if (/(^|_)SAB(_|$)/.test(family.table)) {
+    sitemask = { value: 32, note: 'SAB (surface assembly building) from the table name', todo: false };
+  } else if (site) {
     sitemask = { value: { capture: site.name, map: { ...SITE_BITS } }, note: 'site prefix: DBNS DayaBay 1, LANS LingAo 2, FARS Far 4', todo: false };
   } else if (ad) {
     sitemask = {
@@ -236,8 +260,6 @@ export function familyContext(family: TableFamily): { sitemask: ContextProposal;
       note: 'global AD number to its hall: EH1 AD1, AD2 -> DayaBay 1; EH2 AD3, AD8 -> LingAo 2; EH3 AD4..AD7 -> Far 4',
       todo: false,
     };
-  } else if (/(^|_)SAB(_|$)/.test(family.table)) {
-    sitemask = { value: 32, note: 'SAB (surface assembly building)', todo: false };
   } else {
     sitemask = { value: 1, note: 'no site in the table name: 1 DayaBay, 2 LingAo, 4 Far, 32 SAB', todo: true };
   }
