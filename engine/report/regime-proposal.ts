@@ -386,6 +386,19 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
     if (p.value.map) out.push(`    map: { ${Object.entries(p.value.map).map(([k, v]) => `${q(k)}: ${v}`).join(', ')} }`);
     return out;
   };
+  // two tables of one context cannot both be scraped (each stream needs its own)
+  const valueOf = (p: ContextProposal, member: string): string => {
+    if (typeof p.value === 'number') return String(p.value);
+    const raw = fam.memberCaptures[member]?.[p.value.capture];
+    return p.value.map ? String(p.value.map[raw ?? ''] ?? `?${raw}`) : String(raw);
+  };
+  const byContext = new Map<string, string[]>();
+  for (const m of kept) {
+    const key = `${valueOf(context.sitemask, m)}/${valueOf(context.subsite, m)}`;
+    byContext.set(key, [...(byContext.get(key) ?? []), m]);
+  }
+  const clashes = [...byContext.entries()].filter(([, ms]) => ms.length > 1);
+  if (clashes.length) y.push(todo(`these tables get one context (sitemask/subsite): ${clashes.map(([k, ms]) => `${ms.join(', ')} -> ${k}`).join('; ')}; give each its own (a scrape run refuses two)`));
   y.push('context:');
   y.push(...ctxLine('sitemask', context.sitemask), ...ctxLine('subsite', context.subsite));
   y.push('');
