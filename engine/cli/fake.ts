@@ -64,6 +64,7 @@ interface FakeCliOptions extends LogOptions {
   source?: string;
   dbconf?: string;
   regimes?: string;
+  specDir?: string;
   maxiter?: string;
   timestart?: string;
   count?: string;
@@ -85,6 +86,7 @@ export const registerFake: RegisterCommand = (program, io) => {
     .option('--source <name>', "dbconf section or URL to write (default: faker.source, else the regime's source)")
     .option('--dbconf <file>', 'dbconf file looked in first (then $SCRAPE_DBCONF, ~/.my.cnf, the shipped dbconf.ini)')
     .option('--regimes <dir>', 'folder of regime YAML files (default $SCRAPE_REGIMES or ./regimes.d)')
+    .option('--spec-dir <dir>', 'folder of .spec files (default: the project spec/)')
     .option('--maxiter <n>', 'live: stop after n iterations (0 = forever)', '0')
     .option('--timestart <time>', 'reproducible DB time: date_time = T + id x interval')
     .option('--count <n>', 'batch: write n rows per table, as fast as the database takes them')
@@ -98,7 +100,7 @@ export const registerFake: RegisterCommand = (program, io) => {
   addConnectTimeoutOption(cmd, 'how long an unreachable database is waited for at start before exit 1');
   cmd.action(async (name: string, opts: FakeCliOptions) => {
     const logger = cliLogger(io, opts);
-    const loaded = loadRegime(name, { regimesDir: opts.regimes, cwd: io.cwd, env: io.env });
+    const loaded = loadRegime(name, { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env });
     let regime = opts.set?.length ? applySettingOverrides(loaded.regime, opts.set, 'faker') : loaded.regime;
     regime = { ...regime, faker: { ...regime.faker } };
     if (opts.timestart !== undefined) regime.faker.timestart = normalizeTimeText(opts.timestart);

@@ -15,6 +15,7 @@ import { registerStatus } from './status';
 import { registerPlot } from './plot';
 import { registerVerify } from './verify';
 import { registerRepair } from './repair';
+import { registerNew } from './new';
 
 /** Each command file exports one of these; it adds its command to the program. */
 export type RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
@@ -57,7 +58,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, format:
     const chosen = action.opts().logFormat;
     if (chosen === 'json' || chosen === 'human') format.value = chosen;
   });
-  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad, registerSupervisor, registerInspect, registerStatus, registerPlot, registerVerify, registerRepair]) {
+  for (const register of [registerValidate, registerRun, registerFake, registerAverage, registerQuery, registerLoad, registerSupervisor, registerInspect, registerStatus, registerPlot, registerVerify, registerRepair, registerNew]) {
     register(program, io, setExit);
   }
   return program;

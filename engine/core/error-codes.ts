@@ -64,6 +64,8 @@ export const ERROR_CODES = {
   SPEC_TYPE: 'a .spec column type or table the databases refuse (decimal precision, string length, row size, column count)',
   SPEC_TABLE_RESERVED: 'a .spec table name that is a bookkeeping table (LOCALSEQNO, SCRAPE_*) or another spec\'s Vld table',
   SQL_IDENTIFIER: 'a table or column name that cannot be used in SQL',
+  NEW_TABLE_UNKNOWN: 'a `scrape new --from-table` that names no table of the source (or a pattern matching none)',
+  NEW_FILE_EXISTS: 'a regime or spec file `scrape new` would overwrite (give --force, or another name)',
   SOURCE_NO_TABLES: 'no source table matches the regime',
   SOURCE_SCHEMA: 'a source table without the columns every DCS table has',
   SOURCE_ORDER: 'source rows out of (date_time, id) order',
