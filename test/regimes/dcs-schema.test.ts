@@ -6,7 +6,7 @@ import { DIALECTS, TestDatabase, createTestDatabase } from '../support/databases
 import { shippedRegime, validities } from './regime-run';
 
 /** The shipped no-data dump of the DCS source tables (README, "Regimes"). */
-export const DCS_SCHEMA = path.join(__dirname, '..', 'fixtures', 'dcs-schema.sql');
+export const DCS_SCHEMA = path.join(__dirname, '..', '..', 'schemas', 'dcs-schema.sql');
 
 const D = 'decimal(8,2)';
 const SITES = ['DBNS', 'LANS', 'FARS'];
