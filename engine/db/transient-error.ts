@@ -32,6 +32,7 @@ const TRANSIENT_MESSAGES = [
   /Server has gone away/i,
   /Lost connection to (MySQL|MariaDB) server/i,
   /database is locked/i,
+  /WSREP has not yet prepared node/i, // a Galera node joining or resyncing
 ];
 
 /**

@@ -13,6 +13,8 @@ describe('isTransientError', () => {
     }
     expect(isTransientError(new Error('Knex: Timeout acquiring a connection. The pool is probably full.'))).toBe(true);
     expect(isTransientError(new ScrapeError('LOCK_LOST', 'lost', { transient: true }))).toBe(true);
+    // a Galera node not ready (error 1047 as MariaDB Galera words it)
+    expect(isTransientError(coded('ER_UNKNOWN_COM_ERROR', 'WSREP has not yet prepared node for application use'))).toBe(true);
     // Wrapped: the cause decides.
     expect(isTransientError(new ScrapeError('DBI_WRITE', 'write failed', { cause: coded('ECONNRESET') }))).toBe(true);
   });
