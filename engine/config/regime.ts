@@ -28,8 +28,11 @@ export interface TableDecl {
 
 /** A table joined on `id` to the main table of a stream. */
 export interface JoinDecl {
-  /** Name template, `{capture}` replaced by the main table's captures. */
-  table: string;
+  /**
+   * Name template, `{capture}` replaced by the main table's captures; or candidate templates for a
+   * family whose members spell the table differently (`HV_Pw` / `HVPw`): the one that exists is used.
+   */
+  table: string | string[];
   prefix: string;
   columns?: ColumnTypes;
 }

@@ -27,6 +27,11 @@ export interface FakeTable {
   prefix: string;
   /** Tables joined on `id` to this one (empty for joined tables themselves). */
   joins: FakeTable[];
+  /**
+   * A joined table declared by candidate spellings: every candidate name, `name` the first. The
+   * faker writes the one that exists in the source (`useExistingCandidates`), else creates `name`.
+   */
+  candidates?: string[];
 }
 
 const COLUMN_TYPE = /^(tinyint|smallint|mediumint|int|integer|bigint|float|double|real|decimal\(\d+,\d+\)|numeric\(\d+,\d+\)|varchar\(\d+\)|char\(\d+\)|text|datetime)( unsigned)?$/;
@@ -111,14 +116,31 @@ export function fakeTables(regime: Regime, only?: string[]): FakeTable[] {
       }
     }
     if (!found) throw new ScrapeError('FAKER_TABLES', `faker table ${name} matches no name or pattern of the regime's tables`);
-    const joins = (found.decl.join ?? []).map((j) => {
-      const joinName = fillTemplate(j.table, found!.captures, name);
-      quoteIdentifier(joinName, 'mysql');
-      return { name: joinName, columns: expandColumns(j.columns, j.prefix), captures: found!.captures, prefix: j.prefix, joins: [] };
+    const joins = (found.decl.join ?? []).map((j): FakeTable => {
+      const candidates = [...new Set((Array.isArray(j.table) ? j.table : [j.table]).map((t) => fillTemplate(t, found!.captures, name)))];
+      for (const c of candidates) quoteIdentifier(c, 'mysql');
+      return { name: candidates[0], columns: expandColumns(j.columns, j.prefix), captures: found!.captures, prefix: j.prefix, joins: [], ...(candidates.length > 1 ? { candidates } : {}) };
     });
     out.push({ name, columns: expandColumns(found.decl.columns), captures: found.captures, prefix: '', joins });
   }
   return out;
+}
+
+/**
+ * Joined tables declared by candidate spellings, each named as the candidate that already exists
+ * in the source (a dump holding `DBNS_AD1_HVPw` beside `DBNS_AD2_HV_Pw`), the first candidate when
+ * none does; two existing is `SOURCE_JOIN_AMBIGUOUS`, as for the scraper.
+ */
+export function useExistingCandidates(tables: FakeTable[], existing: Set<string>): FakeTable[] {
+  return tables.map((t) => ({
+    ...t,
+    joins: t.joins.map((j) => {
+      if (!j.candidates) return j;
+      const found = j.candidates.filter((c) => existing.has(c));
+      if (found.length > 1) throw new ScrapeError('SOURCE_JOIN_AMBIGUOUS', `table ${t.name}: joined tables ${found.join(' and ')} both exist; the join's candidate names must leave exactly one`);
+      return { ...j, name: found[0] ?? j.name };
+    }),
+  }));
 }
 
 /** Main tables followed by their joined tables, each once. */

@@ -161,9 +161,33 @@ export function resolveContext(decl: ContextDecl, captures: Record<string, strin
   };
 }
 
+/** The name templates of a join: one, or the candidate spellings of a list. */
+export function joinTemplates(join: Pick<JoinDecl, 'table'>): string[] {
+  return Array.isArray(join.table) ? join.table : [join.table];
+}
+
+/**
+ * The joined table of a main table: its join template filled with the main table's captures, or,
+ * for a list of candidate templates (a family spelling one table two ways, `DBNS_AD1_HVPw` beside
+ * `DBNS_AD2_HV_Pw`), the one candidate that exists. None existing is `SOURCE_JOIN_MISSING` (as for
+ * a single template); two existing is `SOURCE_JOIN_AMBIGUOUS`, naming both: which one holds the
+ * rows is for a person to decide, not for the engine to guess.
+ */
+export function resolveJoinTable(join: Pick<JoinDecl, 'table'>, captures: Record<string, string>, existing: Set<string>, main: string): string {
+  const names = [...new Set(joinTemplates(join).map((t) => expandTemplate(t, captures)))];
+  const found = names.filter((n) => existing.has(n));
+  if (found.length > 1) {
+    throw new ScrapeError('SOURCE_JOIN_AMBIGUOUS', `table ${main}: joined tables ${found.join(' and ')} both exist; the join's candidate names must leave exactly one (drop or rename the other, or list only one)`);
+  }
+  if (found.length === 0) {
+    const what = names.length === 1 ? `joined table ${names[0]}, which does not exist` : `one of the joined tables ${names.join(', ')}, none of which exists`;
+    throw new ScrapeError('SOURCE_JOIN_MISSING', `table ${main} needs ${what} in the source`);
+  }
+  return found[0];
+}
+
 async function joinedTable(db: Knex, join: JoinDecl, captures: Record<string, string>, existing: Set<string>, main: string): Promise<JoinedTable> {
-  const table = expandTemplate(join.table, captures);
-  if (!existing.has(table)) throw new ScrapeError('SOURCE_JOIN_MISSING', `table ${main} needs joined table ${table}, which does not exist in the source`);
+  const table = resolveJoinTable(join, captures, existing, main);
   const cols = (await tableColumns(db, table)).filter((c) => c.name !== 'id' && c.name !== 'date_time');
   if (!(await tableColumns(db, table)).some((c) => c.name === 'id')) throw new ScrapeError('SOURCE_SCHEMA', `joined table ${table} has no id column`);
   return {
