@@ -7,33 +7,11 @@ import { runScraper } from '../../engine/scraper/scraper';
 import { listTables } from '../../engine/db/introspection';
 import { runBatchFaker } from '../../engine/faker/faker';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
-import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
+import { createSourceTable, localPlus } from '../support/source-fixture';
+import { CHANNELS, HV_START as START, hvTables } from './hv-fixture';
 import { targetRowsBySql } from './target-rows';
 
 const REGIMES = path.join(__dirname, '..', '..', 'regimes.d');
-const START = '2011-02-01 00:00:00';
-
-/** The 192 channel names of an AD HV table. */
-const CHANNELS: string[] = [];
-for (let l = 1; l <= 8; l++) for (let c = 1; c <= 3; c++) for (let r = 1; r <= 8; r++) CHANNELS.push(`L${l}C${c}R${r}`);
-
-/**
- * `<base>_Vmon` and the power table `powerTable`: 60 rows every 10 s; channel L2C2R2 of the AD
- * jumps by 3 V at row `jumpAt`, L5C1R7 is switched off at row `offAt` (so both change rules fire).
- */
-async function hvTables(db: TestDatabase, base: string, powerTable: string, jumpAt: number, offAt: number): Promise<void> {
-  await createSourceTable(db.db, `${base}_Vmon`, Object.fromEntries(CHANNELS.map((c) => [c, 'decimal(6,2)'])));
-  await createSourceTable(db.db, powerTable, Object.fromEntries(CHANNELS.map((c) => [c, 'tinyint'])));
-  const vmon = [];
-  const pw = [];
-  for (let id = 1; id <= 60; id++) {
-    const date_time = localPlus(START, id * 10);
-    vmon.push({ id, date_time, ...Object.fromEntries(CHANNELS.map((c, k) => [c, (1200 + k / 4 + (c === 'L2C2R2' && id >= jumpAt ? 3 : 0)).toFixed(2)])) });
-    pw.push({ id, date_time, ...Object.fromEntries(CHANNELS.map((c) => [c, c === 'L5C1R7' && id >= offAt ? 0 : 1])) });
-  }
-  await insertRows(db.db, `${base}_Vmon`, vmon);
-  await insertRows(db.db, powerTable, pw);
-}
 
 describe.each(DIALECTS)('a join with candidate table names (pmthv: DBNS_AD1_HVPw beside DBNS_AD2_HV_Pw) on %s', (dialect) => {
   let loaded: LoadedRegime;
