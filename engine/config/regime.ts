@@ -24,6 +24,12 @@ export interface TableDecl {
   pattern?: string;
   columns?: ColumnTypes;
   join?: JoinDecl[];
+  /**
+   * Older names of the matched table, oldest first, as templates over its captures
+   * (`{site}_{detector}_HV` before `..._HV_Vmon`): one stream reads them, then the matched table,
+   * as one history (docs/design.md §3, "Table succession").
+   */
+  succession?: string[];
 }
 
 /** A table joined on `id` to the main table of a stream. */

@@ -96,6 +96,17 @@ export function semanticIssues(data: Record<string, unknown>, src: RegimeText): 
     }
   }
   tables.forEach((t, i) => {
+    // succession templates name older tables by the captures of this entry's pattern
+    const older = Array.isArray(t?.succession) ? t!.succession : [];
+    older.forEach((tmpl, n) => {
+      if (typeof tmpl !== 'string' || tableCaptures[i] === undefined) return;
+      const segments = ['tables', i, 'succession', n];
+      for (const m of tmpl.matchAll(/\{([^{}]*)\}/g)) {
+        if (!tableCaptures[i]!.includes(m[1])) {
+          issues.push({ segments, pos: positionInString(src, segments, m.index!), code: 'REGIME_CAPTURE', message: `\`{${m[1]}}\` is not a named capture of tables[${i}].pattern${didYouMean(m[1], tableCaptures[i]!)} (captures: ${tableCaptures[i]!.join(', ') || 'none'})` });
+        }
+      }
+    });
     const joins = Array.isArray(t?.join) ? t!.join : [];
     joins.forEach((j, k) => {
       const table = asObject(j)?.table;

@@ -50,3 +50,39 @@ describe.each(DIALECTS)('pmthv second target GDcsAdPmtHv (Ladder, Column, Ring, 
     expect(old.payload.map((p) => [p.ROW_COUNTER, p.ladder, p.col, p.ring, p.voltage, p.pw])).toEqual(payload.map((p) => [p.ROW_COUNTER, p.Ladder, p.Column, p.Ring, p.Voltage, p.Pw]));
   });
 });
+
+describe.each(DIALECTS)('pmthv reads DBNS_AD1_HV before its rename to DBNS_AD1_HV_Vmon on %s', (dialect) => {
+  const dbs: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+  });
+
+  it('the 60 rows split at row 25 over DBNS_AD1_HV and DBNS_AD1_HV_Vmon (one power table) give both targets of the unsplit table', async () => {
+    const make = async (label: string) => {
+      const d = await createTestDatabase(dialect, label);
+      dbs.push(d);
+      return d;
+    };
+    const whole = await make('fake_pmthv_whole');
+    await hvTables(whole, 'DBNS_AD1_HV', 'DBNS_AD1_HVPw', 20, 41);
+    // the same rows, those up to 25 moved into the table's old name (ids kept: the one power
+    // table pairs with both on id)
+    const split = await make('fake_pmthv_split');
+    await hvTables(split, 'DBNS_AD1_HV', 'DBNS_AD1_HVPw', 20, 41);
+    const q = (n: string) => (dialect === 'sqlite' ? `"${n}"` : `\`${n}\``);
+    await split.db.raw(`CREATE TABLE ${q('DBNS_AD1_HV')} AS SELECT * FROM ${q('DBNS_AD1_HV_Vmon')} WHERE ${q('id')} <= 25`);
+    await split.db.raw(`DELETE FROM ${q('DBNS_AD1_HV_Vmon')} WHERE ${q('id')} <= 25`);
+    const loaded = loadRegime(path.join(REGIMES, 'pmthv.yaml'));
+    const regime = applySettingOverrides(loaded.regime, ['maxage=2m']);
+    const results = [];
+    for (const src of [whole, split]) {
+      const tgt = await make('pmthv_succ_tgt');
+      const report = await runScraper({ regime, specs: loaded.specs, source: src.db, target: tgt.db, targetLocation: tgt.location, logger: new MemoryLogger(), clock: new ManualClock(Date.UTC(2026, 0, 1)), untilCaughtUp: true, allowCreate: true });
+      expect(report.streams.map((s) => [s.table, s.rowsRead])).toEqual([['DBNS_AD1_HV_Vmon', 60]]);
+      results.push([await targetRowsBySql(tgt.db, 'DcsPmtHv'), await targetRowsBySql(tgt.db, 'DcsAdPmtHv')]);
+    }
+    // the validities by hand, as above: [1, 14), [14, 20), [20, 33), [33, 41), [41, 54)
+    expect(results[0][0].vld.map((v) => v.TIMEEND)).toEqual([14, 20, 33, 41, 54].map(utc));
+    expect(results[1]).toEqual(results[0]);
+  });
+});
