@@ -6,6 +6,8 @@ import { ManualClock } from '../../engine/core/clock';
 import { loadRegime, applySettingOverrides, LoadedRegime } from '../../engine/config/load-regime';
 import { runScraper } from '../../engine/scraper/scraper';
 import { verifyRegime } from '../../engine/report/verify-regime';
+import { repairRegime } from '../../engine/report/repair-regime';
+import { runAverager } from '../../engine/averager/averager';
 import { streamStatuses } from '../../engine/report/stream-status';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
@@ -265,5 +267,36 @@ describe.each(DIALECTS)('table succession (DBNS_AD1_HV, then DBNS_AD1_HV_Vmon) o
       ['DBNS_AD2_HV', [], 2],
     ]);
     expect((await discoverStreams(src.db, loaded.regime, ['DBNS_AD1_HV'])).map((s) => s.table)).toEqual(['DBNS_AD1_HV_Vmon']);
+  });
+
+  it('the averager and a repair give across the boundary what they give within one table', async () => {
+    const one = await oneTable('fake_succ_avg_one');
+    const split = await make('fake_succ_avg_split');
+    await createSourceTable(split.db, 'DBNS_AD1_HV', COLUMNS);
+    await createSourceTable(split.db, 'DBNS_AD1_HV_Vmon', COLUMNS);
+    await intoOld(split, 1, BOUNDARY);
+    await intoNew(split, BOUNDARY + 1, ROWS);
+    const got: Awaited<ReturnType<typeof targetRowsBySql>>[][] = [];
+    for (const [src, late] of [[one, 1000], [split, 1000]] as const) {
+      // hourly bins are too wide for 80 rows: 2-minute bins, 12 rows each, one across the hand-over
+      const averaged = await make('succ_avg_tgt');
+      const regime = applySettingOverrides(loaded.regime, []);
+      regime.averager = { ...regime.averager, bin: '2m' };
+      await runAverager({ regime, specs: loaded.specs, source: src.db, target: averaged.db, targetLocation: averaged.location, logger: new MemoryLogger(), clock: new ManualClock(Date.UTC(2026, 0, 1)), untilCaughtUp: true, allowCreate: true });
+      // a scrape, then a late row inside [40, 51) of the newest table, then a repair of that range
+      const scraped = await make('succ_rep_tgt');
+      await scrape(src, scraped);
+      await insertRows(src.db, 'DBNS_AD1_HV_Vmon', [{ id: late, date_time: localPlus(START, 45 * 10 + 5), V1: '300.00', V2: '50.00' }]);
+      await repairRegime({ regime: loaded.regime, specs: loaded.specs, source: src.db, target: scraped.db, targetLocation: scraped.location, logger: new MemoryLogger(), clock: new ManualClock(Date.UTC(2026, 0, 1)), from: localPlus(START, 40 * 10 - 8 * 3600), to: localPlus(START, 51 * 10 - 8 * 3600) });
+      got.push([await targetRowsBySql(averaged.db, 'SuccHv'), await targetRowsBySql(scraped.db, 'SuccHv')]);
+    }
+    // by hand: 80 rows from 00:00:10 fill the bins [00:00, 00:02) … [00:12, 00:14); the last bin
+    // (rows 72..80 from 00:12:00) is not complete; bins of 12 rows, the first of 11
+    expect(got[0][0].vld).toHaveLength(6);
+    expect(got[0][0].payload.map((p) => p.n)).toEqual([11, 12, 12, 12, 12, 12]);
+    expect(got[1][0]).toEqual(got[0][0]);
+    // the repair overlaid the range with the late row's change (V1 300 at 45.5): more validities than the reference
+    expect(got[0][1].vld.length).toBeGreaterThan(reference.vld.length);
+    expect(got[1][1]).toEqual(got[0][1]);
   });
 });
