@@ -4,6 +4,7 @@ import { ColumnTypes, Regime, TableDecl } from '../config/regime';
 import { sqliteType } from './mysql-to-sqlite';
 import { SqlDialect, quoteIdentifier } from '../db/dialect';
 import { listColumns, tableExists } from '../db/introspection';
+import { namedGroupSources, templateRegex } from '../source/source-stream';
 
 /** SQL dialects a fake source can live in. */
 
@@ -78,6 +79,16 @@ function matchDecl(decl: TableDecl, name: string): Record<string, string> | unde
   return { ...(m.groups ?? {}) };
 }
 
+/** The captures of `name` as an older name of a succession of `decl` (`DBNS_AD1_HV` of `..._HV_Vmon`), else undefined. */
+function matchOlderName(decl: TableDecl, name: string): Record<string, string> | undefined {
+  const groups = decl.pattern !== undefined ? namedGroupSources(decl.pattern) : {};
+  for (const template of decl.succession ?? []) {
+    const m = templateRegex(template, groups).exec(name);
+    if (m) return { ...(m.groups ?? {}) };
+  }
+  return undefined;
+}
+
 function fillTemplate(template: string, captures: Record<string, string>, table: string): string {
   return template.replace(/\{(\w+)\}/g, (_whole, key: string) => {
     if (!(key in captures)) throw new ScrapeError('REGIME_CAPTURE', `join template '${template}' names {${key}}, which table ${table} does not capture`);
@@ -87,7 +98,7 @@ function fillTemplate(template: string, captures: Record<string, string>, table:
 
 /**
  * The concrete tables the faker writes: `faker.tables` when given (each must match a name or
- * pattern of `tables[]`), else the regime's exact `tables[].name`s. Joined tables come from the
+ * pattern of `tables[]`, or an older name of a succession), else the regime's exact `tables[].name`s. Joined tables come from the
  * `join[].table` templates filled with the main table's captures. `only` narrows the list
  * (`--tables a,b`).
  */
@@ -110,6 +121,14 @@ export function fakeTables(regime: Regime, only?: string[]): FakeTable[] {
     let found: { decl: TableDecl; captures: Record<string, string> } | undefined;
     for (const decl of regime.tables) {
       const captures = matchDecl(decl, name);
+      if (captures) {
+        found = { decl, captures };
+        break;
+      }
+    }
+    // an older name of a table succession is faked like the table it was renamed to
+    for (const decl of found ? [] : regime.tables) {
+      const captures = matchOlderName(decl, name);
       if (captures) {
         found = { decl, captures };
         break;

@@ -8,6 +8,7 @@ import { runScraper } from '../../engine/scraper/scraper';
 import { verifyRegime } from '../../engine/report/verify-regime';
 import { repairRegime } from '../../engine/report/repair-regime';
 import { runAverager } from '../../engine/averager/averager';
+import { runBatchFaker } from '../../engine/faker/faker';
 import { streamStatuses } from '../../engine/report/stream-status';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
@@ -29,6 +30,8 @@ target: tmp_offline_db
 tables:
   - pattern: '^(?<site>DBNS)_(?<detector>AD[12])_HV_Vmon$'
     succession: ['{site}_{detector}_HV']
+    columns:
+      'V{1..2}': decimal(6,2)
 context:
   sitemask: { capture: site, map: { DBNS: 1 } }
   subsite: { capture: detector, map: { AD1: 1, AD2: 2 } }
@@ -298,5 +301,21 @@ describe.each(DIALECTS)('table succession (DBNS_AD1_HV, then DBNS_AD1_HV_Vmon) o
     // the repair overlaid the range with the late row's change (V1 300 at 45.5): more validities than the reference
     expect(got[0][1].vld.length).toBeGreaterThan(reference.vld.length);
     expect(got[1][1]).toEqual(got[0][1]);
+  });
+
+  it('the faker writes an older name like the table it was renamed to', async () => {
+    const src = await make('fake_succ_faker');
+    const regime = applySettingOverrides(loaded.regime, []);
+    regime.faker = { ...regime.faker, tables: ['DBNS_AD1_HV', 'DBNS_AD1_HV_Vmon'] };
+    const location = { ...src.location, fake: true };
+    // five minutes in the old table, the next five in the renamed one
+    await runBatchFaker({ db: src.db, location, regime, tables: ['DBNS_AD1_HV'], from: '2011-11-01 00:00:00', to: '2011-11-01 00:05:00' });
+    await runBatchFaker({ db: src.db, location, regime, tables: ['DBNS_AD1_HV_Vmon'], from: '2011-11-01 00:05:00', to: '2011-11-01 00:10:00' });
+    const tgt = await make('succ_faker_tgt');
+    const { report } = await scrape(src, tgt);
+    // faker interval 10s (the default): 30 rows in each five minutes, read as one stream
+    expect(report.streams.map((s) => [s.table, s.rowsRead])).toEqual([['DBNS_AD1_HV_Vmon', 60]]);
+    const n = async (t: string) => Number((await src.db(t).count({ n: '*' }))[0].n);
+    expect([await n('DBNS_AD1_HV'), await n('DBNS_AD1_HV_Vmon')]).toEqual([30, 30]);
   });
 });
