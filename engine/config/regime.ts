@@ -27,7 +27,7 @@ export interface TableDecl {
   /**
    * Older names of the matched table, oldest first, as templates over its captures
    * (`{site}_{detector}_HV` before `..._HV_Vmon`): one stream reads them, then the matched table,
-   * as one history (docs/design.md §3, "Table succession").
+   * as one history (docs/design.md §10.2).
    */
   succession?: string[];
 }
