@@ -363,7 +363,7 @@ export async function discoverStreams(db: Knex, regime: Regime, only?: string[])
     }
   }
   // an older table of a succession is read by its stream, never as a stream of its own
-  const result = streams.filter((s) => (!joinedNames.has(s.table) || regime.tables.some((d) => d.name === s.table)) && !(olderNames.has(s.table) && !s.succession?.length && streams.some((o) => o !== s && o.succession?.some((m) => m.table === s.table))));
+  const result = streams.filter((s) => (!joinedNames.has(s.table) || regime.tables.some((d) => d.name === s.table)) && !olderNames.has(s.table));
   if (result.length === 0) {
     const wanted = regime.tables.map((t) => t.name ?? `/${t.pattern}/`).join(', ');
     throw new ScrapeError('SOURCE_NO_TABLES', `regime ${regime.name}: no source table matches ${wanted}${only?.length ? ` among ${only.join(', ')}` : ''}`);

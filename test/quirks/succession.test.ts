@@ -13,6 +13,7 @@ import { streamStatuses } from '../../engine/report/stream-status';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
 import { targetRowsBySql } from './target-rows';
+import { namedGroupSources, templateRegex } from '../../engine/source/source-stream';
 
 const START = '2011-11-01 00:00:00';
 /** Rows of the whole history; the first BOUNDARY of them are in the old table when split. */
@@ -74,6 +75,18 @@ function row(r: number): Record<string, unknown> {
 }
 
 const COLUMNS = { V1: 'decimal(6,2)', V2: 'decimal(6,2)' };
+
+describe('older names matched with the pattern\'s own captures', () => {
+  it('takes each named group\'s text, nested groups, classes and escapes included', () => {
+    expect(namedGroupSources('^(?<site>DBNS|LANS|FARS)_(?<detector>AD[1-4])_HV_Vmon$')).toEqual({ site: 'DBNS|LANS|FARS', detector: 'AD[1-4]' });
+    expect(namedGroupSources('^(?<a>x(y|z))_(?<b>\\(q[)]\\))$')).toEqual({ a: 'x(y|z)', b: '\\(q[)]\\)' });
+  });
+  it('matches a template only where the pattern would allow its captures', () => {
+    const re = templateRegex('{site}_{detector}_HV', namedGroupSources('^(?<site>DBNS|LANS)_(?<detector>AD[1-4])_HV_Vmon$'));
+    expect(re.exec('LANS_AD2_HV')?.groups).toEqual({ site: 'LANS', detector: 'AD2' });
+    for (const no of ['DBNS_AD9_HV', 'FARS_AD1_HV', 'DBNS_AD1_HV_Vmon', 'DBNS_AD1_HVx']) expect(re.test(no)).toBe(false);
+  });
+});
 
 describe.each(DIALECTS)('table succession (DBNS_AD1_HV, then DBNS_AD1_HV_Vmon) on %s', (dialect) => {
   let loaded: LoadedRegime;
