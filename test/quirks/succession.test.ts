@@ -332,3 +332,55 @@ describe.each(DIALECTS)('table succession (DBNS_AD1_HV, then DBNS_AD1_HV_Vmon) o
     expect([await n('DBNS_AD1_HV'), await n('DBNS_AD1_HV_Vmon')]).toEqual([30, 30]);
   });
 });
+
+describe('a table succession with a TIMESTAMP date_time on mariadb (SQLite has no TIMESTAMP type)', () => {
+  const dbs: TestDatabase[] = [];
+  let dir: string;
+  let loaded: LoadedRegime;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scrape-succession-ts-'));
+    fs.mkdirSync(path.join(dir, 'spec'));
+    fs.writeFileSync(path.join(dir, 'spec', 'GSuccHv.spec'), SPEC);
+    fs.writeFileSync(path.join(dir, 'succ.yaml'), REGIME);
+    loaded = loadRegime(path.join(dir, 'succ.yaml'), { cwd: dir, specDir: 'spec' });
+  });
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the old table while the new one is empty, then hands over, as a DATETIME table of all the rows', async () => {
+    const make = async (label: string) => {
+      const d = await createTestDatabase('mariadb', label);
+      dbs.push(d);
+      return d;
+    };
+    const scrape = async (src: TestDatabase, tgt: TestDatabase) =>
+      runScraper({ regime: loaded.regime, specs: loaded.specs, source: src.db, target: tgt.db, targetLocation: tgt.location, logger: new MemoryLogger(), clock: new ManualClock(Date.UTC(2026, 0, 1)), untilCaughtUp: true, allowCreate: true });
+    const whole = await make('fake_succ_ts_whole');
+    await createSourceTable(whole.db, 'DBNS_AD1_HV_Vmon', COLUMNS);
+    await insertRows(whole.db, 'DBNS_AD1_HV_Vmon', Array.from({ length: ROWS }, (_, i) => ({ id: i + 1, ...row(i + 1) })));
+    const expected = await make('succ_ts_whole_tgt');
+    await scrape(whole, expected);
+
+    const src = await make('fake_succ_ts_split');
+    for (const t of ['DBNS_AD1_HV', 'DBNS_AD1_HV_Vmon']) {
+      await src.db.raw(`CREATE TABLE \`${t}\` (id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, date_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, V1 decimal(6,2), V2 decimal(6,2))`);
+      await src.db.raw(`CREATE INDEX \`${t}_dt\` ON \`${t}\` (date_time, id)`);
+    }
+    // written as a DCS in Asia/Shanghai writes them: local text in a +08:00 session
+    const write = (table: string, rows: Record<string, unknown>[]) =>
+      src.db.transaction(async (trx) => {
+        await trx.raw(`SET time_zone = '+08:00'`);
+        await trx(table).insert(rows);
+        await trx.raw(`SET time_zone = '+00:00'`);
+      });
+    await write('DBNS_AD1_HV', Array.from({ length: BOUNDARY }, (_, i) => ({ id: i + 1, ...row(i + 1) })));
+    const tgt = await make('succ_ts_split_tgt');
+    const first = await scrape(src, tgt);
+    expect(first.streams.map((s) => [s.table, s.rowsRead])).toEqual([['DBNS_AD1_HV_Vmon', BOUNDARY]]);
+    await write('DBNS_AD1_HV_Vmon', Array.from({ length: ROWS - BOUNDARY }, (_, i) => ({ id: i + 1, ...row(BOUNDARY + 1 + i) })));
+    await scrape(src, tgt);
+    expect(await targetRowsBySql(tgt.db, 'SuccHv')).toEqual(await targetRowsBySql(expected.db, 'SuccHv'));
+  });
+});
