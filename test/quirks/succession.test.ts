@@ -283,6 +283,13 @@ describe.each(DIALECTS)('table succession (DBNS_AD1_HV, then DBNS_AD1_HV_Vmon) o
       ['DBNS_AD2_HV', [], 2],
     ]);
     expect((await discoverStreams(src.db, loaded.regime, ['DBNS_AD1_HV'])).map((s) => s.table)).toEqual(['DBNS_AD1_HV_Vmon']);
+    // scrape inspect names the older table and its rows
+    await intoOld(src, 1, 3);
+    const { inspectSource } = await import('../../engine/report/source-inspection');
+    expect((await inspectSource(src.db, loaded.regime)).tables.map((t) => [t.table, t.older])).toEqual([
+      ['DBNS_AD1_HV_Vmon', [{ table: 'DBNS_AD1_HV', rows: 3 }]],
+      ['DBNS_AD2_HV', undefined],
+    ]);
   });
 
   it('the averager and a repair give across the boundary what they give within one table', async () => {
