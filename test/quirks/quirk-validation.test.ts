@@ -51,3 +51,13 @@ describe('validate checks the naming-quirk declarations', () => {
     expect(out.map((d) => [d[0], d[2]])).toEqual([['REGIME_SCHEMA', 'changes[0].columns[1]']]);
   });
 });
+
+describe('DBI names stay plain identifiers', () => {
+  it('a spec table or column with a dot is a SPEC_PARSE error (only source columns may hold dots)', async () => {
+    const { parseSpec } = await import('../../engine/spec/spec-table');
+    const spec = (table: string, column: string) => `table | meta | legacy | CanL2Cache | class\n${table} | 1 | x | kFALSE | GX\n;\nname | dbtype | codetype | description\n${column} | int | int | a`;
+    expect(parseSpec(spec('DcsFoo', 'a')).table).toBe('DcsFoo');
+    expect(() => parseSpec(spec('Dcs.Foo', 'a'))).toThrow(expect.objectContaining({ code: 'SPEC_PARSE', message: expect.stringMatching(/bad table name 'Dcs\.Foo'/) }));
+    expect(() => parseSpec(spec('DcsFoo', 'a.b'))).toThrow(expect.objectContaining({ code: 'SPEC_PARSE', message: expect.stringMatching(/bad column name 'a\.b'/) }));
+  });
+});
