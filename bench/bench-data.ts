@@ -71,6 +71,9 @@ export function benchRegime(workload: Workload, options: { pmthvStep?: number } 
     table = 'DBNS_AD1_HV_Vmon';
     const step = options.pmthvStep ?? 0.05;
     regime.faker = { ...regime.faker!, tables: [table], columns: fakerColumns({ '^L\\dC\\dR\\d$': { profile: 'random_walk', value: 1500, step }, '^pw_': { profile: 'constant', value: 1 } }) };
+    // the row measures reading 192 joined channels into one target, as before pmthv gained its
+    // second target (GDcsAdPmtHv, the same rows again): that one would double the writes
+    regime.targets = regime.targets.filter((t) => t.spec === 'GDcsPmtHv');
   } else {
     table = 'AD1_LidSensor';
     regime.faker = { ...regime.faker!, tables: [table] };

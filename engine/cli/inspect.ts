@@ -45,6 +45,7 @@ function renderTableInspection(t: TableInspection, verbose: boolean): string[] {
   const lines: string[] = [];
   const caps = Object.entries(t.captures).map(([k, v]) => `${k}=${v}`).join(' ');
   lines.push(`${t.table}  sitemask ${t.context.sitemask}  subsite ${t.context.subsite}  simmask ${t.context.simmask}  task ${t.context.task}${caps ? `  (${caps})` : ''}`);
+  for (const o of t.older ?? []) lines.push(`  older name: ${o.table} (${o.rows} rows), read first, up to the first date_time of the tables after it`);
   for (const j of t.joins) lines.push(`  joined on id: ${j.table} as ${j.prefix}* (${j.columns} columns, ${j.rows} rows)`);
   lines.push(`  columns as the regime sees them (${t.columns.length}, without id and date_time):`);
   const groups = verbose ? t.columns.map((c) => ({ text: c.name, type: c.type, count: 1 })) : summarizeColumns(t.columns);

@@ -1,5 +1,5 @@
 /**
- * The named string formats of the regime schema (`format: duration`, `local-time`, `identifier`,
+ * The named string formats of the regime schema (`format: duration`, `local-time`, `identifier`, `column-name`,
  * `regime-name`, `spec-class`, `regex`, `jsonata`), registered on every ajv instance in one place.
  * Each says in words what it accepts, so diagnostics are keyed on the format's name, never on the
  * text of a pattern, and the schema names what a value is rather than how it is spelled.
@@ -22,6 +22,7 @@ export const REGIME_FORMATS = {
   duration: shaped(/^\d+[smhd]$/, 'a duration (digits then s, m, h or d, e.g. 10s, 1m, 1h, 1d)'),
   'local-time': shaped(/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$/, 'a local time YYYY-MM-DD HH:MM:SS'),
   identifier: shaped(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an identifier (letters, digits and _, not starting with a digit)'),
+  'column-name': shaped(/^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*$/, 'a column name (letters, digits and _, not starting with a digit; single dots inside, as in DBNS_AD_HV.Slot0.I0)'),
   'regime-name': shaped(/^[a-z][a-z0-9_]*$/, 'a regime name (lower case letters, digits and _, starting with a letter)'),
   'spec-class': shaped(/^G[A-Za-z0-9]+$/, 'a spec class name (G then letters and digits, e.g. GDcsAdTemp)'),
   regex: { test: (text: string) => regexError(text) === undefined, words: 'a regular expression as a string' },

@@ -24,12 +24,21 @@ export interface TableDecl {
   pattern?: string;
   columns?: ColumnTypes;
   join?: JoinDecl[];
+  /**
+   * Older names of the matched table, oldest first, as templates over its captures
+   * (`{site}_{detector}_HV` before `..._HV_Vmon`): one stream reads them, then the matched table,
+   * as one history (docs/design.md §10.2).
+   */
+  succession?: string[];
 }
 
 /** A table joined on `id` to the main table of a stream. */
 export interface JoinDecl {
-  /** Name template, `{capture}` replaced by the main table's captures. */
-  table: string;
+  /**
+   * Name template, `{capture}` replaced by the main table's captures; or candidate templates for a
+   * family whose members spell the table differently (`HV_Pw` / `HVPw`): the one that exists is used.
+   */
+  table: string | string[];
   prefix: string;
   columns?: ColumnTypes;
 }

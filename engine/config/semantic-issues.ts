@@ -96,18 +96,34 @@ export function semanticIssues(data: Record<string, unknown>, src: RegimeText): 
     }
   }
   tables.forEach((t, i) => {
-    const joins = Array.isArray(t?.join) ? t!.join : [];
-    joins.forEach((j, k) => {
-      const tmpl = asObject(j)?.table;
+    // succession templates name older tables by the captures of this entry's pattern
+    const older = Array.isArray(t?.succession) ? t!.succession : [];
+    older.forEach((tmpl, n) => {
       if (typeof tmpl !== 'string' || tableCaptures[i] === undefined) return;
+      const segments = ['tables', i, 'succession', n];
       for (const m of tmpl.matchAll(/\{([^{}]*)\}/g)) {
         if (!tableCaptures[i]!.includes(m[1])) {
-          issues.push({
-            segments: ['tables', i, 'join', k, 'table'],
-            pos: positionInString(src, ['tables', i, 'join', k, 'table'], m.index!),
-            code: 'REGIME_CAPTURE',
-            message: `\`{${m[1]}}\` is not a named capture of tables[${i}].pattern${didYouMean(m[1], tableCaptures[i]!)} (captures: ${tableCaptures[i]!.join(', ') || 'none'})`,
-          });
+          issues.push({ segments, pos: positionInString(src, segments, m.index!), code: 'REGIME_CAPTURE', message: `\`{${m[1]}}\` is not a named capture of tables[${i}].pattern${didYouMean(m[1], tableCaptures[i]!)} (captures: ${tableCaptures[i]!.join(', ') || 'none'})` });
+        }
+      }
+    });
+    const joins = Array.isArray(t?.join) ? t!.join : [];
+    joins.forEach((j, k) => {
+      const table = asObject(j)?.table;
+      if (tableCaptures[i] === undefined) return;
+      // one template, or a list of candidate spellings (each checked where it stands)
+      const templates: Array<[string, Array<string | number>]> =
+        typeof table === 'string' ? [[table, ['tables', i, 'join', k, 'table']]] : Array.isArray(table) ? table.flatMap((t, n) => (typeof t === 'string' ? [[t, ['tables', i, 'join', k, 'table', n]] as [string, Array<string | number>]] : [])) : [];
+      for (const [tmpl, segments] of templates) {
+        for (const m of tmpl.matchAll(/\{([^{}]*)\}/g)) {
+          if (!tableCaptures[i]!.includes(m[1])) {
+            issues.push({
+              segments,
+              pos: positionInString(src, segments, m.index!),
+              code: 'REGIME_CAPTURE',
+              message: `\`{${m[1]}}\` is not a named capture of tables[${i}].pattern${didYouMean(m[1], tableCaptures[i]!)} (captures: ${tableCaptures[i]!.join(', ') || 'none'})`,
+            });
+          }
         }
       }
     });

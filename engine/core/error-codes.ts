@@ -71,6 +71,7 @@ export const ERROR_CODES = {
   SOURCE_ORDER: 'source rows out of (date_time, id) order',
   SOURCE_TIME: 'a source date_time that cannot be read',
   SOURCE_JOIN_MISSING: 'a joined source table that does not exist',
+  SOURCE_JOIN_AMBIGUOUS: 'more than one candidate name of a joined source table exists',
   SOURCE_VECTOR_ASYNC: 'an asynchronous change rule used where only synchronous ones can run',
   MAPPING_EVALUATE: 'a mapping that failed on a row',
   TARGET_MISSING: 'a target database that does not exist',

@@ -14,20 +14,26 @@ export function dialectOf(db: Knex): SqlDialect {
   return /sqlite/i.test(client) ? 'sqlite' : 'mysql';
 }
 
-/** A letter, `_` or `$`, then letters, digits, `_` and `$`: the names the engine reads and writes. */
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/**
+ * A letter, `_` or `$`, then letters, digits, `_` and `$`, in parts joined by single dots: the
+ * names the engine reads and writes. The dots are the DCS's (`DBNS_AD_HV.Slot0.I0`, a column of
+ * DBNS_AD1_HV_Imon): inside quotes a dot is part of the name, never a qualifier, so every name
+ * reaching SQL goes through `quoteIdentifier` and never through knex's own column wrapping
+ * (which splits `a.b` into table `a`, column `b`).
+ */
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z0-9_$]+)*$/;
 /** MySQL's limit on table, column and index names. */
 export const MAX_IDENTIFIER = 64;
 
 /**
  * Checks that `name` is a usable SQL identifier (a letter, `_` or `$` first, then letters,
- * digits, `_` and `$`; at most 64 characters) and quotes it for `dialect`. Every name that reaches SQL text goes through here:
+ * digits, `_` and `$`, dots between such parts; at most 64 characters) and quotes it for `dialect`. Every name that reaches SQL text goes through here:
  * names come from `.spec` files, regimes, live schemas and command lines, never trusted as they
  * are.
  */
 export function quoteIdentifier(name: string, dialect: SqlDialect): string {
   if (typeof name !== 'string' || !IDENTIFIER.test(name) || name.length > MAX_IDENTIFIER) {
-    throw new ScrapeError('SQL_IDENTIFIER', `not a usable SQL identifier: ${JSON.stringify(String(name))} (a letter, _ or $ first, then letters, digits, _ and $; at most ${MAX_IDENTIFIER} characters)`);
+    throw new ScrapeError('SQL_IDENTIFIER', `not a usable SQL identifier: ${JSON.stringify(String(name))} (a letter, _ or $ first, then letters, digits, _ and $, single dots between them; at most ${MAX_IDENTIFIER} characters)`);
   }
   return dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
 }

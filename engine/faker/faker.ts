@@ -9,9 +9,9 @@ import { Regime } from '../config/regime';
 import { isValidTimeText, naiveMs, naiveText, normalizeTimeText, parseDuration, utcNowText, utcToLocal } from '../core/time';
 import { loadDump } from './dump-loader';
 import { RowGenerator, compileColumnRules } from './row-generator';
-import { FakeTable, createSourceTables, fakeTables, flattenTables, readTableColumns } from './source-schema';
+import { FakeTable, createSourceTables, fakeTables, flattenTables, readTableColumns, useExistingCandidates } from './source-schema';
 import { RawConnection, beginTransactionSql, dialectOf, quoteIdentifier, rawRows, withRawConnection } from '../db/dialect';
-import { tableExists } from '../db/introspection';
+import { listTables, tableExists } from '../db/introspection';
 
 /**
  * Refuses any database that is not a fake one (name starting with `fake`, or `fake = true` in
@@ -91,20 +91,25 @@ export async function prepareFakeSource(options: FakerOptions): Promise<{ tables
   const { db, regime } = options;
   const logger = options.logger ?? silentLogger;
   const dialect = dialectOf(db);
-  const tables = fakeTables(regime, options.tables);
-  const all = flattenTables(tables);
+  const declared = fakeTables(regime, options.tables);
+  // a joined table declared by candidate spellings is the one that exists (see useExistingCandidates)
+  let tables = useExistingCandidates(declared, new Set(await listTables(db)));
+  let all = flattenTables(tables);
   const drop = options.dropsrc ?? regime.faker.dropsrc;
   const dump = dumpPath(regime, options.regimeFile);
   const created: string[] = [];
   if (dump) {
     if (!fs.existsSync(dump)) throw new ScrapeError('FAKER_DUMP', `faker.dump ${dump} does not exist`);
     const missing: string[] = [];
-    for (const t of all) if (drop || !(await tableExists(db, t.name))) missing.push(t.name);
+    for (const t of all) if (drop || !(await tableExists(db, t.name))) missing.push(...(t.candidates ?? [t.name]));
     if (drop || missing.length) {
       const result = await loadDump({ file: dump, db, dialect, tables: drop ? undefined : missing, keepExisting: !drop });
       logger.log('info', `faker: loaded ${path.basename(dump)} (${result.statements} statements)`, { dump: path.basename(dump), statements: result.statements });
       created.push(...result.created.filter((t) => all.some((x) => x.name === t)));
       if (dialect === 'mysql') for (const t of missing) if (await tableExists(db, t)) created.push(t);
+      // the dump decides a candidate's spelling
+      tables = useExistingCandidates(declared, new Set(await listTables(db)));
+      all = flattenTables(tables);
     }
     const rest: FakeTable[] = [];
     for (const t of all) if (!(await tableExists(db, t.name))) rest.push({ ...t, joins: [] });

@@ -4,6 +4,7 @@ import { ColumnTypes, Regime, TableDecl } from '../config/regime';
 import { sqliteType } from './mysql-to-sqlite';
 import { SqlDialect, quoteIdentifier } from '../db/dialect';
 import { listColumns, tableExists } from '../db/introspection';
+import { namedGroupSources, templateRegex } from '../source/source-stream';
 
 /** SQL dialects a fake source can live in. */
 
@@ -27,6 +28,11 @@ export interface FakeTable {
   prefix: string;
   /** Tables joined on `id` to this one (empty for joined tables themselves). */
   joins: FakeTable[];
+  /**
+   * A joined table declared by candidate spellings: every candidate name, `name` the first. The
+   * faker writes the one that exists in the source (`useExistingCandidates`), else creates `name`.
+   */
+  candidates?: string[];
 }
 
 const COLUMN_TYPE = /^(tinyint|smallint|mediumint|int|integer|bigint|float|double|real|decimal\(\d+,\d+\)|numeric\(\d+,\d+\)|varchar\(\d+\)|char\(\d+\)|text|datetime)( unsigned)?$/;
@@ -73,6 +79,16 @@ function matchDecl(decl: TableDecl, name: string): Record<string, string> | unde
   return { ...(m.groups ?? {}) };
 }
 
+/** The captures of `name` as an older name of a succession of `decl` (`DBNS_AD1_HV` of `..._HV_Vmon`), else undefined. */
+function matchOlderName(decl: TableDecl, name: string): Record<string, string> | undefined {
+  const groups = decl.pattern !== undefined ? namedGroupSources(decl.pattern) : {};
+  for (const template of decl.succession ?? []) {
+    const m = templateRegex(template, groups).exec(name);
+    if (m) return { ...(m.groups ?? {}) };
+  }
+  return undefined;
+}
+
 function fillTemplate(template: string, captures: Record<string, string>, table: string): string {
   return template.replace(/\{(\w+)\}/g, (_whole, key: string) => {
     if (!(key in captures)) throw new ScrapeError('REGIME_CAPTURE', `join template '${template}' names {${key}}, which table ${table} does not capture`);
@@ -82,7 +98,7 @@ function fillTemplate(template: string, captures: Record<string, string>, table:
 
 /**
  * The concrete tables the faker writes: `faker.tables` when given (each must match a name or
- * pattern of `tables[]`), else the regime's exact `tables[].name`s. Joined tables come from the
+ * pattern of `tables[]`, or an older name of a succession), else the regime's exact `tables[].name`s. Joined tables come from the
  * `join[].table` templates filled with the main table's captures. `only` narrows the list
  * (`--tables a,b`).
  */
@@ -110,15 +126,40 @@ export function fakeTables(regime: Regime, only?: string[]): FakeTable[] {
         break;
       }
     }
+    // an older name of a table succession is faked like the table it was renamed to
+    for (const decl of found ? [] : regime.tables) {
+      const captures = matchOlderName(decl, name);
+      if (captures) {
+        found = { decl, captures };
+        break;
+      }
+    }
     if (!found) throw new ScrapeError('FAKER_TABLES', `faker table ${name} matches no name or pattern of the regime's tables`);
-    const joins = (found.decl.join ?? []).map((j) => {
-      const joinName = fillTemplate(j.table, found!.captures, name);
-      quoteIdentifier(joinName, 'mysql');
-      return { name: joinName, columns: expandColumns(j.columns, j.prefix), captures: found!.captures, prefix: j.prefix, joins: [] };
+    const joins = (found.decl.join ?? []).map((j): FakeTable => {
+      const candidates = [...new Set((Array.isArray(j.table) ? j.table : [j.table]).map((t) => fillTemplate(t, found!.captures, name)))];
+      for (const c of candidates) quoteIdentifier(c, 'mysql');
+      return { name: candidates[0], columns: expandColumns(j.columns, j.prefix), captures: found!.captures, prefix: j.prefix, joins: [], ...(candidates.length > 1 ? { candidates } : {}) };
     });
     out.push({ name, columns: expandColumns(found.decl.columns), captures: found.captures, prefix: '', joins });
   }
   return out;
+}
+
+/**
+ * Joined tables declared by candidate spellings, each named as the candidate that already exists
+ * in the source (a dump holding `DBNS_AD1_HVPw` beside `DBNS_AD2_HV_Pw`), the first candidate when
+ * none does; two existing is `SOURCE_JOIN_AMBIGUOUS`, as for the scraper.
+ */
+export function useExistingCandidates(tables: FakeTable[], existing: Set<string>): FakeTable[] {
+  return tables.map((t) => ({
+    ...t,
+    joins: t.joins.map((j) => {
+      if (!j.candidates) return j;
+      const found = j.candidates.filter((c) => existing.has(c));
+      if (found.length > 1) throw new ScrapeError('SOURCE_JOIN_AMBIGUOUS', `table ${t.name}: joined tables ${found.join(' and ')} both exist; the join's candidate names must leave exactly one`);
+      return { ...j, name: found[0] ?? j.name };
+    }),
+  }));
 }
 
 /** Main tables followed by their joined tables, each once. */

@@ -10,7 +10,7 @@ import { dialectOf, quoteIdentifier } from '../db/dialect';
 import { databaseFileMissing } from '../db/introspection';
 import { describeLocation, openDatabase } from '../db/open-database';
 import { expandColumnNames } from '../faker/source-schema';
-import { discoverStreams, SourceStream } from '../source/source-stream';
+import { discoverStreams, SourceStream, streamTables } from '../source/source-stream';
 import { LOCALSEQNO, PROVENANCE_TABLE, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { columnIssues, someNames } from './declared-column-issues';
@@ -101,7 +101,7 @@ async function sourceIssues(regime: Regime, specs: Map<string, SpecTable>, src: 
     const mapping = new Map<string, Issue>();
     for (const stream of streams) {
       const decl = regime.tables[stream.declIndex];
-      const tables = [stream.table, ...stream.joins.map((j) => j.table)];
+      const tables = [...streamTables(stream), ...stream.joins.map((j) => j.table)];
       let readable = true;
       for (const table of tables) {
         readable = (await allowed(db, `SELECT * FROM ${quoteIdentifier(table, dialect)} WHERE 1 = 0`, ['source'], `source ${label(source)}: cannot SELECT from ${table}`, issues)) && readable;

@@ -61,6 +61,8 @@ export interface TableInspection {
   rows: number;
   years: YearRange[];
   skipped: SkippedRows;
+  /** The older tables of a table succession (oldest first) and their rows; read before `table`. */
+  older?: { table: string; rows: number }[];
 }
 
 /** What `scrape inspect` shows of a regime's source. */
@@ -144,6 +146,11 @@ export async function inspectSource(db: Knex, regime: Regime, only?: string[]): 
       years,
       skipped: await skippedRows(db, s.table, regime.scraper.timefloor),
     });
+    if (s.succession) {
+      const older: { table: string; rows: number }[] = [];
+      for (const m of s.succession) older.push({ table: m.table, rows: Number((await rawRows(db, `SELECT COUNT(*) AS n FROM ${quoteIdentifier(m.table, dialectOf(db))}`))[0]?.n ?? 0) });
+      tables[tables.length - 1].older = older;
+    }
   }
   return { regime: regime.name, timezone: regime.timezone, tables };
 }

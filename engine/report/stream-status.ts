@@ -5,7 +5,7 @@ import { regimeForRole } from '../config/regime-defaults';
 import { isValidTimeText, localToEpochMs, naiveMs, utcNowText, utcToLocal } from '../core/time';
 import { regimeHorizon } from '../source/future-horizon';
 import { BeyondHorizon, SourceReader } from '../source/source-reader';
-import { SourceStream, StreamContext, discoverStreams } from '../source/source-stream';
+import { SourceStream, StreamContext, discoverStreams, streamTables } from '../source/source-stream';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { lastValidity } from '../dbi/dbi-reader';
@@ -175,10 +175,13 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         .first();
       status.validities = Number(counts?.n ?? 0);
       status.writesLastHour = Number(counts?.recent ?? 0);
-      const mark = await latestSourceMark(target, spec, stream.table, ctx);
-      if (mark) {
-        const found = await findLateRows(source, stream, mark);
-        status.late = { count: found.count, first: found.rows[0], before: mark.lastTime, maxId: mark.maxId };
+      // each table of a succession against its own marks (ids restart); the newest mark is shown
+      for (const table of streamTables(stream)) {
+        const mark = await latestSourceMark(target, spec, table, ctx);
+        if (!mark) continue;
+        const found = await findLateRows(source, { table, timestampZone: stream.timestampZone }, mark);
+        const count = (status.late?.count ?? 0) + found.count;
+        status.late = { count, first: status.late?.first ?? found.rows[0], before: mark.lastTime, maxId: mark.maxId };
       }
       status.lock = await lockHolder(target, spec, stream);
       out.push(status);

@@ -7,7 +7,7 @@ import { Propagation, ValidityContext } from '../dbi/dbi-writer';
 import { VldRow, floatValue, lastValidity, payloadNormalizer } from '../dbi/dbi-reader';
 import { PROVENANCE_TABLE, SOURCE_IDS_TABLE, columnValueKind, vldTableName } from '../spec/ddl';
 import { SpecColumn, SpecTable } from '../spec/spec-table';
-import { discoverStreams } from '../source/source-stream';
+import { discoverStreams, streamTables } from '../source/source-stream';
 import { SourceKey } from '../source/source-reader';
 import { findLateRows, latestSourceMark, sourceMarksSince } from '../stream/late-rows';
 import { RunOptions } from '../stream/run-options';
@@ -101,26 +101,31 @@ export async function verifyRegime(options: VerifyOptions): Promise<VerifyReport
   const excludeIds = new Map<string, number[]>();
   const lateCount = new Map<string, number>();
   for (const stream of await discoverStreams(source, regime, options.tables)) {
-    const ids = new Map<number, string>();
-    let count = 0;
-    for (const [i, spec] of specs.entries()) {
-      if (!present[i]) continue;
-      const mark = await latestSourceMark(target, spec, stream.table, stream.context);
-      if (!mark) continue;
-      const more = (await sourceMarksSince(target, spec, stream.table, stream.context, 0)).filter((m) => m.seqno !== mark.seqno);
-      const found = await findLateRows(source, stream, mark, more);
-      count = Math.max(count, found.count);
-      for (const r of found.rows) {
-        // a repair that read it already overlays its range: no longer late (docs: scrape repair)
-        if (!(await repairedLateRow(target, spec, stream.table, stream.context, r.id, localToUtc(r.date_time, stream.zone)))) ids.set(r.id, r.date_time);
+    let total = 0;
+    // each table of a succession has its own ids and marks (one table: the stream's)
+    for (const table of streamTables(stream)) {
+      const ids = new Map<number, string>();
+      let count = 0;
+      for (const [i, spec] of specs.entries()) {
+        if (!present[i]) continue;
+        const mark = await latestSourceMark(target, spec, table, stream.context);
+        if (!mark) continue;
+        const more = (await sourceMarksSince(target, spec, table, stream.context, 0)).filter((m) => m.seqno !== mark.seqno);
+        const found = await findLateRows(source, { table, timestampZone: stream.timestampZone }, mark, more);
+        count = Math.max(count, found.count);
+        for (const r of found.rows) {
+          // a repair that read it already overlays its range: no longer late (docs: scrape repair)
+          if (!(await repairedLateRow(target, spec, table, stream.context, r.id, localToUtc(r.date_time, stream.zone)))) ids.set(r.id, r.date_time);
+        }
+        count = Math.min(count, ids.size + Math.max(0, found.count - found.rows.length));
       }
-      count = Math.min(count, ids.size + Math.max(0, found.count - found.rows.length));
+      excludeIds.set(table, [...ids.keys()]);
+      total += Math.max(count, ids.size);
+      for (const [id, date_time] of [...ids].sort((a, b) => a[0] - b[0])) {
+        lateDiffs.push({ kind: 'late', stream: stream.table, context: stream.context, row: { id, date_time } });
+      }
     }
-    excludeIds.set(stream.table, [...ids.keys()]);
-    lateCount.set(stream.table, Math.max(count, ids.size));
-    for (const [id, date_time] of [...ids].sort((a, b) => a[0] - b[0])) {
-      lateDiffs.push({ kind: 'late', stream: stream.table, context: stream.context, row: { id, date_time } });
-    }
+    lateCount.set(stream.table, total);
   }
   const replayed = await replayRegime({ ...options, regime }, options.mode, { resumeBefore: from ?? BEFORE_ANY, excludeIds });
   const hash = regimeHash(regime);

@@ -100,7 +100,11 @@ export class RangeReader {
   }
 }
 
-/** A range reader for `stream` where one applies (MySQL, no joined tables), else undefined: keyset pages then. */
+/**
+ * A range reader for `stream` where one applies (MySQL, no joined tables, one table: a table
+ * succession is read by the keyset pages of `SourceReader`, which hand over between its tables),
+ * else undefined: keyset pages then.
+ */
 export function rangeReaderFor(db: Knex, stream: SourceStream): RangeReader | undefined {
-  return dialectOf(db) === 'mysql' && stream.joins.length === 0 ? new RangeReader(db, stream) : undefined;
+  return dialectOf(db) === 'mysql' && stream.joins.length === 0 && !stream.succession ? new RangeReader(db, stream) : undefined;
 }

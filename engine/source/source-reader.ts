@@ -4,7 +4,7 @@ import { streamMysqlRows, withMysqlConnection } from '../db/mysql-row-stream';
 import { DecoderCheck, DecoderFactory, decodeNumericRows, rowDecoderUnavailable, SELF_CHECK_ROWS } from './row-decoder';
 import { localToUtc, utcToLocal } from '../core/time';
 import { SourceRow } from './source-row';
-import { SourceColumn, SourceStream, isWideDecimalType } from './source-stream';
+import { SourceColumn, SourceStream, SuccessionMember, isWideDecimalType, streamTables } from './source-stream';
 
 export type { SourceRow } from './source-row';
 
@@ -60,6 +60,9 @@ const WIDE_ROW = 100;
  */
 const WIDE_PAGE_VALUES = 200_000;
 
+/** The upper bound of a succession's table whose successors hold no row yet: past any date. */
+const NO_BOUND = '9999-12-31 23:59:59';
+
 /** Environment variable that turns the row decoder off for every reader: `off` (or `0`, `false`, `no`; any case). */
 export const ROW_DECODER_ENV = 'SCRAPE_ROW_DECODER';
 
@@ -97,6 +100,11 @@ export interface SourceReaderOptions {
    * read, are left out of its replay).
    */
   excludeIds?: readonly number[];
+  /**
+   * Per source table, ids never read (as `excludeIds`, which applies to the stream's `table`): a
+   * stream reading a table succession has one id space per table.
+   */
+  excludeIdsByTable?: ReadonlyMap<string, readonly number[]>;
 }
 
 /**
@@ -250,13 +258,105 @@ export class SourceReader {
       // Column names come from the live schema and passed quoteIdentifier; JSON quoting makes them literal keys.
       this.makeRow = new Function('a', `return { ${names.map((n, i) => `${JSON.stringify(n)}: a[${i}]`).join(', ')} };`) as (values: unknown[]) => SourceRow;
     }
-    const head = `SELECT ${select.join(', ')} FROM ${q(stream.table)} m ${joins.join(' ')}`;
     const order = `ORDER BY m.${q('date_time')}, m.${q('id')} LIMIT ?`;
-    // rows past the horizon are not read (yet): bound after `from`, see `bounded`
-    const excluded = (options.excludeIds ?? []).filter((id) => Number.isSafeInteger(id));
-    const bound = (this.horizon ? ` AND m.${q('date_time')} <= ?` : '') + (excluded.length ? ` AND m.${q('id')} NOT IN (${excluded.join(', ')})` : '');
-    this.firstSql = `${head} WHERE m.${q('date_time')} >= ?${bound} ${order}`;
-    this.nextSql = `${head} WHERE m.${q('date_time')} >= ?${bound} AND (m.${q('date_time')} > ? OR (m.${q('date_time')} = ? AND m.${q('id')} > ?)) ${order}`;
+    this.tables = streamTables(stream);
+    // one branch per table of a succession (the only one otherwise): its own select (a column an
+    // older table lacks is NULL), its own excluded ids, and, but for the newest, an upper bound
+    const branch = (table: string, older: SuccessionMember | undefined, keyset: boolean, upper: boolean): string => {
+      const own = older ? select.map((term, k) => (k < 2 || k >= 2 + stream.mainColumns.length || older.columns.has(stream.mainColumns[k - 2].name) ? term : `NULL AS ${q(names[k])}`)) : select;
+      const head = `SELECT ${own.join(', ')} FROM ${q(table)} m ${joins.join(' ')}`;
+      // rows past the horizon are not read (yet): bound after `from`, see `bounded`
+      const ids = (table === stream.table ? options.excludeIds : undefined) ?? options.excludeIdsByTable?.get(table) ?? [];
+      const excluded = ids.filter((id) => Number.isSafeInteger(id));
+      const bound = (this.horizon ? ` AND m.${q('date_time')} <= ?` : '') + (excluded.length ? ` AND m.${q('id')} NOT IN (${excluded.join(', ')})` : '');
+      const after = keyset ? ` AND (m.${q('date_time')} > ? OR (m.${q('date_time')} = ? AND m.${q('id')} > ?))` : '';
+      return `${head} WHERE m.${q('date_time')} >= ?${bound}${after}${upper ? ` AND m.${q('date_time')} < ?` : ''} ${order}`;
+    };
+    if (this.tables.length === 1) {
+      this.firstSql = branch(stream.table, undefined, false, false);
+      this.nextSql = branch(stream.table, undefined, true, false);
+    } else {
+      // a succession: each table's page (bounded by the next table's first date_time), then the
+      // page of their union; the tables' date_time ranges do not overlap, so (date_time, id)
+      // orders the union although ids restart
+      const union = (keyset: boolean) =>
+        this.tables.map((t, i) => `SELECT * FROM (${branch(t, stream.succession![i], keyset, i < this.tables.length - 1)}) b${i}`).join(' UNION ALL ') + ` ORDER BY ${q('date_time')}, ${q('id')} LIMIT ?`;
+      this.firstSql = union(false);
+      this.nextSql = union(true);
+    }
+  }
+
+  /** The tables read, oldest first (see `streamTables`). */
+  private readonly tables: string[];
+  /**
+   * A succession's bounds as of the last query: for each table but the newest, the first
+   * `date_time` of the tables after it (server text, and source-local), undefined when they have
+   * none yet (the table is read to its end).
+   */
+  private bounds: ({ server: string; local: string } | undefined)[] = [];
+  /** A succession's highest id read per table (index as `tables`). */
+  private readonly maxIds: number[] = [];
+
+  /**
+   * Where a succession's tables hand over (see `bounds`), asked before each query: the first
+   * `date_time` of each table (an indexed MIN each).
+   */
+  private async refreshBounds(): Promise<void> {
+    if (this.tables.length === 1) return;
+    const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
+    const firsts: (string | undefined)[] = [];
+    for (const t of this.tables.slice(1)) {
+      const raw = await this.query(`SELECT MIN(${q('date_time')}) AS t FROM ${q(t)}`, []);
+      const v = raw[0]?.t;
+      firsts.push(v === null || v === undefined ? undefined : v instanceof Date ? v.toISOString().slice(0, 19).replace('T', ' ') : String(v));
+    }
+    this.bounds = this.tables.slice(0, -1).map((_, i) => {
+      let first: string | undefined;
+      for (const f of firsts.slice(i)) if (f !== undefined && (first === undefined || f < first)) first = f;
+      return first === undefined ? undefined : { server: first, local: this.toLocal ? this.toLocal(first) : first };
+    });
+  }
+
+  /** Index (in `streamTables` order) of the table a row of a succession was read from, by its `date_time`. */
+  tableIndexAt(dateTime: string): number {
+    for (let i = 0; i < this.bounds.length; i++) {
+      const b = this.bounds[i];
+      if (b === undefined || dateTime < b.local) return i;
+    }
+    return this.tables.length - 1;
+  }
+
+  /** The source table a row with this `date_time` was read from (the stream's one table unless it reads a succession). */
+  tableAt(dateTime: string): string {
+    return this.tables.length === 1 ? this.tables[0] : this.tables[this.tableIndexAt(dateTime)];
+  }
+
+  /**
+   * Highest id read so far from `table` (a succession's table; undefined when none was read):
+   * rows handed on by a page, so up to a page read ahead of the rows decided (the marks it gives
+   * are higher by as much, which can only hide a late row, never report one falsely).
+   */
+  maxIdReadIn(table: string): number | undefined {
+    const v = this.maxIds[this.tables.indexOf(table)];
+    return v === undefined ? undefined : v;
+  }
+
+  /**
+   * Raises the highest id read from `table` to `id` (a succession's table; nothing otherwise): a
+   * resumed stream starts from the mark its table's last validity kept, as the stream's running
+   * max does for one table, so a row the previous run read is never taken for a late one.
+   */
+  seedMaxIdIn(table: string, id: number): void {
+    const i = this.tables.indexOf(table);
+    if (this.tables.length === 1 || i < 0) return;
+    if (!(this.maxIds[i] >= id)) this.maxIds[i] = id;
+  }
+
+  /** A succession's bookkeeping of a row handed on (nothing for one table). */
+  private track(r: SourceRow): void {
+    if (this.tables.length === 1) return;
+    const i = this.tableIndexAt(r.date_time);
+    if (!(this.maxIds[i] >= r.id)) this.maxIds[i] = r.id;
   }
 
   /**
@@ -305,6 +405,7 @@ export class SourceReader {
   async streamPage(from: string, after: SourceKey | undefined, onRow: (row: SourceRow) => boolean): Promise<StreamedPage> {
     this.reportDecoderOff(); // a finding of a page whose read failed
     const limit = this.pageSize;
+    await this.refreshBounds();
     const [sql, values] = this.bindings(from, after, limit);
     let received = 0;
     let delivering = true;
@@ -312,6 +413,7 @@ export class SourceReader {
     let failure: unknown;
     // an exception of onRow stops delivery; the page is read to its end and the error raised then
     const take = (row: SourceRow): void => {
+      this.track(row);
       try {
         if (!onRow(row)) delivering = false;
       } catch (err) {
@@ -425,6 +527,7 @@ export class SourceReader {
 
   /** Rows with `date_time >= from` after `after` (exclusive), at most one page. */
   async readPage(from: string, after?: SourceKey, limit = this.limit): Promise<SourcePage> {
+    await this.refreshBounds();
     const [sql, values] = this.bindings(from, after, limit);
     const started = performance.now();
     const raw = await this.query(sql, values, this.arrays);
@@ -453,6 +556,7 @@ export class SourceReader {
         last = r;
         continue;
       }
+      this.track(r);
       rows.push(r);
       last = r;
     }
@@ -464,14 +568,22 @@ export class SourceReader {
   private bindings(from: string, after: SourceKey | undefined, limit: number): [string, unknown[]] {
     const at = this.toServer;
     const bound = (lower: string) => (this.horizon ? [lower, at(this.horizon())] : [lower]);
-    if (!after) return [this.firstSql, [...bound(at(from)), limit]];
-    const t = at(after.date_time);
-    // The lower bound is the later of `from` and the last key's time (rows after the key are at
-    // or after both): an index range starts there. SQLite seeks on that term alone, so a lower
-    // bound left at `from` walked every row since the resume point on each page (pages slowing
-    // down as the run went on: 180 ms a page on average over 2 M rows).
-    const f = at(from);
-    return [this.nextSql, [...bound(t > f ? t : f), t, t, after.id, limit]];
+    let one: unknown[];
+    if (!after) one = bound(at(from));
+    else {
+      const t = at(after.date_time);
+      // The lower bound is the later of `from` and the last key's time (rows after the key are at
+      // or after both): an index range starts there. SQLite seeks on that term alone, so a lower
+      // bound left at `from` walked every row since the resume point on each page (pages slowing
+      // down as the run went on: 180 ms a page on average over 2 M rows).
+      const f = at(from);
+      one = [...bound(t > f ? t : f), t, t, after.id];
+    }
+    const sql = after ? this.nextSql : this.firstSql;
+    if (this.tables.length === 1) return [sql, [...one, limit]];
+    // a succession: each table's values, its upper bound (none yet: past any date), its limit
+    const values = this.tables.flatMap((_, i) => (i < this.tables.length - 1 ? [...one, this.bounds[i]?.server ?? NO_BOUND, limit] : [...one, limit]));
+    return [sql, [...values, limit]];
   }
 
   /**
@@ -483,9 +595,13 @@ export class SourceReader {
     const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
     const horizon = this.horizon?.();
     const where = horizon === undefined ? '' : ` WHERE ${q('date_time')} <= ?`;
-    const raw = await this.query(`SELECT MAX(${q('date_time')}) AS t FROM ${q(this.stream.table)}${where}`, horizon === undefined ? [] : [this.toServer(horizon)]);
-    const t = raw[0]?.t ?? undefined;
-    return t !== undefined && this.toLocal ? this.toLocal(t) : t;
+    // a succession: the newest table holding rows (an older table is not read past its successor's first row)
+    for (const table of [...this.tables].reverse()) {
+      const raw = await this.query(`SELECT MAX(${q('date_time')}) AS t FROM ${q(table)}${where}`, horizon === undefined ? [] : [this.toServer(horizon)]);
+      const t = raw[0]?.t ?? undefined;
+      if (t !== undefined) return this.toLocal ? this.toLocal(t) : t;
+    }
+    return undefined;
   }
 
   /**
@@ -497,21 +613,28 @@ export class SourceReader {
     const horizon = this.horizon?.();
     if (horizon === undefined) return undefined;
     const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
-    const from = `FROM ${q(this.stream.table)} WHERE ${q('date_time')} > ?`;
     const bound = this.toServer(horizon);
-    const raw = await this.query(`SELECT COUNT(*) AS n ${from}`, [bound]);
-    const count = Number(raw[0]?.n ?? 0);
-    if (count === 0) return { horizon, count };
-    const first = (await this.query(`SELECT ${q('id')} AS id, ${q('date_time')} AS t ${from} ORDER BY ${q('date_time')}, ${q('id')} LIMIT 1`, [bound]))[0];
-    const t = first ? String(first.t) : undefined;
-    return { horizon, count, first: first ? { id: Number(first.id), date_time: this.toLocal && t ? this.toLocal(t) : t! } : undefined };
+    let count = 0;
+    let first: SourceKey | undefined;
+    for (const table of this.tables) {
+      const from = `FROM ${q(table)} WHERE ${q('date_time')} > ?`;
+      const raw = await this.query(`SELECT COUNT(*) AS n ${from}`, [bound]);
+      const n = Number(raw[0]?.n ?? 0);
+      count += n;
+      if (n === 0 || first) continue;
+      const row = (await this.query(`SELECT ${q('id')} AS id, ${q('date_time')} AS t ${from} ORDER BY ${q('date_time')}, ${q('id')} LIMIT 1`, [bound]))[0];
+      const t = row ? String(row.t) : undefined;
+      if (row) first = { id: Number(row.id), date_time: this.toLocal && t ? this.toLocal(t) : t! };
+    }
+    return count === 0 ? { horizon, count } : { horizon, count, first };
   }
 
   /** Rows the scraper never reads: `date_time` before `timefloor`, zero dates included. */
   async countBefore(timefloor: string): Promise<number> {
     const q = (n: string) => quoteIdentifier(n, dialectOf(this.db));
-    const raw = await this.query(`SELECT COUNT(*) AS n FROM ${q(this.stream.table)} WHERE ${q('date_time')} < ?`, [this.toServer(timefloor)]);
-    return Number(raw[0]?.n ?? 0);
+    let n = 0;
+    for (const table of this.tables) n += Number((await this.query(`SELECT COUNT(*) AS n FROM ${q(table)} WHERE ${q('date_time')} < ?`, [this.toServer(timefloor)]))[0]?.n ?? 0);
+    return n;
   }
 
   private async maxJoinIds(): Promise<number[]> {

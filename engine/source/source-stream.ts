@@ -55,6 +55,12 @@ export interface SourceStream {
   joins: JoinedTable[];
   /** Index of the regime's `tables[]` entry the stream came from. */
   declIndex: number;
+  /**
+   * Older tables of a table succession (`tables[].succession`) that exist, oldest first, each with
+   * the main columns it has: the stream reads them before `table`, each only before the first
+   * `date_time` of the next table holding rows (see `streamTables`). Undefined for a single table.
+   */
+  succession?: SuccessionMember[];
   /** Declared type of the main table's `date_time` (lower case: `datetime`, `timestamp`, SQLite's `datetime`/`text`). */
   timeColumnType?: string;
   /**
@@ -73,6 +79,74 @@ export interface SourceStream {
    * exactly the instants stored.
    */
   zone: string;
+}
+
+/** An older table of a stream's succession and the main columns it has (a column it lacks reads as NULL). */
+export interface SuccessionMember {
+  table: string;
+  columns: Set<string>;
+}
+
+/** The tables a stream reads, oldest first: its succession's older tables, then `table`. */
+export function streamTables(stream: Pick<SourceStream, 'table' | 'succession'>): string[] {
+  return stream.succession ? [...stream.succession.map((m) => m.table), stream.table] : [stream.table];
+}
+
+/**
+ * The text of each named group of a regular expression (`(?<site>DBNS|LANS)` → `site: 'DBNS|LANS'`),
+ * so a succession template (`{site}_{detector}_HV`) can be matched against table names with the
+ * same captures the pattern allows.
+ */
+export function namedGroupSources(pattern: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '\\') {
+      i++;
+      continue;
+    }
+    const m = /^\(\?<([A-Za-z_$][\w$]*)>/.exec(pattern.slice(i));
+    if (!m) continue;
+    let depth = 0;
+    let inClass = false;
+    for (let j = i; j < pattern.length; j++) {
+      const c = pattern[j];
+      if (c === '\\') {
+        j++;
+        continue;
+      }
+      if (inClass) {
+        if (c === ']') inClass = false;
+        continue;
+      }
+      if (c === '[') inClass = true;
+      else if (c === '(') depth++;
+      else if (c === ')' && --depth === 0) {
+        out[m[1]] = pattern.slice(i + m[0].length, j);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A regular expression matching the names a succession template can give (`{site}_{detector}_HV`
+ * with the pattern's own capture texts), with the same named captures.
+ */
+export function templateRegex(template: string, groups: Record<string, string>): RegExp {
+  const used = new Set<string>();
+  let source = '';
+  let last = 0;
+  for (const m of template.matchAll(/\{(\w+)\}/g)) {
+    source += template.slice(last, m.index).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const key = m[1];
+    if (used.has(key)) source += `\\k<${key}>`;
+    else source += `(?<${key}>${groups[key] ?? '.+?'})`;
+    used.add(key);
+    last = m.index! + m[0].length;
+  }
+  source += template.slice(last).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^(?:${source})$`);
 }
 
 /**
@@ -161,9 +235,33 @@ export function resolveContext(decl: ContextDecl, captures: Record<string, strin
   };
 }
 
+/** The name templates of a join: one, or the candidate spellings of a list. */
+export function joinTemplates(join: Pick<JoinDecl, 'table'>): string[] {
+  return Array.isArray(join.table) ? join.table : [join.table];
+}
+
+/**
+ * The joined table of a main table: its join template filled with the main table's captures, or,
+ * for a list of candidate templates (a family spelling one table two ways, `DBNS_AD1_HVPw` beside
+ * `DBNS_AD2_HV_Pw`), the one candidate that exists. None existing is `SOURCE_JOIN_MISSING` (as for
+ * a single template); two existing is `SOURCE_JOIN_AMBIGUOUS`, naming both: which one holds the
+ * rows is for a person to decide, not for the engine to guess.
+ */
+export function resolveJoinTable(join: Pick<JoinDecl, 'table'>, captures: Record<string, string>, existing: Set<string>, main: string): string {
+  const names = [...new Set(joinTemplates(join).map((t) => expandTemplate(t, captures)))];
+  const found = names.filter((n) => existing.has(n));
+  if (found.length > 1) {
+    throw new ScrapeError('SOURCE_JOIN_AMBIGUOUS', `table ${main}: joined tables ${found.join(' and ')} both exist; the join's candidate names must leave exactly one (drop or rename the other, or list only one)`);
+  }
+  if (found.length === 0) {
+    const what = names.length === 1 ? `joined table ${names[0]}, which does not exist` : `one of the joined tables ${names.join(', ')}, none of which exists`;
+    throw new ScrapeError('SOURCE_JOIN_MISSING', `table ${main} needs ${what} in the source`);
+  }
+  return found[0];
+}
+
 async function joinedTable(db: Knex, join: JoinDecl, captures: Record<string, string>, existing: Set<string>, main: string): Promise<JoinedTable> {
-  const table = expandTemplate(join.table, captures);
-  if (!existing.has(table)) throw new ScrapeError('SOURCE_JOIN_MISSING', `table ${main} needs joined table ${table}, which does not exist in the source`);
+  const table = resolveJoinTable(join, captures, existing, main);
   const cols = (await tableColumns(db, table)).filter((c) => c.name !== 'id' && c.name !== 'date_time');
   if (!(await tableColumns(db, table)).some((c) => c.name === 'id')) throw new ScrapeError('SOURCE_SCHEMA', `joined table ${table} has no id column`);
   return {
@@ -172,6 +270,48 @@ async function joinedTable(db: Knex, join: JoinDecl, captures: Record<string, st
     tableColumns: cols.map((c) => c.name),
     columns: cols.map((c) => ({ ...c, name: join.prefix + c.name })),
   };
+}
+
+/**
+ * The streams one `tables[]` entry gives: each table matching it, with the older tables of its
+ * succession that exist (oldest first); and, for a succession, the streams whose newest table does
+ * not exist yet but whose older ones do (the history before the rename): such a stream is named
+ * after its newest existing table, and reads the older ones before it.
+ */
+export function successionStreams(decl: TableDecl, names: readonly string[], existing: ReadonlySet<string>): { name: string; captures: Record<string, string>; older: string[] }[] {
+  const out: { name: string; captures: Record<string, string>; older: string[] }[] = [];
+  const templates = decl.succession ?? [];
+  const key = (c: Record<string, string>) => JSON.stringify(Object.keys(c).sort().map((k) => [k, c[k]]));
+  const seen = new Set<string>();
+  for (const name of names) {
+    const captures = matchTable(decl, name);
+    if (!captures) continue;
+    const older = [...new Set(templates.map((t) => expandTemplate(t, captures)))].filter((o) => o !== name && existing.has(o));
+    out.push({ name, captures, older });
+    seen.add(key(captures));
+  }
+  if (templates.length === 0) return out;
+  // streams found from their older tables alone (the newest not there yet)
+  const groups = decl.pattern !== undefined ? namedGroupSources(decl.pattern) : {};
+  const found = new Map<string, { captures: Record<string, string>; older: Set<string> }>();
+  for (const template of templates) {
+    const re = templateRegex(template, groups);
+    for (const name of names) {
+      const m = re.exec(name);
+      if (!m) continue;
+      const captures = { ...(m.groups ?? {}) };
+      const k = key(captures);
+      if (seen.has(k)) continue;
+      const entry = found.get(k) ?? { captures, older: new Set<string>() };
+      entry.older.add(name);
+      found.set(k, entry);
+    }
+  }
+  for (const { captures } of found.values()) {
+    const older = [...new Set(templates.map((t) => expandTemplate(t, captures)))].filter((o) => existing.has(o));
+    out.push({ name: older[older.length - 1], captures, older: older.slice(0, -1) });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**
@@ -184,16 +324,24 @@ export async function discoverStreams(db: Knex, regime: Regime, only?: string[])
   const existing = new Set(names);
   const streams: SourceStream[] = [];
   const joinedNames = new Set<string>();
+  const olderNames = new Set<string>();
   for (const [declIndex, decl] of regime.tables.entries()) {
-    for (const name of names) {
-      const captures = matchTable(decl, name);
-      if (!captures) continue;
-      if (only && only.length && !only.includes(name)) continue;
+    for (const { name, captures, older } of successionStreams(decl, names, existing)) {
+      if (only && only.length && !only.includes(name) && !older.some((o) => only.includes(o))) continue;
+      for (const o of older) olderNames.add(o);
       const all = await tableColumns(db, name);
       for (const required of ['id', 'date_time']) {
         if (!all.some((c) => c.name === required)) throw new ScrapeError('SOURCE_SCHEMA', `source table ${name} has no ${required} column`);
       }
       const mainColumns = all.filter((c) => c.name !== 'id' && c.name !== 'date_time');
+      const succession: SuccessionMember[] = [];
+      for (const o of older) {
+        const cols = await tableColumns(db, o);
+        for (const required of ['id', 'date_time']) {
+          if (!cols.some((c) => c.name === required)) throw new ScrapeError('SOURCE_SCHEMA', `source table ${o} (older name of ${name}) has no ${required} column`);
+        }
+        succession.push({ table: o, columns: new Set(cols.map((c) => c.name)) });
+      }
       const joins: JoinedTable[] = [];
       for (const join of decl.join ?? []) {
         const j = await joinedTable(db, join, captures, existing, name);
@@ -209,10 +357,13 @@ export async function discoverStreams(db: Knex, regime: Regime, only?: string[])
       const timeColumnType = all.find((c) => c.name === 'date_time')!.type;
       const timestampZone = isTimestampType(timeColumnType) ? timestampStreamZone(regime.timezone) : undefined;
       const zone = timestampZone ?? regime.timezone;
-      streams.push({ table: name, captures, context: resolveContext(regime.context, captures, name), columns, mainColumns, joins, declIndex, timeColumnType, timestampZone, zone });
+      const stream: SourceStream = { table: name, captures, context: resolveContext(regime.context, captures, name), columns, mainColumns, joins, declIndex, timeColumnType, timestampZone, zone };
+      if (succession.length) stream.succession = succession;
+      streams.push(stream);
     }
   }
-  const result = streams.filter((s) => !joinedNames.has(s.table) || regime.tables.some((d) => d.name === s.table));
+  // an older table of a succession is read by its stream, never as a stream of its own
+  const result = streams.filter((s) => (!joinedNames.has(s.table) || regime.tables.some((d) => d.name === s.table)) && !olderNames.has(s.table));
   if (result.length === 0) {
     const wanted = regime.tables.map((t) => t.name ?? `/${t.pattern}/`).join(', ');
     throw new ScrapeError('SOURCE_NO_TABLES', `regime ${regime.name}: no source table matches ${wanted}${only?.length ? ` among ${only.join(', ')}` : ''}`);

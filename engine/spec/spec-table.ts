@@ -122,6 +122,8 @@ export function parseSpec(text: string, file = '<spec>'): SpecTable {
     }
   }
   if (!spec.table) fail(1, 'no `table | meta | legacy | CanL2Cache | class` block');
+  // a DBI table name is a plain identifier (no dots: those source column names allow)
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(spec.table!)) fail(1, `bad table name '${spec.table}'`);
   if (!spec.className) spec.className = `G${spec.table}`;
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(spec.table!)) fail(1, `bad table name '${spec.table}'`);
   if (spec.columns.length === 0) fail(1, 'no columns');

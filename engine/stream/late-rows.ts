@@ -6,7 +6,7 @@ import { dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
 import { PROVENANCE_TABLE, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { SourceKey } from '../source/source-reader';
-import { SourceStream } from '../source/source-stream';
+import { SourceStream, streamTables } from '../source/source-stream';
 
 /** Wall-clock time between two late-row checks of a running stream (two indexed queries each). */
 export const LATE_CHECK_MS = 5 * 60_000;
@@ -155,72 +155,104 @@ export interface LateTarget {
  * `onCount` hears every count (a gauge). The target is not changed.
  */
 export class LateRows {
-  /** Late rows found since the stream started (union of the checks). */
+  /** Late rows found since the stream started (union of the checks, summed over a succession's tables). */
   count = 0;
-  /** The first late row found, by id. */
+  /** The first late row found, by id (of the first table of a succession having any). */
   first?: SourceKey;
-  /** The latest mark read (at the last check): the running max id of a resumed stream starts from its `maxId`. */
+  /**
+   * The latest mark read (at the last check): the running max id of a resumed stream starts from
+   * its `maxId`. For a succession, the mark of the newest table having one (where reading goes on).
+   */
   mark?: SourceMark;
   /** Hears each count (metrics). */
   onCount?: (count: number) => void;
+  /** Hears each table's latest mark as it is read (a succession's reader seeds its per-table running max from it). */
+  onMark?: (table: string, mark: SourceMark) => void;
   /** What the log lines call the zone of the source-local times (the stream builder sets the regime's `timezone`). */
   zone = 'local';
   private checkedAt = -Infinity;
-  private readonly seen = new Map<number, string>();
-  /** The target the marks are read from (the one furthest behind at the first check) and the last mark checked. */
-  private markTarget?: LateTarget;
+  /** Per source table (one, or each table of a succession): its marks and late rows (ids restart between tables). */
+  private readonly perTable: TableLateRows[];
 
   constructor(
     private readonly source: Knex,
-    private readonly stream: Pick<SourceStream, 'table' | 'timestampZone' | 'context'>,
+    private readonly stream: Pick<SourceStream, 'table' | 'timestampZone' | 'context' | 'succession'>,
     private readonly targets: readonly LateTarget[],
     private readonly logger: Logger,
     private readonly clock: Clock,
     private readonly everyMs = LATE_CHECK_MS,
-  ) {}
+  ) {
+    this.perTable = streamTables(stream).map((table) => ({ table, seen: new Map<number, string>(), count: 0 }));
+  }
 
   /** Checks for late rows when a check is due, or now with `force` (at resume). */
   async check(force = false): Promise<void> {
     const now = this.clock.now();
     if (!force && now - this.checkedAt < this.everyMs) return;
     this.checkedAt = now;
-    const previous = this.mark;
-    let mark: SourceMark | undefined;
-    let more: SourceMark[] = [];
-    if (previous && this.markTarget) {
-      // every validity written since the last check, from the mark checked then on: a row that
-      // came since then, dated in a range written meanwhile, is late for one of them
-      const t = this.markTarget;
-      more = await sourceMarksSince(t.writer.db, t.spec, this.stream.table, this.stream.context, previous.seqno);
-      mark = await latestSourceMark(t.writer.db, t.spec, this.stream.table, this.stream.context);
-      more = more.filter((m) => m.seqno !== mark?.seqno);
-    } else {
-      for (const t of this.targets) {
-        const m = await latestSourceMark(t.writer.db, t.spec, this.stream.table, this.stream.context);
-        if (m && (!mark || m.lastTime < mark.lastTime)) {
-          mark = m;
-          this.markTarget = t;
-        }
-      }
+    let grew: { state: TableLateRows; mark: SourceMark } | undefined;
+    let newest: SourceMark | undefined;
+    for (const state of this.perTable) {
+      const before = state.count;
+      const mark = await this.checkTable(state);
+      if (mark) newest = mark;
+      if (mark && state.count > before) grew = { state, mark };
     }
-    this.mark = mark;
-    if (!mark) {
-      this.onCount?.(this.count); // nothing written yet: none late
-      return;
-    }
-    const found = await findLateRows(this.source, this.stream, mark, more);
-    for (const r of found.rows) if (this.seen.size < 100_000) this.seen.set(r.id, r.date_time);
+    this.mark = newest;
     const before = this.count;
-    this.count = Math.max(this.count, this.seen.size, found.count);
-    for (const [id, date_time] of this.seen) if (!this.first || id < this.first.id) this.first = { id, date_time };
-    if (this.count > before) {
-      const first = this.first ? `; first id ${this.first.id} at ${this.first.date_time}` : '';
+    this.count = this.perTable.reduce((n, t) => n + t.count, 0);
+    this.first = this.perTable.find((t) => t.first)?.first;
+    if (grew && this.count > before) {
+      const { state, mark } = grew;
+      const first = state.first ? `; first id ${state.first.id} at ${state.first.date_time}` : '';
       this.logger.log(
         'warn',
-        `${this.stream.table}: ${this.count} late ${this.count === 1 ? 'row' : 'rows'}: dated before ${mark.lastTime} ${this.zone}, already written, with ids above ${mark.maxId}, the highest id read when it was written${first}; not scraped, the target is left as it is (repairing the validities is a separate operation)`,
-        { stream: this.stream.table, late: this.count, before: mark.lastTime, max_id: mark.maxId, first_id: this.first?.id, first_time: this.first?.date_time, zone: this.zone },
+        `${state.table}: ${this.count} late ${this.count === 1 ? 'row' : 'rows'}: dated before ${mark.lastTime} ${this.zone}, already written, with ids above ${mark.maxId}, the highest id read when it was written${first}; not scraped, the target is left as it is (repairing the validities is a separate operation)`,
+        { stream: this.stream.table, late: this.count, before: mark.lastTime, max_id: mark.maxId, first_id: state.first?.id, first_time: state.first?.date_time, zone: this.zone },
       );
     }
     this.onCount?.(this.count);
   }
+
+  /** One table's check (see the class); returns its latest mark (undefined: nothing written from it yet). */
+  private async checkTable(state: TableLateRows): Promise<SourceMark | undefined> {
+    const previous = state.mark;
+    let mark: SourceMark | undefined;
+    let more: SourceMark[] = [];
+    if (previous && state.markTarget) {
+      // every validity written since the last check, from the mark checked then on: a row that
+      // came since then, dated in a range written meanwhile, is late for one of them
+      const t = state.markTarget;
+      more = await sourceMarksSince(t.writer.db, t.spec, state.table, this.stream.context, previous.seqno);
+      mark = await latestSourceMark(t.writer.db, t.spec, state.table, this.stream.context);
+      more = more.filter((m) => m.seqno !== mark?.seqno);
+    } else {
+      for (const t of this.targets) {
+        const m = await latestSourceMark(t.writer.db, t.spec, state.table, this.stream.context);
+        if (m && (!mark || m.lastTime < mark.lastTime)) {
+          mark = m;
+          state.markTarget = t;
+        }
+      }
+    }
+    state.mark = mark;
+    if (!mark) return undefined; // nothing written from this table yet: none late
+    this.onMark?.(state.table, mark);
+    const found = await findLateRows(this.source, { table: state.table, timestampZone: this.stream.timestampZone }, mark, more);
+    for (const r of found.rows) if (state.seen.size < 100_000) state.seen.set(r.id, r.date_time);
+    state.count = Math.max(state.count, state.seen.size, found.count);
+    for (const [id, date_time] of state.seen) if (!state.first || id < state.first.id) state.first = { id, date_time };
+    return mark;
+  }
+}
+
+/** What `LateRows` keeps per source table. */
+interface TableLateRows {
+  table: string;
+  /** The latest mark read and the target it is read from (the one furthest behind at the first check). */
+  mark?: SourceMark;
+  markTarget?: LateTarget;
+  seen: Map<number, string>;
+  count: number;
+  first?: SourceKey;
 }

@@ -88,8 +88,11 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
           options.observer?.decoderOff?.(stream.table, reason);
         },
         horizon: regimeHorizon(regime, clock, stream.zone),
-        excludeIds: replay?.excludeIds?.get(stream.table),
+        excludeIds: stream.succession ? undefined : replay?.excludeIds?.get(stream.table),
+        // a succession: one id space per table
+        excludeIdsByTable: stream.succession ? replay?.excludeIds : undefined,
       });
+      if (stream.succession) set.succession = reader;
       const quarantine = new FutureQuarantine(reader, stream.table, options.logger, clock, regime.scraper.future_limit);
       quarantine.zone = regime.timezone;
       const worker = factory.make({ stream, reader, quarantine, columnNames, plan, targets: set });
@@ -99,6 +102,7 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
       worker.lateRows = new LateRows(source, stream, targets, options.logger, clock);
       worker.lateRows.zone = regime.timezone;
       worker.lateRows.onCount = (count) => options.observer?.late?.(worker, count);
+      if (stream.succession) worker.lateRows.onMark = (table, mark) => reader.seedMaxIdIn(table, mark.maxId);
       return worker;
     }),
   );

@@ -109,6 +109,14 @@ export class TargetSet {
   private readonly toldNoProvenance = new Set<number>();
   /** Set by the stream builder: every validity is written with its provenance (`SCRAPE_PROVENANCE`). */
   stamp?: ProvenanceStamp;
+  /**
+   * A stream reading a table succession: which of its tables a row was read from (by its
+   * `date_time`) and the highest id read from a table so far. `SCRAPE_SOURCE_IDS` then keeps the
+   * table of each validity's end entry (where reading goes on, and where late rows are looked for)
+   * with an id of that table; provenance names both tables of a range that spans the hand-over.
+   * Undefined for one table: the stream's name.
+   */
+  succession?: { tableAt(dateTime: string): string; maxIdReadIn(table: string): number | undefined };
   /** Distinct local times of decisions that fell in a gap (skipped hour) since the stream started. */
   gapTimes = 0;
   /** The gap the last conversions fell in: its transition instant (UTC text), first local time and count. */
@@ -280,14 +288,34 @@ export class TargetSet {
     const firstId = Number(d.first.id);
     const lastId = Number(d.last.id);
     if (!Number.isFinite(firstId) || !Number.isFinite(lastId)) return undefined;
+    if (this.succession) {
+      // ids restart from one table of a succession to the next: the mark is of the end entry's
+      // table, with the highest id read from that table (the stream's running max mixes tables)
+      const table = this.succession.tableAt(d.last.date_time);
+      const sameTable = this.succession.tableAt(d.first.date_time) === table;
+      const maxId = Math.max(this.succession.maxIdReadIn(table) ?? -Infinity, lastId, sameTable ? firstId : -Infinity);
+      return { table, maxId, firstId, lastId, firstTime: d.first.date_time, lastTime: d.last.date_time };
+    }
     const maxId = Math.max(d.maxSourceId ?? -Infinity, firstId, lastId);
     return { table: this.streamName, maxId, firstId, lastId, firstTime: d.first.date_time, lastTime: d.last.date_time };
+  }
+
+  /**
+   * The source table a validity was read from: the stream's; for a succession the table of its
+   * entries, `OLD>NEW` for a range across the hand-over (the NEW alone when both would not fit
+   * the column's 64 characters).
+   */
+  private sourceTableOf(d: Decision): string {
+    if (!this.succession) return this.streamName;
+    const a = this.succession.tableAt(d.first.date_time);
+    const b = this.succession.tableAt(d.last.date_time);
+    return a === b || a.length + b.length + 1 > 64 ? b : `${a}>${b}`;
   }
 
   /** What `SCRAPE_PROVENANCE` keeps of a decision (none without a stamp). */
   private provenance(d: Decision): Provenance | undefined {
     if (!this.stamp) return undefined;
-    const why: Provenance = { reason: d.reason, sourceTable: this.streamName, firstTime: d.first.date_time, lastTime: d.last.date_time, ...this.stamp };
+    const why: Provenance = { reason: d.reason, sourceTable: this.sourceTableOf(d), firstTime: d.first.date_time, lastTime: d.last.date_time, ...this.stamp };
     const firstId = Number(d.first.id);
     const lastId = Number(d.last.id);
     if (Number.isFinite(firstId)) why.firstId = firstId;

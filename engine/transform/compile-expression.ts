@@ -3,7 +3,7 @@ import { ScrapeError } from '../core/errors';
 
 /**
  * A regime expression compiled once. Trivial expressions (a bare name or a dotted path such as
- * `last.L1C1R1`, `agg.count`, `voltage`) are resolved by plain property access, because mappings
+ * `last.L1C1R1`, `agg.count`, `voltage`, `` last.`DBNS_AD_HV.Slot0.I0` ``) are resolved by plain property access, because mappings
  * run for every unpivoted cell of every propagation; anything else goes through JSONata.
  */
 export interface CompiledExpression {
@@ -15,7 +15,10 @@ export interface CompiledExpression {
   evaluate(input: Record<string, unknown>): Promise<unknown>;
 }
 
-const TRIVIAL = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** A path step: a plain name, or a backquoted one (`` `DBNS_AD_HV.Slot0.I0` ``, a DCS column with dots). */
+const STEP = '(?:[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)';
+const TRIVIAL = new RegExp(`^${STEP}(?:\\.${STEP})*$`);
+const STEPS = new RegExp(STEP, 'g');
 /** Bare words JSONata reads as literals or operators, never as field names. */
 const RESERVED = new Set(['true', 'false', 'null', 'and', 'or', 'in']);
 
@@ -23,8 +26,9 @@ const RESERVED = new Set(['true', 'false', 'null', 'and', 'or', 'in']);
 export function trivialPath(text: string): string[] | undefined {
   const t = text.trim();
   if (!TRIVIAL.test(t)) return undefined;
-  const steps = t.split('.');
-  return steps.some((s) => RESERVED.has(s)) ? undefined : steps;
+  const raw = t.match(STEPS)!;
+  if (raw.some((s) => RESERVED.has(s))) return undefined;
+  return raw.map((s) => (s.startsWith('`') ? s.slice(1, -1) : s));
 }
 
 /** Walks `steps` from `root` with own-property access (undefined when a step is missing). */

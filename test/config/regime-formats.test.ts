@@ -31,6 +31,7 @@ describe('regime formats', () => {
     duration: [['10s', '1m', '24h', '1d'], ['10', '10 s', '1w', 's', '1.5h']],
     'local-time': [['2011-02-01 00:00:00', '2011-02-01T12:30:59'], ['2011-02-01', '2011-02-01 0:00:00', 'yesterday']],
     identifier: [['a', '_x', 'L1C1R1', 'date_time'], ['1a', 'L1C1R2 ', 'a-b', '']],
+    'column-name': [['a', 'L1C1R1', 'DBNS_AD_HV.Slot0.I0', 'x.1'], ['1a', '.a', 'a.', 'a..b', 'a b', 'a-b', '']],
     'regime-name': [['adtemp', 'pmt_hv2'], ['Adtemp', '_x', '2x', 'a-b']],
     'spec-class': [['GDcsAdTemp', 'G1'], ['DcsAdTemp', 'G', 'G_x']],
     regex: [['^a$', '(?<site>DBNS)'], ['(', '[a']],

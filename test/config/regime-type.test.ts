@@ -16,7 +16,7 @@ const regime: Presence<R.Regime> = {
   name: 'always', description: 'optional', source: 'always', target: 'always', timezone: 'always', tables: 'always', context: 'always',
   unpivot: 'optional', changes: 'always', aggregate: 'optional', scraper: 'always', averager: 'always', faker: 'always', targets: 'always',
 };
-const table: Presence<R.TableDecl> = { name: 'optional', pattern: 'optional', columns: 'optional', join: 'optional' };
+const table: Presence<R.TableDecl> = { name: 'optional', pattern: 'optional', columns: 'optional', join: 'optional', succession: 'optional' };
 const join: Presence<R.JoinDecl> = { table: 'always', prefix: 'always', columns: 'optional' };
 const context: Presence<R.ContextDecl> = { sitemask: 'always', subsite: 'always', simmask: 'always', task: 'always', aggregateno: 'always' };
 const contextCapture: Presence<Exclude<R.ContextValueDecl, number>> = { capture: 'always', map: 'optional' };

@@ -38,11 +38,11 @@ describe('spec folder', () => {
 });
 
 describe('quoteIdentifier', () => {
-  it.each(['DcsAdTemp', 'count', 'Temp_PT1', '_x'])('quotes %s', (name) => {
+  it.each(['DcsAdTemp', 'count', 'Temp_PT1', '_x', 'DBNS_AD_HV.Slot0.I0', 'Column'])('quotes %s', (name) => {
     expect(quoteIdentifier(name, 'mysql')).toBe('`' + name + '`');
     expect(quoteIdentifier(name, 'sqlite')).toBe(`"${name}"`);
   });
-  it.each(['a; DROP TABLE x', 'a`b', 'a"b', '1abc', '', 'x'.repeat(65), 'Temp PT1'])('refuses %j', (name) => {
+  it.each(['a; DROP TABLE x', 'a`b', 'a"b', '1abc', '', 'x'.repeat(65), 'Temp PT1', 'a..b', '.a', 'a.', 'a.`b'])('refuses %j', (name) => {
     let error: unknown;
     try {
       quoteIdentifier(name, 'mysql');

@@ -10,12 +10,22 @@ export async function createSourceTable(db: Knex, name: string, columns: Record<
   await db.raw(`CREATE INDEX ${q(`${name}_dt`)} ON ${q(name)} (${q('date_time')}, ${q('id')})`);
 }
 
-/** Inserts rows in multi-row batches. */
+/**
+ * Inserts rows in multi-row batches. Column names are quoted here, not by knex's builder, which
+ * would read a DCS name with dots (`DBNS_AD_HV.Slot0.I0`) as table `DBNS_AD_HV`, column `Slot0`...
+ */
 export async function insertRows(db: Knex, name: string, rows: Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
-  const perRow = Object.keys(rows[0]).length;
-  const chunk = Math.max(1, Math.min(500, Math.floor(30000 / perRow)));
-  for (let i = 0; i < rows.length; i += chunk) await db(name).insert(rows.slice(i, i + chunk));
+  const sqlite = db.client.config.client === 'better-sqlite3';
+  const q = (n: string) => (sqlite ? `"${n}"` : `\`${n}\``);
+  const columns = Object.keys(rows[0]);
+  const chunk = Math.max(1, Math.min(500, Math.floor(30000 / columns.length)));
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  for (let i = 0; i < rows.length; i += chunk) {
+    const part = rows.slice(i, i + chunk);
+    const values = part.flatMap((r) => columns.map((c) => (r[c] === undefined ? null : r[c]))) as Knex.RawBinding[];
+    await db.raw(`INSERT INTO ${q(name)} (${columns.map(q).join(', ')}) VALUES ${part.map(() => tuple).join(', ')}`, values);
+  }
 }
 
 /** Local time text `2011-02-01 00:00:00` plus `seconds`. */
