@@ -311,7 +311,10 @@ export function familyContext(family: TableFamily): { sitemask: ContextProposal;
   }
   const word = SUBSITE_WORDS.find(([re]) => re.test(family.table));
   if (detector) {
-    subsite = { value: { capture: detector.name, map: { ...DETECTOR_IDS } }, note: 'detector in its hall: AD1..AD4 -> 1..4, IWS 5, OWS 6, RPC 7', todo: false };
+    // the ADs alone read AD1..AD4; with a crate word beside them, every DetectorId
+    const crates = detector.values.some((v) => !/^AD/.test(v));
+    const map = Object.fromEntries(Object.entries(DETECTOR_IDS).filter(([k]) => crates || /^AD/.test(k)));
+    subsite = { value: { capture: detector.name, map }, note: `detector in its hall: AD1..AD4 -> 1..4${crates ? ', IWS 5, OWS 6, RPC 7' : ''}`, todo: false };
   } else if (ad) {
     subsite = {
       value: { capture: ad.name, map: Object.fromEntries(Object.entries(GLOBAL_AD_HALLS).map(([k, v]) => [k, v.subsite])) },

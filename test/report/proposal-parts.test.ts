@@ -85,7 +85,7 @@ describe('familyContext', () => {
     // EH1 AD1 AD2 -> 1; EH2 AD3 AD8 -> 2; EH3 AD4..7 -> 4; subsites the AD's place in its hall
     expect(lid.sitemask.value).toEqual({ capture: 'ad', map: { '1': 1, '2': 1, '3': 2, '8': 2, '4': 4, '5': 4, '6': 4, '7': 4 } });
     expect(lid.subsite.value).toEqual({ capture: 'ad', map: { '1': 1, '2': 2, '3': 1, '8': 2, '4': 1, '5': 2, '6': 3, '7': 4 } });
-    expect(ctx('DBNS_AD2_HV_Vmon', ['DBNS_AD2_HV_Vmon']).subsite.value).toEqual({ capture: 'detector', map: { AD1: 1, AD2: 2, AD3: 3, AD4: 4, IWS: 5, OWS: 6, RPC: 7 } });
+    expect(ctx('DBNS_AD2_HV_Vmon', ['DBNS_AD2_HV_Vmon']).subsite.value).toEqual({ capture: 'detector', map: { AD1: 1, AD2: 2, AD3: 3, AD4: 4 } });
     expect(ctx('DBNS_SAB_Temp', ['DBNS_SAB_Temp']).sitemask).toMatchObject({ value: 32, todo: false });
     expect(ctx('DBNS_RPC_HV_Vmon', ['DBNS_RPC_HV_Vmon']).subsite).toMatchObject({ value: 7, todo: false });
     expect(ctx('DBNS_Crate1_VME', ['DBNS_Crate1_VME', 'DBNS_Crate2_VME']).subsite).toMatchObject({ value: { capture: 'crate' }, todo: true });
