@@ -165,3 +165,90 @@ describe.each(DIALECTS)('scrape new on every family of the DCS dump (%s)', (dial
     expect(got.map((r) => `${Number(r.s)}/${Number(r.u)} ${timeText(r.t)}`).sort()).toEqual(expected.sort());
   }, 180_000);
 });
+
+/** Seconds of a `YYYY-MM-DD HH:MM:SS` text (read as UTC: differences only). */
+const secondsOf = (t: string) => Date.parse(t.replace(' ', 'T') + 'Z') / 1000;
+
+/**
+ * End to end on a family `scrape new` has no special case for (`<site>_WaterSystem`: no site in
+ * its column names, no channels, no AD): a day's start of readings faked by the shipped watersys
+ * regime's faker, then new -> validate -> fake (the proposal's own faker continues the tables)
+ * -> run. Every validity is checked against the source rows by SQL and the proposal's own rules
+ * (design §4: a new validity at the first row moving more than a threshold from the validity's
+ * first row, or more than maxage after it; its payload the row at TIMEEND).
+ */
+describe.each(DIALECTS)('scrape new end to end on <site>_WaterSystem (%s)', (dialect) => {
+  let source: TestDatabase;
+  let target: TestDatabase;
+  let tmp: string;
+  afterAll(async () => {
+    await target?.drop();
+    await source?.drop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('new -> validate -> fake -> run: each site its context, every validity where the rules say, with the source row at its end', async () => {
+    source = await createTestDatabase(dialect, 'fake_new_untuned');
+    target = await createTestDatabase(dialect, 'new_untuned_target');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'scrape-new-untuned-'));
+    const fakeUrl = dialect === 'mariadb' ? `${source.url}?fake=true` : source.url;
+    expect((await runCli(['load', DUMP, '--source', fakeUrl])).code).toBe(0);
+    // two hours of readings a minute apart in each site's table (the shipped regime's profiles)
+    expect((await runCli(['fake', 'watersys', '--source', fakeUrl, '--count', '120'])).code).toBe(0);
+
+    const out = path.join(tmp, 'water');
+    const made = await runCli(['new', 'water', '--from-table', 'LANS_WaterSystem', '--source', source.url, '--out-dir', out]);
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain('3 source tables (DBNS_WaterSystem, FARS_WaterSystem, LANS_WaterSystem) matching ^(?<site>DBNS|FARS|LANS)_WaterSystem$');
+    const dirs = ['--regimes', path.join(out, 'regimes.d'), '--spec-dir', path.join(out, 'spec')];
+    expect((await runCli(['validate', ...dirs, 'water'])).stdout).toBe('1 regime valid (water)\n');
+    const fake = await runCli(['fake', 'water', ...dirs, '--source', fakeUrl, '--count', '60']);
+    expect(fake.code).toBe(0);
+    const run = await runCli(['run', 'water', ...dirs, '--source', source.url, '--target', target.url, '--allow-drop-create-table', '--until-caught-up']);
+    expect(run.code).toBe(0);
+
+    const regime = YAML.parse(fs.readFileSync(path.join(out, 'regimes.d', 'water.yaml'), 'utf8'));
+    const COLUMNS = ['PoolWaterResistivity', 'ProductResistivity', 'WaterLevel', 'IWaterOxygenContent', 'OWaterOxygenContent', 'HeaterTemperature', 'HeatExchangeTemperature'];
+    // one threshold rule per column, all of them (no status among the water readings)
+    const threshold: Record<string, number> = {};
+    for (const c of regime.changes as Array<{ columns: string[]; threshold: number }>) threshold[c.columns[0]] = c.threshold;
+    expect(Object.keys(threshold).sort()).toEqual([...COLUMNS].sort());
+    expect(regime.scraper.maxage).toBe('10m');
+    const maxage = 600;
+
+    const sites: Array<[string, number]> = [['DBNS', 1], ['LANS', 2], ['FARS', 4]];
+    for (const [site, sitemask] of sites) {
+      const rows = await query(source, `SELECT date_time AS t, ${COLUMNS.join(', ')} FROM ${site}_WaterSystem ORDER BY date_time, id`);
+      // the faked rows: 120 of the shipped faker, 60 more of the proposal's continuing them a minute apart
+      expect(rows).toHaveLength(180);
+      const times = rows.map((r) => timeText(r.t));
+      expect(times.every((t, i) => i === 0 || secondsOf(t) - secondsOf(times[i - 1]) === 60)).toBe(true);
+      const value = (i: number, c: string) => (rows[i][c] === null ? null : Number(rows[i][c]));
+      // by the rules: from sv0 = row a, the first row b where a column moved more than its threshold, or more than maxage later
+      const expected: Array<[string, string]> = [];
+      let a = 0;
+      for (let b = 1; b < rows.length; b++) {
+        const moved = COLUMNS.some((c) => {
+          const x = value(a, c);
+          const y = value(b, c);
+          return x !== null && y !== null && Math.abs(y - x) > threshold[c] + 1e-9;
+        });
+        if (moved || secondsOf(times[b]) - secondsOf(times[a]) > maxage) {
+          expected.push([times[a], times[b]]);
+          a = b;
+        }
+      }
+      const vld = await query(target, `SELECT SEQNO AS q, TIMESTART AS s, TIMEEND AS e, SUBSITE AS u FROM DcsWaterVld WHERE SITEMASK = ${sitemask} ORDER BY TIMESTART`);
+      expect(vld.length).toBeGreaterThan(5);
+      expect(vld.every((v) => Number(v.u) === 0)).toBe(true);
+      // the target is in UTC, the source in the halls' local time (UTC + 8 h)
+      expect(vld.map((v) => [localPlus(timeText(v.s), 8 * 3600), localPlus(timeText(v.e), 8 * 3600)])).toEqual(expected);
+      // each payload is the source row at TIMEEND, every column
+      for (const v of vld) {
+        const [p] = await query(target, `SELECT ${COLUMNS.join(', ')} FROM DcsWater WHERE SEQNO = ${Number(v.q)}`);
+        const end = times.indexOf(localPlus(timeText(v.e), 8 * 3600));
+        expect(COLUMNS.map((c) => Number(p[c]))).toEqual(COLUMNS.map((c) => value(end, c)));
+      }
+    }
+  }, 180_000);
+});
