@@ -449,7 +449,15 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
   y.push('  seed: 1');
   const fakerLines: string[] = [];
   const fakerRule = (selector: string, spread: ColumnSpread, p: RuleProposal, integer: boolean) => {
-    if (spread.values === 0) return; // the default profile
+    if (spread.values === 0) {
+      // no rows to imitate: a status stays on; a reading drifts two thresholds wide around 0, so runs see changes and quiet spells
+      if (p.kind === 'equal') fakerLines.push(`    ${q(selector)}: { profile: constant, value: 1 }`);
+      else {
+        const t = p.threshold ?? 1;
+        fakerLines.push(`    ${q(selector)}: { profile: drift, value: 0, amplitude: ${shortNumber(2 * t)}, period: 360, step: ${shortNumber(integer ? Math.max(1, Math.round(t / 3)) : (t * Math.sqrt(3)) / 5)} }`);
+      }
+      return;
+    }
     if (p.kind === 'equal' || integer && spread.distinct <= 4) {
       fakerLines.push(`    ${q(selector)}: { profile: constant, value: ${shortNumber(spread.mode ?? 0)} }`);
       return;
@@ -464,7 +472,7 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
     fakerRule(columnRegex(c.name), spread, p, c.integer);
   }
   if (fakerLines.length) {
-    y.push('  columns: # around the values of the rows read: their median, noise like theirs, steps of twice the threshold');
+    y.push(`  columns: # ${rows.length ? 'around the values of the rows read: their median, noise like theirs, steps of twice the threshold' : 'no rows read: statuses 1, readings around 0 (their level is not known), noise a third of the threshold, steps of twice it'}`);
     y.push(...fakerLines);
   }
   y.push('');

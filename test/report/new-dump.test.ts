@@ -145,7 +145,8 @@ describe.each(DIALECTS)('scrape new on every family of the DCS dump (%s)', (dial
     expect([...regime.faker.tables].sort()).toEqual(members);
     if (from in VALIDATE_ONLY) return;
 
-    const fake = await runCli(['fake', name, ...dirs, '--source', fakeUrl, '--count', '24']);
+    // 15 minutes at 10 s: past maxage (10m) in every member even after the deletion below
+    const fake = await runCli(['fake', name, ...dirs, '--source', fakeUrl, '--count', '90']);
     expect(fake.stderr).not.toMatch(/error/);
     expect(fake.code).toBe(0);
     // member k loses its first k rows, so each member's first row (and first validity) has its own time
