@@ -168,5 +168,12 @@ describe('relatedTables', () => {
     expect(relatedTables('DBNS_AD1_HV_Vmon', ['DBNS_AD1_HV_Vmon', 'DBNS_AD1_HVPw'])).toHaveLength(1);
     expect(relatedTables('DBNS_ENV_PTH', ['DBNS_ENV_PTH', 'DBNS_ENV'])).toHaveLength(1);
     expect(relatedTables('DBNS_ENV_PTH', ['DBNS_ENV_PTH'])).toEqual([]);
+    // given the columns: a name of one more or one less part is another name only with the same columns
+    const L = ['L1C1R1', 'L1C1R2'];
+    const I = ['DBNS_AD_HV.Slot0.I0'];
+    const tables = ['DBNS_AD1_HV', 'DBNS_AD1_HV_Vmon', 'DBNS_AD1_HV_Imon', 'DBNS_AD1_HV_Pw'];
+    const columns = { DBNS_AD1_HV: L, DBNS_AD1_HV_Vmon: L, DBNS_AD1_HV_Imon: I, DBNS_AD1_HV_Pw: L.slice(1) };
+    expect(relatedTables('DBNS_AD1_HV', tables, columns)).toEqual(['DBNS_AD1_HV_Vmon looks like a later name of DBNS_AD1_HV: its rows are not read by this regime']);
+    expect(relatedTables('DBNS_AD1_HV_Imon', tables, columns)).toEqual([]);
   });
 });
