@@ -160,18 +160,38 @@ function declarationKeys(cols: Array<{ name: string; decl: string }>): Array<[st
 
 /**
  * Tables beside `table` a DCS expert would look at: its power flags (`…_HV_Pw`, `…_HVPw` beside
- * `…_HV_Vmon`), to join on id, and an older name of it (`DBNS_AD1_HV` before `DBNS_AD1_HV_Vmon`).
+ * `…_HV_Vmon`), to join on id, an older name of it (`DBNS_AD1_HV` before `DBNS_AD1_HV_Vmon`) and a
+ * later one (`DBNS_AD1_HV_Vmon` after `DBNS_AD1_HV`). Given `columns` (column names of the table
+ * and of those candidates), an older or later name must have the table's columns
+ * (`DBNS_AD1_HV_Pw` is not a later name of `DBNS_AD1_HV`); a later name is only proposed then.
  */
-export function relatedTables(table: string, tables: readonly string[]): string[] {
+export function relatedTables(table: string, tables: readonly string[], columns?: Readonly<Record<string, readonly string[]>>): string[] {
   const out: string[] = [];
+  const same = (other: string) => !columns || (!!columns[table] && !!columns[other] && columns[table].join('\u0000') === columns[other].join('\u0000'));
   if (/_Vmon$/.test(table)) {
     for (const pw of [table.replace(/_Vmon$/, '_Pw'), table.replace(/_HV_Vmon$/, '_HVPw')]) {
       if (pw !== table && tables.includes(pw)) out.push(`${pw} looks like the power flags of ${table}: join it on id (tables[].join, as regimes.d/pmthv.yaml does)`);
     }
   }
-  const older = table.replace(/_[^_]+$/, '');
-  if (older !== table && older.includes('_') && tables.includes(older)) out.push(`${older} looks like an older name of ${table}: its rows are not read by this regime`);
+  const older = olderName(table);
+  if (older && tables.includes(older) && same(older)) out.push(`${older} looks like an older name of ${table}: its rows are not read by this regime`);
+  if (columns) {
+    for (const later of laterNames(table, tables)) {
+      if (same(later)) out.push(`${later} looks like a later name of ${table}: its rows are not read by this regime`);
+    }
+  }
   return out;
+}
+
+/** `DBNS_AD1_HV_Vmon` → `DBNS_AD1_HV`: the name without its last part, when a `_` is left. */
+function olderName(table: string): string | undefined {
+  const older = table.replace(/_[^_]+$/, '');
+  return older !== table && older.includes('_') ? older : undefined;
+}
+
+/** Tables named `table` plus one more `_Word` (`DBNS_AD1_HV_Vmon` for `DBNS_AD1_HV`). */
+function laterNames(table: string, tables: readonly string[]): string[] {
+  return tables.filter((t) => t.startsWith(`${table}_`) && /^[A-Za-z]+$/.test(t.slice(table.length + 1)));
 }
 
 /**
@@ -245,6 +265,12 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
     const at = m.index + m[1].length;
     return `^${escapeRegex(n.slice(0, at))}(?:${siteValues.join('|')})${escapeRegex(n.slice(at + site0!.length))}$`;
   };
+
+  // an older or later name of the table has its columns
+  const nameColumns: Record<string, string[]> = { [table]: all.map((c) => c.name) };
+  for (const t of [olderName(table), ...laterNames(table, tables)]) {
+    if (t && tables.includes(t)) nameColumns[t] = (await tableColumns(db, t)).map((c) => c.name);
+  }
 
   // recent rows
   const sampleRows = options.sampleRows ?? DEFAULT_SAMPLE_ROWS;
@@ -365,7 +391,7 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
   y.push('tables:');
   if (leftOut.length && leftOutOfPattern) y.push(`  # left out of the pattern (other columns than ${table}): ${leftOut.join(', ')}`);
   if (leftOut.length && !leftOutOfPattern) y.push(`  ${todo(`left out (other columns than ${table}): ${leftOut.join(', ')}; the pattern still matches them, narrow it or give them their own regime`)}`);
-  for (const hint of relatedTables(table, tables)) y.push(`  ${todo(hint)}`);
+  for (const hint of relatedTables(table, tables, nameColumns)) y.push(`  ${todo(hint)}`);
   if (undeclared.length) y.push(`  # not declared (not a reading a regime can declare): ${undeclared.join(', ')}`);
   const entries = templated ? siteValues.map((s) => ({ site: s, pattern: family.pattern.replace(/\(\?<site>[^)]*\)/, `(?<site>${escapeRegex(s)})`) })) : [{ site: site0, pattern: family.pattern }];
   if (templated) y.push(`  # the column names carry each table's own site, so each site declares its columns (maps read them with ctx.site)`);
@@ -449,7 +475,15 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
   y.push('  seed: 1');
   const fakerLines: string[] = [];
   const fakerRule = (selector: string, spread: ColumnSpread, p: RuleProposal, integer: boolean) => {
-    if (spread.values === 0) return; // the default profile
+    if (spread.values === 0) {
+      // no rows to imitate: a status stays on; a reading drifts two thresholds wide around 0, so runs see changes and quiet spells
+      if (p.kind === 'equal') fakerLines.push(`    ${q(selector)}: { profile: constant, value: 1 }`);
+      else {
+        const t = p.threshold ?? 1;
+        fakerLines.push(`    ${q(selector)}: { profile: drift, value: 0, amplitude: ${shortNumber(2 * t)}, period: 360, step: ${shortNumber(integer ? Math.max(1, Math.round(t / 3)) : (t * Math.sqrt(3)) / 5)} }`);
+      }
+      return;
+    }
     if (p.kind === 'equal' || integer && spread.distinct <= 4) {
       fakerLines.push(`    ${q(selector)}: { profile: constant, value: ${shortNumber(spread.mode ?? 0)} }`);
       return;
@@ -464,7 +498,7 @@ export async function proposeRegime(db: Knex, options: ProposalOptions): Promise
     fakerRule(columnRegex(c.name), spread, p, c.integer);
   }
   if (fakerLines.length) {
-    y.push('  columns: # around the values of the rows read: their median, noise like theirs, steps of twice the threshold');
+    y.push(`  columns: # ${rows.length ? 'around the values of the rows read: their median, noise like theirs, steps of twice the threshold' : 'no rows read: statuses 1, readings around 0 (their level is not known), noise a third of the threshold, steps of twice it'}`);
     y.push(...fakerLines);
   }
   y.push('');

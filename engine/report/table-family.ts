@@ -61,8 +61,16 @@ export function isPlainTableName(text: string): boolean {
 
 interface Piece {
   literal?: string;
+  /** A `_` the family's names may leave out (`HVPw` beside `HV_Pw`): rendered `_?`. */
+  optional?: boolean;
   capture?: { name: string; kind: CaptureKind; generic: string };
 }
+
+/** Detectors and electronics crates a table name can show after its site (`DBNS_AD1_VME`, `DBNS_IWS_VME`, `DBNS_RPC_VME`). */
+const DETECTOR_TOKEN = /^(AD\d|IWS|OWS|RPC)$/;
+
+/** SUBSITE (DetectorId) of each detector token: AD1..AD4 1..4, IWS 5, OWS 6, RPC 7. */
+export const DETECTOR_IDS: Readonly<Record<string, number>> = { AD1: 1, AD2: 2, AD3: 3, AD4: 4, IWS: 5, OWS: 6, RPC: 7 };
 
 /** A character class or alternation of `values` for a capture. */
 function alternation(kind: CaptureKind, values: string[]): string {
@@ -93,13 +101,13 @@ function pieces(table: string): Piece[] {
       out.push({ capture: { name: unique('site'), kind: 'site', generic: 'DBNS|LANS|FARS' } });
       return;
     }
+    if (hasSite && DETECTOR_TOKEN.test(part)) {
+      out.push({ capture: { name: unique('detector'), kind: 'detector', generic: 'AD\\d|IWS|OWS|RPC' } });
+      return;
+    }
     const ad = /^AD(\d)$/.exec(part);
     if (ad) {
-      if (hasSite) {
-        out.push({ capture: { name: unique('detector'), kind: 'detector', generic: 'AD\\d' } });
-      } else {
-        out.push({ literal: 'AD' }, { capture: { name: unique('ad'), kind: 'ad', generic: '\\d' } });
-      }
+      out.push({ literal: 'AD' }, { capture: { name: unique('ad'), kind: 'ad', generic: '\\d' } });
       return;
     }
     // other digit runs: a crate, a sensor number
@@ -119,10 +127,29 @@ function pieces(table: string): Piece[] {
   return out;
 }
 
+/**
+ * The spellings a family's names may differ in besides their captures, one at a time: a `_` left
+ * out (`HV_Pw` → `HV_?Pw`) or put in where a word starts inside a name part (`HVPw` → `HV_?Pw`).
+ */
+function looserSpellings(ps: Piece[]): Piece[][] {
+  const out: Piece[][] = [];
+  ps.forEach((p, i) => {
+    if (p.literal === '_' && !p.optional && i > 0) out.push([...ps.slice(0, i), { literal: '_', optional: true }, ...ps.slice(i + 1)]);
+    if (p.literal === undefined || p.literal === '_') return;
+    const text = p.literal;
+    for (let k = 1; k < text.length; k++) {
+      // a capital after a small letter (WaterSystem), or the last capital of a run before a small letter (HVPw)
+      const starts = /[A-Z]/.test(text[k]) && (/[a-z]/.test(text[k - 1]) || (/[A-Z]/.test(text[k - 1]) && /[a-z]/.test(text[k + 1] ?? '')));
+      if (starts) out.push([...ps.slice(0, i), { literal: text.slice(0, k) }, { literal: '_', optional: true }, { literal: text.slice(k) }, ...ps.slice(i + 1)]);
+    }
+  });
+  return out;
+}
+
 function render(ps: Piece[], values: Map<string, string[] | undefined>): string {
   return `^${ps
     .map((p) => {
-      if (p.literal !== undefined) return escapeRegex(p.literal);
+      if (p.literal !== undefined) return p.optional ? `${escapeRegex(p.literal)}?` : escapeRegex(p.literal);
       const c = p.capture!;
       const vs = values.get(c.name);
       return `(?<${c.name}>${vs ? alternation(c.kind, vs) : c.generic})`;
@@ -146,17 +173,18 @@ function membersOf(pattern: string, tables: readonly string[]): { members: strin
 /** What a capture of a user's pattern stands for, from its name and values. */
 function kindOf(name: string, values: string[]): CaptureKind {
   if (name === 'site' && values.every((v) => v in SITE_BITS)) return 'site';
-  if (name === 'detector' && values.every((v) => /^AD\d$/.test(v))) return 'detector';
+  if (name === 'detector' && values.every((v) => DETECTOR_TOKEN.test(v))) return 'detector';
   if (name === 'ad' && values.every((v) => v in GLOBAL_AD_HALLS)) return 'ad';
   return values.every((v) => /^\d+$/.test(v)) ? 'number' : 'other';
 }
 
 /**
  * The family of `table` among `tables`: a pattern in which a site prefix is `(?<site>…)`, an AD
- * after a site `(?<detector>AD…)`, a global AD number `AD(?<ad>…)` and any other number that
+ * after a site `(?<detector>AD…)` (or a crate of one: `IWS`, `OWS`, `RPC`), a global AD number `AD(?<ad>…)` and any other number that
  * differs between sibling tables a capture named after the letters before it; each capture lists
  * exactly the values the members show (numbers match any digits). A number all members share
- * stays literal. `table` may also be a regular expression with named captures: its members are
+ * stays literal. A sibling spelled with or without one `_` more (`DBNS_AD1_HVPw` beside
+ * `DBNS_AD2_HV_Pw`) joins the family through a `_?`. `table` may also be a regular expression with named captures: its members are
  * the tables it matches and the first is inspected. Undefined when nothing matches.
  */
 export function tableFamily(table: string, tables: readonly string[]): TableFamily | undefined {
@@ -184,12 +212,22 @@ export function tableFamily(table: string, tables: readonly string[]): TableFami
   let found = membersOf(generic, tables);
   // a number every member shares is not something the family varies in
   const own = found.captures[table];
+  // nor a crate word (IWS, OWS, RPC) every member shows: the name gives the subsite
   ps = ps.flatMap((p) => {
-    if (!p.capture || p.capture.kind !== 'number') return [p];
+    if (!p.capture || !(p.capture.kind === 'number' || (p.capture.kind === 'detector' && !/^AD/.test(own[p.capture.name])))) return [p];
     const values = new Set(found.members.map((m) => found.captures[m][p.capture!.name]));
     return values.size > 1 ? [p] : [{ literal: own[p.capture.name] }];
   });
   found = membersOf(render(ps, new Map()), tables);
+  // a sibling spelled with or without one `_` (DBNS_AD1_HVPw beside DBNS_AD2_HV_Pw) is a member too
+  for (const looser of looserSpellings(ps)) {
+    const more = membersOf(render(looser, new Map()), tables);
+    if (more.members.length > found.members.length) {
+      ps = looser;
+      found = more;
+      break;
+    }
+  }
   const valueMap = new Map<string, string[]>();
   const captures: FamilyCapture[] = [];
   for (const p of ps) {
@@ -205,18 +243,26 @@ export function tableFamily(table: string, tables: readonly string[]): TableFami
 
 /**
  * The family narrowed to the members `keep` (some siblings have other columns): each capture lists
- * only their values (numbers too). Undefined when the pattern was the user's, or when no such
+ * only their values (numbers too); a detector capture left with one crate word (IWS, OWS, RPC) becomes
+ * that word. Undefined when the pattern was the user's, or when no such
  * pattern leaves the others out (their values mix with the kept ones').
  */
 export function narrowFamily(family: TableFamily, keep: readonly string[]): TableFamily | undefined {
   if (!family.generated || keep.length === 0) return undefined;
   let pattern = family.pattern;
-  const captures = family.captures.map((c) => {
+  const captures: FamilyCapture[] = [];
+  for (const c of family.captures) {
     const values = [...new Set(keep.map((m) => family.memberCaptures[m][c.name]))].sort();
+    const at = new RegExp(`\\(\\?<${c.name}>[^()]*\\)`);
+    // one crate word left (RPC of DBNS_RPC_HV_Vmon beside the ADs' tables): written as it is, the name gives the subsite
+    if (c.kind === 'detector' && values.length === 1 && !/^AD/.test(values[0])) {
+      pattern = pattern.replace(at, () => escapeRegex(values[0]));
+      continue;
+    }
     const alt = c.kind === 'number' ? values.map(escapeRegex).join('|') : alternation(c.kind, values);
-    pattern = pattern.replace(new RegExp(`\\(\\?<${c.name}>[^()]*\\)`), () => `(?<${c.name}>${alt})`);
-    return { ...c, values };
-  });
+    pattern = pattern.replace(at, () => `(?<${c.name}>${alt})`);
+    captures.push({ ...c, values });
+  }
   const found = membersOf(pattern, family.members);
   if (found.members.length !== keep.length || !keep.every((k) => found.members.includes(k))) return undefined;
   return { ...family, pattern, captures, members: found.members, memberCaptures: found.captures };
@@ -238,7 +284,7 @@ const SUBSITE_WORDS: ReadonlyArray<[RegExp, number, string]> = [
 
 /**
  * The DBI context of a family from its captures: SITEMASK 32 for a SAB table, else from the site
- * prefix (DBNS 1, LANS 2, FARS 4) or the hall of a global AD number; SUBSITE from the detector (AD1..AD4), the AD's number
+ * prefix (DBNS 1, LANS 2, FARS 4) or the hall of a global AD number; SUBSITE from the detector (AD1..AD4, IWS, OWS, RPC), the AD's number
  * in its hall, a word in the name (RPC 7, IWS 5, OWS 6) or a number capture read as an integer.
  * What it cannot recognise gets a valid default and `todo`.
  */
@@ -265,7 +311,10 @@ export function familyContext(family: TableFamily): { sitemask: ContextProposal;
   }
   const word = SUBSITE_WORDS.find(([re]) => re.test(family.table));
   if (detector) {
-    subsite = { value: { capture: detector.name, map: { AD1: 1, AD2: 2, AD3: 3, AD4: 4 } }, note: 'detector in its hall: AD1..AD4 -> 1..4', todo: false };
+    // the ADs alone read AD1..AD4; with a crate word beside them, every DetectorId
+    const crates = detector.values.some((v) => !/^AD/.test(v));
+    const map = Object.fromEntries(Object.entries(DETECTOR_IDS).filter(([k]) => crates || /^AD/.test(k)));
+    subsite = { value: { capture: detector.name, map }, note: `detector in its hall: AD1..AD4 -> 1..4${crates ? ', IWS 5, OWS 6, RPC 7' : ''}`, todo: false };
   } else if (ad) {
     subsite = {
       value: { capture: ad.name, map: Object.fromEntries(Object.entries(GLOBAL_AD_HALLS).map(([k, v]) => [k, v.subsite])) },

@@ -46,6 +46,7 @@ function kindOf(token: string): string {
 
 /** The value field of a table's channels, from what its name says they hold. */
 export function valueFieldName(table: string): string {
+  if (/(^|_)HV_?Pw$|(^|_)Pw$/i.test(table)) return 'power';
   if (/(^|_)Vmon$|volt/i.test(table)) return 'voltage';
   if (/(^|_)Imon$|current/i.test(table)) return 'current';
   if (/temp/i.test(table)) return 'temperature';

@@ -22,8 +22,8 @@ function walkThrough(): string[][] {
 /**
  * The README's walk-through, run as written on this test's databases (the dbconf sections it names
  * point at them) and folders (the regimes folder by $SCRAPE_REGIMES; the spec folder, which is the
- * project's by default, by --spec-dir): every command succeeds, and the new regime writes the SAB
- * context its table name gives.
+ * project's by default, by --spec-dir): every command succeeds, and the new regime writes the
+ * context of each of the 17 VME crates the dump holds.
  */
 describe.each(DIALECTS)('README "Adding a scraper" on %s', (dialect) => {
   const databases: TestDatabase[] = [];
@@ -33,9 +33,9 @@ describe.each(DIALECTS)('README "Adding a scraper" on %s', (dialect) => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('fake, new, validate, run, query: each exits 0, the validities in the SAB context', async () => {
+  it('load, new, validate, fake, run, query: each exits 0, one context per crate', async () => {
     const commands = walkThrough();
-    expect(commands.map((c) => c[0])).toEqual(['fake', 'new', 'validate', 'run', 'query']);
+    expect(commands.map((c) => c[0])).toEqual(['load', 'new', 'validate', 'fake', 'run', 'query']);
     const source = await createTestDatabase(dialect, 'fake_readme_new_src');
     const target = await createTestDatabase(dialect, 'readme_new_t');
     databases.push(source, target);
@@ -48,19 +48,21 @@ describe.each(DIALECTS)('README "Adding a scraper" on %s', (dialect) => {
     let query = '';
     for (const command of commands) {
       const args = [...command];
-      if (command[0] !== 'fake') args.push('--spec-dir', path.join(tmp, 'spec'));
+      if (command[0] !== 'load') args.push('--spec-dir', path.join(tmp, 'spec'));
       if (command[0] === 'run' && dialect !== 'sqlite') args.push('--allow-drop-create-table');
       const r = await runCli(args, { env });
       expect({ args, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ args, code: 0, stderr: '' });
       if (command[0] === 'query') query = r.stdout;
     }
-    expect(fs.existsSync(path.join(tmp, 'regimes.d', 'sabtemp.yaml'))).toBe(true);
-    expect(fs.existsSync(path.join(tmp, 'spec', 'GDcsSabtemp.spec'))).toBe(true);
-    // DBNS_SAB_Temp: SAB -> sitemask 32; no detector in the name -> subsite 0
-    const [{ n }] = await target.db('DcsSabtempVld').count({ n: '*' });
-    const contexts = await target.db('DcsSabtempVld').distinct('SITEMASK', 'SUBSITE');
-    expect(contexts.map((c: { SITEMASK: number; SUBSITE: number }) => [Number(c.SITEMASK), Number(c.SUBSITE)])).toEqual([[32, 0]]);
-    expect(Number(n)).toBeGreaterThan(0);
-    expect(query).toContain('SAB_Temp_PT1');
+    expect(fs.existsSync(path.join(tmp, 'regimes.d', 'crates.yaml'))).toBe(true);
+    expect(fs.existsSync(path.join(tmp, 'spec', 'GDcsCrates.spec'))).toBe(true);
+    // the dump's crates: DBNS and LANS AD1, AD2, IWS, OWS, RPC; FARS AD1..AD4, IWS, OWS, RPC;
+    // site DBNS 1, LANS 2, FARS 4; AD1..AD4 subsites 1..4, IWS 5, OWS 6, RPC 7
+    const expected = [...[1, 2].flatMap((s) => [1, 2, 5, 6, 7].map((u) => [s, u])), ...[1, 2, 3, 4, 5, 6, 7].map((u) => [4, u])];
+    const contexts = await target.db('DcsCratesVld').distinct('SITEMASK', 'SUBSITE');
+    const got = contexts.map((c: { SITEMASK: number; SUBSITE: number }) => [Number(c.SITEMASK), Number(c.SUBSITE)]);
+    expect(got.sort((a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1])).toEqual(expected);
+    // the query of LANS IWS (2/5) at 16:30 UTC (00:30 in the halls, half way through the faked hour) found its validity
+    expect(query).toContain('Voltage_5V');
   }, 120_000);
 });

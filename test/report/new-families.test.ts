@@ -11,8 +11,8 @@ import { createSourceTable, localPlus } from '../support/source-fixture';
  * and column shapes): the proposal passes `scrape validate` as written, proposes the pattern,
  * context and unpivot a DCS expert would (written by hand below), and — where the engine reads the
  * family's column names — `scrape fake` and `scrape run` work with it at once, giving each member
- * table its own context in the target. To run this over a no-data dump of the real tables instead,
- * replace FAMILIES by one entry per family of the dump (`tables` from the dump, `from` one of them).
+ * table its own context in the target. The same over the shipped dump's own tables, family by
+ * family, is test/report/new-dump.test.ts; these fixtures also pin the pattern and unpivot.
  */
 
 const SITE_COLS = (site: string, names: string[]) => Object.fromEntries(names.map((n) => [`${site}_${n}`, 'decimal(8,2)']));

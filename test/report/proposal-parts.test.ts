@@ -29,6 +29,32 @@ describe('tableFamily', () => {
     expect(hv.members).toEqual(['DBNS_AD1_HV_Vmon', 'DBNS_AD2_HV_Vmon', 'FARS_AD4_HV_Vmon']);
   });
 
+  it('crates after a site (AD1..AD4, IWS, OWS, RPC) are one detector capture; a crate word every member shows stays literal', () => {
+    const vme = ['DBNS_AD1_VME', 'DBNS_IWS_VME', 'DBNS_RPC_VME', 'LANS_OWS_VME', 'DBNS_RPC_HV_Vmon', 'DBNS_MUON_PMT_HV_Vmon'];
+    const f = tableFamily('DBNS_IWS_VME', vme)!;
+    expect(f.pattern).toBe('^(?<site>DBNS|LANS)_(?<detector>AD1|IWS|OWS|RPC)_VME$');
+    expect(f.members).toEqual(['DBNS_AD1_VME', 'DBNS_IWS_VME', 'DBNS_RPC_VME', 'LANS_OWS_VME']);
+    // the crate's DetectorId: AD1 1, IWS 5, OWS 6, RPC 7
+    expect(familyContext(f).subsite.value).toEqual({ capture: 'detector', map: { AD1: 1, AD2: 2, AD3: 3, AD4: 4, IWS: 5, OWS: 6, RPC: 7 } });
+    // the only RPC_HV_Vmon: RPC literal, subsite 7 from the word
+    expect(tableFamily('DBNS_RPC_HV_Vmon', vme)!.pattern).toBe('^(?<site>DBNS)_RPC_HV_Vmon$');
+    // beside the ADs' HV_Vmon (other columns), narrowed to it: RPC literal again
+    const hv = tableFamily('DBNS_RPC_HV_Vmon', [...vme, 'DBNS_AD1_HV_Vmon', 'LANS_AD2_HV_Vmon'])!;
+    expect(hv.members).toEqual(['DBNS_AD1_HV_Vmon', 'DBNS_RPC_HV_Vmon', 'LANS_AD2_HV_Vmon']);
+    expect(narrowFamily(hv, ['DBNS_RPC_HV_Vmon'])!.pattern).toBe('^(?<site>DBNS)_RPC_HV_Vmon$');
+  });
+
+  it('a sibling spelled with one _ more or less joins through _? (DBNS_AD1_HVPw beside DBNS_AD2_HV_Pw), from either spelling', () => {
+    const pw = ['DBNS_AD1_HVPw', 'DBNS_AD2_HV_Pw', 'LANS_AD1_HV_Pw', 'DBNS_AD1_HV_Vmon', 'DBNS_WaterSystem', 'LANS_WaterSystem'];
+    for (const from of ['DBNS_AD1_HVPw', 'LANS_AD1_HV_Pw']) {
+      const f = tableFamily(from, pw)!;
+      expect(f.pattern).toBe('^(?<site>DBNS|LANS)_(?<detector>AD1|AD2)_HV_?Pw$');
+      expect(f.members).toEqual(['DBNS_AD1_HVPw', 'DBNS_AD2_HV_Pw', 'LANS_AD1_HV_Pw']);
+    }
+    // no sibling spelled otherwise: no _? (WaterSystem stays one word)
+    expect(tableFamily('DBNS_WaterSystem', pw)!.pattern).toBe('^(?<site>DBNS|LANS)_WaterSystem$');
+  });
+
   it('a pattern given: its matches, the first inspected, capture kinds from names and values', () => {
     const f = tableFamily('(?<site>DBNS|LANS)_ENV_PTH', TABLES)!;
     expect(f.pattern).toBe('^(?:(?<site>DBNS|LANS)_ENV_PTH)$');
@@ -70,6 +96,13 @@ describe('familyContext', () => {
 
 describe('proposeUnpivot', () => {
   const numeric = (names: string[], type = 'decimal(6,2)') => names.map((name) => ({ name, type, numeric: true }));
+
+  it('power flag channels (HV_Pw, HVPw) hold power', () => {
+    const cells: string[] = [];
+    for (let l = 1; l <= 8; l++) for (let c = 1; c <= 3; c++) for (let r = 1; r <= 8; r++) cells.push(`L${l}C${c}R${r}`);
+    expect(proposeUnpivot('DBNS_AD2_HV_Pw', numeric(cells, 'tinyint'))!.valueField).toBe('power');
+    expect(proposeUnpivot('DBNS_AD1_HVPw', numeric(cells, 'tinyint'))!.valueField).toBe('power');
+  });
 
   it('L1C1R1..L8C3R8: ladder, col, ring', () => {
     const cells: string[] = [];
@@ -135,5 +168,12 @@ describe('relatedTables', () => {
     expect(relatedTables('DBNS_AD1_HV_Vmon', ['DBNS_AD1_HV_Vmon', 'DBNS_AD1_HVPw'])).toHaveLength(1);
     expect(relatedTables('DBNS_ENV_PTH', ['DBNS_ENV_PTH', 'DBNS_ENV'])).toHaveLength(1);
     expect(relatedTables('DBNS_ENV_PTH', ['DBNS_ENV_PTH'])).toEqual([]);
+    // given the columns: a name of one more or one less part is another name only with the same columns
+    const L = ['L1C1R1', 'L1C1R2'];
+    const I = ['DBNS_AD_HV.Slot0.I0'];
+    const tables = ['DBNS_AD1_HV', 'DBNS_AD1_HV_Vmon', 'DBNS_AD1_HV_Imon', 'DBNS_AD1_HV_Pw'];
+    const columns = { DBNS_AD1_HV: L, DBNS_AD1_HV_Vmon: L, DBNS_AD1_HV_Imon: I, DBNS_AD1_HV_Pw: L.slice(1) };
+    expect(relatedTables('DBNS_AD1_HV', tables, columns)).toEqual(['DBNS_AD1_HV_Vmon looks like a later name of DBNS_AD1_HV: its rows are not read by this regime']);
+    expect(relatedTables('DBNS_AD1_HV_Imon', tables, columns)).toEqual([]);
   });
 });
