@@ -128,7 +128,7 @@ describe.each(DIALECTS)('adlid provenance on %s', (dialect) => {
         if (s === undefined) continue;
         expect(s.maxdev).toBeLessThanOrEqual(threshold);
         if (sv0[c] === null) continue;
-        const [{ lo, hi }] = await unchanged(source.db(TABLE)).whereNotNull(c).min({ lo: c }).max({ hi: c });
+        const [{ lo, hi }] = (await unchanged(source.db(TABLE)).whereNotNull(c).min({ lo: c }).max({ hi: c })) as unknown as { lo: unknown; hi: unknown }[];
         const maxdev = Math.max(Math.abs(Number(lo) - Number(sv0[c])), Math.abs(Number(hi) - Number(sv0[c])));
         expect(s.maxdev).toBeCloseTo(maxdev, 6);
         suppressedChecked++;
