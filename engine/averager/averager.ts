@@ -55,7 +55,8 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
   return buildStreamWorkers(options, {
     aggregateKeys: (stream) => averagerAggregateKeys(regime, stream.columns),
     make: ({ stream, reader, quarantine, targets }) => {
-      const rangeReader = rangeReaderFor(source, stream);
+      // a replay leaves the late rows out here too (`scrape verify --average`)
+      const rangeReader = rangeReaderFor(source, stream, options.replay?.excludeIds?.get(stream.table));
       // its reads are timed like the keyset pages' (the builder sets reader.onRead afterwards)
       if (rangeReader) rangeReader.onRead = (seconds) => reader.onRead?.(seconds);
       const range = rangeReader ? { reader: rangeReader, filter: decl.filter } : undefined;

@@ -76,8 +76,10 @@ interface ClosedBin {
   agg: Record<string, number | null>;
   /** Highest source id read when the bin closed (`SCRAPE_SOURCE_IDS`, late rows). */
   maxId: number;
-  /** Entries read in the bin, passing the filter or not (provenance). */
+  /** Entries read in the bin, passing the filter or not (provenance `ROWS_SEEN`). */
   rows: number;
+  /** Entries of the bin passing the filter: those averaged (provenance `SAMPLES`). */
+  passed: number;
 }
 
 /** What one chunk of a step covered. */
@@ -247,7 +249,7 @@ export class StreamAverager implements StreamWorker {
       return { ...result, caughtUp: true };
     }
     for (const bin of chunk.bins) {
-      const added = await this.targets.add({ positionMs: bin.start, first: bin.first, last: bin.last, agg: bin.agg, reason: 'bin', maxSourceId: bin.maxId, rows: bin.rows });
+      const added = await this.targets.add({ positionMs: bin.start, first: bin.first, last: bin.last, agg: bin.agg, reason: 'bin', maxSourceId: bin.maxId, samples: bin.passed, rows: bin.rows });
       if (added) result.propagations++;
     }
     this.startMs = chunk.end;
@@ -381,6 +383,7 @@ export class StreamAverager implements StreamWorker {
         if (row.id > this.maxIdRead) this.maxIdRead = row.id;
         bin.rows++;
         if (filter(row)) {
+          bin.passed++;
           agg.add(row);
           if (bin.first === undefined) bin.first = row;
           bin.last = row;
@@ -437,8 +440,9 @@ export class StreamAverager implements StreamWorker {
     let firstRow: unknown[] | undefined;
     let lastRow: unknown[] | undefined;
     let binRows = 0;
+    let binPassed = 0;
     const close = () => {
-      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow), last: toRow(lastRow), agg: agg.result(naiveText(bins.end(binStart))), maxId: this.maxIdRead, rows: binRows });
+      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow), last: toRow(lastRow), agg: agg.result(naiveText(bins.end(binStart))), maxId: this.maxIdRead, rows: binRows, passed: binPassed });
     };
     let consumed = 0;
     agg.reset();
@@ -452,10 +456,12 @@ export class StreamAverager implements StreamWorker {
         binEnd = naiveText(bins.end(binStart));
         firstRow = lastRow = undefined;
         binRows = 0;
+        binPassed = 0;
         agg.reset();
       }
       binRows++;
       if (filter(values as unknown as SourceRow)) {
+        binPassed++;
         agg.addAt(values, at, t);
         if (firstRow === undefined) firstRow = values;
         lastRow = values;
@@ -477,13 +483,13 @@ export class StreamAverager implements StreamWorker {
 
   private openBin(t: number): OpenBin {
     const start = this.settings.bins.start(t);
-    return { start, endText: naiveText(this.settings.bins.end(start)), rows: 0 };
+    return { start, endText: naiveText(this.settings.bins.end(start)), rows: 0, passed: 0 };
   }
 
   /** A filled bin's aggregates, taken now; an empty bin is a gap. */
   private closeBin(bin: OpenBin, closed: ClosedBin[]): void {
     if (!bin.first || !bin.last) return;
-    closed.push({ start: bin.start, first: bin.first, last: bin.last, agg: this.aggregator.result(naiveText(this.settings.bins.end(bin.start))), maxId: this.maxIdRead, rows: bin.rows });
+    closed.push({ start: bin.start, first: bin.first, last: bin.last, agg: this.aggregator.result(naiveText(this.settings.bins.end(bin.start))), maxId: this.maxIdRead, rows: bin.rows, passed: bin.passed });
   }
 }
 
@@ -491,8 +497,9 @@ export class StreamAverager implements StreamWorker {
 interface OpenBin {
   start: number;
   endText: string;
-  /** Entries read in it so far. */
+  /** Entries read in it so far, and those passing the filter. */
   rows: number;
+  passed: number;
   first?: SourceRow;
   last?: SourceRow;
 }

@@ -1,22 +1,19 @@
 import { ScrapeError } from '../core/errors';
 import { normalizeUtcTimeText } from '../core/time';
-import { resolveDatabase } from '../config/dbconf';
 import { VerifyDifference, verifyRegime } from '../report/verify-regime';
-import { CommonOptions, addCommonOptions, cliLogger, loadRegimeForCli } from './common-options';
-import { addConnectTimeoutOption, connectDatabase, connectTimeoutMs } from './connect-database';
+import { addCommonOptions } from './common-options';
+import { addConnectTimeoutOption } from './connect-database';
 import { RegisterCommand } from './main';
+import { RegimeDatabaseOptions, withRegimeDatabases } from './regime-databases';
 import { userError } from './user-error';
 
-interface VerifyOptions extends CommonOptions {
-  source?: string;
-  target?: string;
+interface VerifyOptions extends RegimeDatabaseOptions {
   from?: string;
   to?: string;
   stream?: string;
   json?: boolean;
   average?: boolean;
   limit?: string;
-  connectTimeout?: string;
 }
 
 /** One difference as a line. */
@@ -50,48 +47,35 @@ export const registerVerify: RegisterCommand = (program, io, setExit) => {
       if (!Number.isInteger(limit) || limit < 0) throw new ScrapeError('BAD_OPTION', `--limit ${opts.limit}: expected a whole number`);
       const from = opts.from === undefined ? undefined : normalizeUtcTimeText(opts.from, 'down');
       const to = opts.to === undefined ? undefined : normalizeUtcTimeText(opts.to, 'down');
-      const loaded = loadRegimeForCli(name, opts, io, mode === 'scrape' ? 'scraper' : 'averager');
-      const logger = cliLogger(io, { ...opts, logLevel: opts.logLevel === 'info' ? 'warn' : opts.logLevel });
-      const dbconf = { dbconf: opts.dbconf, env: io.env, cwd: io.cwd };
-      const sourceLocation = resolveDatabase(opts.source ?? loaded.regime.source, dbconf);
-      const targetLocation = resolveDatabase(opts.target ?? loaded.regime.target, dbconf);
-      const timeoutMs = connectTimeoutMs(opts.connectTimeout);
-      const source = await connectDatabase(sourceLocation, { readOnly: true, decimalNumbers: true, timeoutMs, logger });
-      try {
-        const target = await connectDatabase(targetLocation, { readOnly: true, timeoutMs, logger });
-        try {
-          const report = await verifyRegime({ regime: loaded.regime, specs: loaded.specs, source, target, targetLocation, logger, mode, from, to, tables: opts.stream ? [opts.stream] : undefined });
-          if (opts.json) {
-            io.stdout.write(JSON.stringify(report, null, 2) + '\n');
-          } else {
-            const zone = new Map(report.streams.map((s) => [s.stream, s.zone]));
-            for (const t of report.targets) {
-              const c = t.context;
-              io.stdout.write(
-                `${t.stream} -> ${t.target}  sitemask ${c.sitemask} subsite ${c.subsite} simmask ${c.simmask} task ${c.task} aggregateno ${c.aggregateno}  from ${t.from ?? 'the start'} to ${t.to ?? "the target's last validity"} UTC: ` +
-                  `${t.replayed} replayed, ${t.held} in the target; ${t.missing} missing, ${t.extra} extra, ${t.different} different\n`,
-              );
-            }
-            for (const t of report.targets) {
-              for (const o of t.otherRegimes) {
-                io.stdout.write(`${t.stream} -> ${t.target}: ${o.validities} ${o.validities === 1 ? 'validity' : 'validities'} of the range written by another version of the regime (sha256 ${o.hash.slice(0, 12)}…, now ${report.regimeHash.slice(0, 12)}…; not a difference by itself)\n`);
-              }
-            }
-            for (const s of report.streams) {
-              if (s.late > 0) io.stdout.write(`${s.stream}: ${s.late} late ${s.late === 1 ? 'row' : 'rows'} (never read by the run that wrote the target; left out of the replay)\n`);
-              if (s.quarantined > 0) io.stdout.write(`${s.stream}: ${s.quarantined} quarantined ${s.quarantined === 1 ? 'row' : 'rows'} dated past future_limit (not read; not a difference)\n`);
-            }
-            for (const d of report.differences.slice(0, limit)) io.stdout.write(differenceLine(d, zone.get(d.stream) ?? loaded.regime.timezone) + '\n');
-            if (report.differences.length > limit) io.stdout.write(`… and ${report.differences.length - limit} more (--json for all)\n`);
-            io.stdout.write(report.equal ? 'equal\n' : `${report.differences.length} ${report.differences.length === 1 ? 'difference' : 'differences'}\n`);
+      const section = mode === 'scrape' ? 'scraper' : 'averager';
+      await withRegimeDatabases(name, opts, io, section, false, async ({ loaded, logger, source, target, targetLocation }) => {
+        const report = await verifyRegime({ regime: loaded.regime, specs: loaded.specs, source, target, targetLocation, logger, mode, from, to, tables: opts.stream ? [opts.stream] : undefined });
+        if (opts.json) {
+          io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        } else {
+          const zone = new Map(report.streams.map((s) => [s.stream, s.zone]));
+          for (const t of report.targets) {
+            const c = t.context;
+            io.stdout.write(
+              `${t.stream} -> ${t.target}  sitemask ${c.sitemask} subsite ${c.subsite} simmask ${c.simmask} task ${c.task} aggregateno ${c.aggregateno}  from ${t.from ?? 'the start'} to ${t.to ?? "the target's last validity"} UTC: ` +
+                `${t.replayed} replayed, ${t.held} in the target; ${t.missing} missing, ${t.extra} extra, ${t.different} different\n`,
+            );
           }
-          setExit(report.equal ? 0 : 1);
-        } finally {
-          await target.destroy();
+          for (const t of report.targets) {
+            for (const o of t.otherRegimes) {
+              io.stdout.write(`${t.stream} -> ${t.target}: ${o.validities} ${o.validities === 1 ? 'validity' : 'validities'} of the range written by another version of the regime (sha256 ${o.hash.slice(0, 12)}…, now ${report.regimeHash.slice(0, 12)}…; not a difference by itself)\n`);
+            }
+          }
+          for (const s of report.streams) {
+            if (s.late > 0) io.stdout.write(`${s.stream}: ${s.late} late ${s.late === 1 ? 'row' : 'rows'} (never read by the run that wrote the target; left out of the replay)\n`);
+            if (s.quarantined > 0) io.stdout.write(`${s.stream}: ${s.quarantined} quarantined ${s.quarantined === 1 ? 'row' : 'rows'} dated past future_limit (not read; not a difference)\n`);
+          }
+          for (const d of report.differences.slice(0, limit)) io.stdout.write(differenceLine(d, zone.get(d.stream) ?? loaded.regime.timezone) + '\n');
+          if (report.differences.length > limit) io.stdout.write(`… and ${report.differences.length - limit} more (--json for all)\n`);
+          io.stdout.write(report.equal ? 'equal\n' : `${report.differences.length} ${report.differences.length === 1 ? 'difference' : 'differences'}\n`);
         }
-      } finally {
-        await source.destroy();
-      }
+        setExit(report.equal ? 0 : 1);
+      });
     } catch (err) {
       // exit 2 for any error, the differences' 1 being taken
       const fixable = userError(err);

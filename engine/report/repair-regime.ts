@@ -28,6 +28,8 @@ export interface RepairedTarget {
 /** What to repair: a regime's databases, the target's location (for the lock) and the UTC range. */
 export interface RepairOptions extends Omit<RunOptions, 'replay' | 'untilCaughtUp'> {
   targetLocation: DatabaseLocation;
+  /** Whose validities: the scraper's (default) or the averager's (its bins, its TASK). */
+  mode?: 'scrape' | 'average';
   from: string;
   to: string;
   /** Called under the lock just before the write (tests: another writer slipping in, which the fence stops). */
@@ -43,13 +45,16 @@ export interface RepairOptions extends Omit<RunOptions, 'replay' | 'untilCaughtU
  * when `to` passes the TIMESTART of the context's last validity (the range the scraper is still
  * writing: the last validity must stay the last, so a running scraper's fence still holds),
  * and (`LOCK_HELD`) while another writer holds the (table, context) lock. The fence expects
- * the last validity seen when the repair started.
+ * the last validity seen when the repair started. `mode: 'average'` does the same for the
+ * averager's validities: the replay is the averager's (its bins, its TASK), same rules.
  */
 export async function repairRegime(options: RepairOptions): Promise<RepairedTarget[]> {
-  const regime = regimeForRole(options.regime, 'scrape');
+  const mode = options.mode ?? 'scrape';
+  const regime = regimeForRole(options.regime, mode);
+  const writer = mode === 'scrape' ? 'scraper' : 'averager';
   const { target, from, to } = options;
   if (to <= from) throw new ScrapeError('REPAIR_RANGE', `--to ${to} is not after --from ${from}`);
-  const replayed = await replayRegime({ ...options, regime }, 'scrape', { resumeBefore: from });
+  const replayed = await replayRegime({ ...options, regime }, mode, { resumeBefore: from });
   const done: RepairedTarget[] = [];
   for (const s of replayed) {
     for (const t of s.targets) {
@@ -58,7 +63,7 @@ export async function repairRegime(options: RepairOptions): Promise<RepairedTarg
       const last = t.absent ? undefined : await lastValidity(target, t.spec, ctx);
       if (!last) throw new ScrapeError('REPAIR_RANGE', `${name}: the target holds no validity to repair`);
       const lastStart = String(last.TIMESTART);
-      if (to > lastStart) throw new ScrapeError('REPAIR_RANGE', `${name}: --to ${to} is past ${lastStart}, the start of the last validity, which the scraper is still writing; repair up to ${lastStart} at most`);
+      if (to > lastStart) throw new ScrapeError('REPAIR_RANGE', `${name}: --to ${to} is past ${lastStart}, the start of the last validity, which the ${writer} is still writing; repair up to ${lastStart} at most`);
       const anchor = await lastValidity(target, t.spec, ctx, from);
       const start = anchor ? String(anchor.TIMEEND) : from;
       const lock = TargetLock.for(options.targetLocation, [{ table: t.spec.table, context: ctx }]);

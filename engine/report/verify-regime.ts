@@ -115,7 +115,7 @@ export async function verifyRegime(options: VerifyOptions): Promise<VerifyReport
         count = Math.max(count, found.count);
         for (const r of found.rows) {
           // a repair that read it already overlays its range: no longer late (docs: scrape repair)
-          if (!(await repairedLateRow(target, spec, table, stream.context, r.id, localToUtc(r.date_time, stream.zone)))) ids.set(r.id, r.date_time);
+          if (!(await repairedLateRow(target, spec, table, stream.context, r.id, localToUtc(r.date_time, stream.zone), options.mode === 'average'))) ids.set(r.id, r.date_time);
         }
         count = Math.min(count, ids.size + Math.max(0, found.count - found.rows.length));
       }
@@ -187,8 +187,12 @@ export async function verifyRegime(options: VerifyOptions): Promise<VerifyReport
   };
 }
 
-/** True when a `repair` validity of the context covering `utc` was decided having read source row `id`. */
-async function repairedLateRow(db: Knex, spec: SpecTable, sourceTable: string, ctx: ValidityContext, id: number, utc: string): Promise<boolean> {
+/**
+ * True when a `repair` validity of the context covering `utc` was decided having read source row
+ * `id`. A scraper's validity covers `[TIMESTART, TIMEEND)`; an averager's bin holds its entry at
+ * TIMEEND too (`closedEnd`).
+ */
+async function repairedLateRow(db: Knex, spec: SpecTable, sourceTable: string, ctx: ValidityContext, id: number, utc: string, closedEnd: boolean): Promise<boolean> {
   if (!(await db.schema.hasTable(PROVENANCE_TABLE))) return false;
   const q = (n: string) => quoteIdentifier(n, dialectOf(db));
   const rows = await rawRows(
@@ -197,7 +201,7 @@ async function repairedLateRow(db: Knex, spec: SpecTable, sourceTable: string, c
       `JOIN ${q(SOURCE_IDS_TABLE)} s ON s.${q('SEQNO')} = p.${q('SEQNO')} AND s.${q('TABLENAME')} = p.${q('TABLENAME')} ` +
       `WHERE p.${q('TABLENAME')} = ? AND p.${q('REASON')} = 'repair' AND s.${q('SOURCE_TABLE')} = ? AND s.${q('MAX_ID')} >= ? ` +
       `AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? AND v.${q('AGGREGATENO')} = ? ` +
-      `AND v.${q('TIMESTART')} <= ? AND v.${q('TIMEEND')} > ? LIMIT 1`,
+      `AND v.${q('TIMESTART')} <= ? AND v.${q('TIMEEND')} ${closedEnd ? '>=' : '>'} ? LIMIT 1`,
     [spec.table, sourceTable, id, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno, utc, utc],
   );
   return rows.length > 0;

@@ -31,7 +31,8 @@ export class RangeReader {
   private readonly toLocal?: (utc: string) => string;
   private readonly toServer: (local: string) => string = (local) => local;
 
-  constructor(private readonly db: Knex, stream: SourceStream) {
+  /** `excludeIds`: source ids never read (a replay leaves late rows out, as `SourceReaderOptions.excludeIds`). */
+  constructor(private readonly db: Knex, stream: SourceStream, excludeIds: readonly number[] = []) {
     const zone = stream.timestampZone;
     if (zone !== undefined) {
       this.toLocal = (utc) => (typeof utc === 'string' ? utcToLocal(utc, zone) : utc);
@@ -43,9 +44,11 @@ export class RangeReader {
     const table = q(stream.table);
     const dt = q('date_time');
     const id = q('id');
-    const inRange = `${dt} >= ? AND ${dt} < ?`;
+    const excluded = excludeIds.filter((n) => Number.isSafeInteger(n));
+    const notExcluded = excluded.length ? ` AND ${id} NOT IN (${excluded.join(', ')})` : '';
+    const inRange = `${dt} >= ? AND ${dt} < ?${notExcluded}`;
     this.boundsSql = `SELECT MIN(${dt}) AS t, MIN(${id}) AS lo, MAX(${id}) AS hi FROM ${table} WHERE ${inRange}`;
-    this.firstSql = `SELECT MIN(${dt}) AS t FROM ${table} WHERE ${dt} >= ?`;
+    this.firstSql = `SELECT MIN(${dt}) AS t FROM ${table} WHERE ${dt} >= ?${notExcluded}`;
     this.rangeSql = `SELECT ${this.columnNames.map(q).join(', ')} FROM ${table} WHERE ${id} >= ? AND ${id} <= ? AND ${inRange} ORDER BY ${dt}, ${id}`;
   }
 
@@ -103,8 +106,8 @@ export class RangeReader {
 /**
  * A range reader for `stream` where one applies (MySQL, no joined tables, one table: a table
  * succession is read by the keyset pages of `SourceReader`, which hand over between its tables),
- * else undefined: keyset pages then.
+ * else undefined: keyset pages then. `excludeIds`: source ids left out (a replay's late rows).
  */
-export function rangeReaderFor(db: Knex, stream: SourceStream): RangeReader | undefined {
-  return dialectOf(db) === 'mysql' && stream.joins.length === 0 && !stream.succession ? new RangeReader(db, stream) : undefined;
+export function rangeReaderFor(db: Knex, stream: SourceStream, excludeIds?: readonly number[]): RangeReader | undefined {
+  return dialectOf(db) === 'mysql' && stream.joins.length === 0 && !stream.succession ? new RangeReader(db, stream, excludeIds) : undefined;
 }
