@@ -56,6 +56,8 @@ export interface MultiSessionOptions {
   metrics?: { port: number; host?: string; healthTimeoutMs?: number; statusPage?: StatusPageRenderer };
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;
+  /** Stops the process as SIGTERM does (after the writes in flight); for embedding and tests. */
+  signal?: AbortSignal;
 }
 
 /** A stream (or a whole regime, `stream` `*`) stopped on a permanent error while the others went on. */
@@ -169,6 +171,14 @@ export async function runMultiSession(options: MultiSessionOptions): Promise<Mul
     logger.log('info', `metrics at http://${host}:${metricsServer.port}/metrics, health at /healthz (503 after ${Math.round(health!.timeoutMs / 1000)} s without success)${page ? ', status page at /' : ''}`);
   }
   const shutdown = shutdownSignal(logger);
+  // SIGTERM/SIGINT, or the caller's signal
+  const stopping = new AbortController();
+  const stopGiven = (): void => stopping.abort();
+  for (const s of [shutdown.signal, options.signal]) {
+    s?.addEventListener('abort', stopGiven, { once: true });
+    if (s?.aborted) stopping.abort();
+  }
+  const stopped = stopping.signal;
   const onHup = (): void => runs.forEach((r) => r.reload());
   process.on('SIGHUP', onHup);
   try {
@@ -176,7 +186,7 @@ export async function runMultiSession(options: MultiSessionOptions): Promise<Mul
       run.source = connections.get(run.locations.source, true);
       run.target = connections.get(run.locations.target, false);
     }
-    const wait = { logger, clock, signal: shutdown.signal, timeoutMs: backoff.giveUpAfterMs, backoff };
+    const wait = { logger, clock, signal: stopped, timeoutMs: backoff.giveUpAfterMs, backoff };
     for (const { db, location } of connections.all()) {
       if (!(await waitForDatabase(db, location, wait))) return { streams: 0, failed: [] };
     }
@@ -185,12 +195,13 @@ export async function runMultiSession(options: MultiSessionOptions): Promise<Mul
     if (!options.standby) {
       // every regime's lock before anything is written: a scope another process holds refuses the start, as for one regime
       for (const run of runs) {
-        if (!(await run.takeLock(shutdown.signal, false))) return { streams: 0, failed: runs.flatMap((r) => r.failures()) };
+        if (!(await run.takeLock(stopped, false))) return { streams: 0, failed: runs.flatMap((r) => r.failures()) };
       }
     }
-    await Promise.all(runs.map((run) => run.run(shutdown.signal)));
+    await Promise.all(runs.map((run) => run.run(stopped)));
   } finally {
     process.removeListener('SIGHUP', onHup);
+    for (const s of [shutdown.signal, options.signal]) s?.removeEventListener('abort', stopGiven);
     await metricsServer?.close();
     shutdown.dispose();
     for (const run of runs) await run.release();
