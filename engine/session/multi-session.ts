@@ -56,6 +56,8 @@ export interface MultiSessionOptions {
   metrics?: { port: number; host?: string; healthTimeoutMs?: number; statusPage?: StatusPageRenderer };
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;
+  /** Also told of every stream's steps and writes (benchmarks, embedding). */
+  observer?: StreamObserver;
   /** Stops the process as SIGTERM does (after the writes in flight); for embedding and tests. */
   signal?: AbortSignal;
 }
@@ -146,7 +148,7 @@ export async function runMultiSession(options: MultiSessionOptions): Promise<Mul
   const metrics = options.metrics ? new ScrapeMetrics(options.label, { clock, health, regimeOf: (w) => regimeOfWorker.get(w) ?? options.label }) : undefined;
   const progress = new CatchUpProgress(logger, clock);
   // each stream's loop must not restart the progress count of the others (`start`): streams join it as they are built
-  const observer: StreamObserver = { ...combineObservers(progress, metrics, health), start: undefined };
+  const observer: StreamObserver = { ...combineObservers(progress, metrics, health, options.observer), start: undefined };
   // an averager holds a source connection across the chunks of a catch-up pass: room for every stream's
   const poolMax = mode === 'average' ? 64 : undefined;
   const connections = new SharedConnections((location, source) =>
