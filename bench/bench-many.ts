@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { Clock } from '../engine/core/clock';
 import { silentLogger } from '../engine/core/logger';
-import { naiveMs, naiveText, utcToLocal } from '../engine/core/time';
+import { naiveMs, naiveText, parseDuration, utcToLocal } from '../engine/core/time';
 import { loadRegime, listRegimeFiles, LoadedRegime } from '../engine/config/load-regime';
 import { DatabaseLocation } from '../engine/config/dbconf';
 import { Regime } from '../engine/config/regime';
@@ -139,7 +139,13 @@ export async function manyLivePhase(which: ManyRegimes, sourceDb: string, target
   const targetLocation = benchLocation(targetDb);
   const faker = openDatabase(sourceLocation, { poolMax: 2 });
   let streams = 0;
-  for (const r of regimes) streams += (await discoverStreams(faker, regimeForRole(r.regime, 'scrape')).catch(() => [])).length;
+  // each stream's lag is counted in its own sampling interval (scraper.interval, at least the row spacing)
+  const intervalOf = new Map<string, number>();
+  for (const r of regimes) {
+    const found = await discoverStreams(faker, regimeForRole(r.regime, 'scrape')).catch(() => []);
+    streams += found.length;
+    for (const s of found) intervalOf.set(`${r.regime.name}\n${s.table}`, Math.max(MANY_ROW_MS, parseDuration(r.regime.scraper.interval)));
+  }
   const clock = new SimClock(T0);
   const stop = new AbortController();
   const workers = new Set<StreamWorker>();
@@ -164,6 +170,7 @@ export async function manyLivePhase(which: ManyRegimes, sourceDb: string, target
   let fakerCpuUs = 0;
   let fakedRows = 0;
   let maxLag = 0;
+  let worst = '';
   let lagSum = 0;
   let lagCount = 0;
   let rssMax = 0;
@@ -171,7 +178,9 @@ export async function manyLivePhase(which: ManyRegimes, sourceDb: string, target
   let nextTick = T0;
   const lagNow = (newestLocalMs: number): void => {
     for (const w of workers) {
-      const lag = w.cursor ? (newestLocalMs - naiveMs(w.cursor)) / MANY_ROW_MS : 0;
+      const interval = [...intervalOf].find(([key]) => key.endsWith(`\n${w.stream.table}`))?.[1] ?? MANY_ROW_MS;
+      const lag = w.cursor ? (newestLocalMs - naiveMs(w.cursor)) / interval : 0;
+      if (lag > maxLag) worst = w.stream.table;
       maxLag = Math.max(maxLag, lag);
       lagSum += lag;
       lagCount++;
@@ -212,6 +221,7 @@ export async function manyLivePhase(which: ManyRegimes, sourceDb: string, target
       fakerCpuSeconds: fakerCpuUs / 1e6,
       cpuPercent: (100 * scrapeCpu) / (minutes * 60),
       maxLagIntervals: maxLag,
+      worstStream: worst as never,
       meanLagIntervals: lagCount ? lagSum / lagCount : 0,
       rssMb: rssMax / 2 ** 20,
       rssBeforeMb: rssBefore / 2 ** 20,

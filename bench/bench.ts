@@ -263,7 +263,7 @@ async function main(): Promise<void> {
     figures.push(
       { name: `many streams live: ${c.streams} streams of every shipped regime in one process, a row per 10 s each, ${minutes} min simulated (injected clock)`, value: `${fmt(c.cpuPercent, 2)} % of a core (${fmt(c.cpuSeconds, 1)} CPU s; faker's ${fmt(c.fakerCpuSeconds, 1)} s left out)`, target: '< 2 %', pass: c.cpuPercent < 2 },
       { name: '  RSS while live (peak)', value: `${fmt(c.rssMb)} MB`, target: '< 200 MB', pass: c.rssMb < 200 },
-      { name: '  every stream\'s max lag (newest row − last consumed, at each moment all streams sleep)', value: `${fmt(c.maxLagIntervals, 1)} intervals (mean ${fmt(c.meanLagIntervals, 2)})`, target: '< 2 intervals', pass: c.maxLagIntervals < 2 },
+      { name: '  every stream\'s max lag (newest row − last consumed, in the stream\'s scraper.interval, at each moment all streams sleep)', value: `${fmt(c.maxLagIntervals, 1)} intervals (mean ${fmt(c.meanLagIntervals, 2)}; worst ${(c as unknown as { worstStream: string }).worstStream})`, target: '< 2 intervals', pass: c.maxLagIntervals < 2 },
       { name: '  streams failed', value: fmt(c.failed), target: '0', pass: c.failed === 0 },
     );
     log(`many: faking ${fmt(day / 3_600_000, 1)} h of every shipped regime's tables`);
@@ -274,8 +274,8 @@ async function main(): Promise<void> {
     figures.push(
       { name: `many streams catch-up of ${fmt(day / 3_600_000, 1)} h: ${together.counts.streams} streams at once, ${fmt(together.rows)} rows`, value: `${fmt(rateAll)} rows/s (${fmt(together.seconds, 1)} s)`, target: '', pass: undefined },
       { name: `  each stream alone, one after the other (${alone.counts.streams} runs)`, value: `sum of rates ${fmt(alone.counts.rateSum)} rows/s; ${fmt(alone.rows / alone.seconds)} rows/s over ${fmt(alone.seconds, 1)} s`, target: '', pass: undefined },
-      { name: '  all at once / sum of single-stream rates', value: `${fmt((100 * rateAll) / alone.counts.rateSum)} %`, target: '≥ 80 %', pass: rateAll / alone.counts.rateSum >= 0.8 },
-      { name: '  all at once / one after the other (same rows)', value: `${fmt((100 * rateAll) / (alone.rows / alone.seconds))} %`, target: '', pass: undefined },
+      { name: '  all at once / each stream alone (same rows: time alone summed over time together)', value: `${fmt((100 * rateAll) / (alone.rows / alone.seconds))} %`, target: '≥ 80 %', pass: rateAll / (alone.rows / alone.seconds) >= 0.8 },
+      { name: '  all at once / sum of the single-stream rates (each rate alone, added)', value: `${fmt((100 * rateAll) / alone.counts.rateSum, 1)} %`, target: '', pass: undefined },
       { name: '  peak RSS, all at once', value: `${fmt(together.peakRssMb)} MB`, target: '', pass: undefined },
     );
     const copies = Math.max(1, Math.round(30 * Math.min(1, flags.scale)));

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'events';
 import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
 import { parseDuration } from '../core/time';
@@ -175,6 +176,8 @@ export async function runMultiSession(options: MultiSessionOptions): Promise<Mul
   const shutdown = shutdownSignal(logger);
   // SIGTERM/SIGINT, or the caller's signal
   const stopping = new AbortController();
+  // every regime and every stream's sleep listen to it: not a leak
+  setMaxListeners(0, stopping.signal);
   const stopGiven = (): void => stopping.abort();
   for (const s of [shutdown.signal, options.signal]) {
     s?.addEventListener('abort', stopGiven, { once: true });
@@ -331,6 +334,7 @@ class RegimeRun {
     if (!this.lock) return; // failed before it could lock
     for (;;) {
       this.runAbort = new AbortController();
+      setMaxListeners(0, this.runAbort.signal); // each stream's sleeps and reads listen to it
       const stop = (): void => this.runAbort?.abort();
       signal.addEventListener('abort', stop, { once: true });
       if (signal.aborted) this.runAbort.abort();
