@@ -4,6 +4,7 @@ import * as path from 'path';
 import { ManualClock } from '../../engine/core/clock';
 import { MemoryLogger } from '../../engine/core/logger';
 import { LoadedRegime } from '../../engine/config/load-regime';
+import { declaresAverager } from '../../engine/config/declares-averager';
 import { dialectOf, quoteIdentifier, rawRows } from '../../engine/db/dialect';
 import { runMultiSession } from '../../engine/session/multi-session';
 import { TargetLock } from '../../engine/session/target-lock';
@@ -192,6 +193,12 @@ describe.each(DIALECTS)('several regimes in one process on %s', (dialect) => {
     const all = await runCli(['run', 'ALL', 'adtemp']);
     expect(all.stderr).toMatch(/error USAGE: ALL stands alone/);
     expect(all.code).toBe(1);
+    // none of adtemp, envpth, iowtemp declares an averager (adlid does): average ALL has nothing to run
+    const average = await runCli(['average', 'ALL', '--regimes', regimesDir, '--source', src.url, '--target', src.url, '--until-caught-up']);
+    expect(average.stderr).toMatch(/error REGIME_NOT_FOUND: no regime declaring an averager/);
+    expect(average.code).toBe(1);
+    expect(declaresAverager(path.join(REGIMES, 'adlid.yaml'))).toBe(true);
+    expect(declaresAverager(path.join(REGIMES, 'adtemp.yaml'))).toBe(false);
     const tables = await runCli(['run', 'adtemp', 'envpth', '--source', src.url, '--target', src.url, '--tables', 'DBNS_SAB_Temp,NO_SUCH_TABLE', '--until-caught-up']);
     expect(tables.stderr).toMatch(/error USAGE: --tables NO_SUCH_TABLE: no source table/);
     expect(tables.code).toBe(1);
