@@ -147,9 +147,15 @@ describe.each(DIALECTS)('several regimes in one process on %s', (dialect) => {
         allowCreate: true,
         backoff: { initialMs: 10, maxMs: 50 },
         signal: stop.signal,
+        metrics: { port: 0 },
       });
       // live: every stream has written (adtemp one context, envpth three)
       await until(async () => (await latestPerContext(tgt, specTable('adtemp'))).size === 1 && (await latestPerContext(tgt, specTable('envpth'))).size === 3, 'first validities');
+      // one metrics endpoint: each stream's series carry its own regime
+      const url = logger.lines.map((l) => /metrics at (http:\S+\/metrics)/.exec(l.message)?.[1]).find(Boolean)!;
+      const text = await (await fetch(url)).text();
+      expect(text).toMatch(/scrape_rows_read_total\{regime="adtemp",stream="DBNS_SAB_Temp"\} [1-9]/);
+      expect(text).toMatch(/scrape_rows_read_total\{regime="envpth",stream="LANS_ENV_PTH"\} [1-9]/);
       const before = await latestPerContext(tgt, specTable('envpth'));
       await own.db.raw(`DROP TABLE ${quoteIdentifier('DBNS_SAB_Temp', dialectOf(own.db))}`);
       // two more hours of the envpth tables (maxage 1h): each context must get later validities
