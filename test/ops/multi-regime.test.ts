@@ -7,6 +7,7 @@ import { LoadedRegime } from '../../engine/config/load-regime';
 import { declaresAverager } from '../../engine/config/declares-averager';
 import { dialectOf, quoteIdentifier, rawRows } from '../../engine/db/dialect';
 import { runMultiSession } from '../../engine/session/multi-session';
+import { renderStatusPage } from '../../engine/report/status-page';
 import { TargetLock } from '../../engine/session/target-lock';
 import { runCli } from '../support/cli';
 import { DIALECTS, TestDatabase, createTestDatabase } from '../support/databases';
@@ -141,13 +142,13 @@ describe.each(DIALECTS)('several regimes in one process on %s', (dialect) => {
       const session = runMultiSession({
         mode: 'scrape',
         label: 'adtemp+envpth',
-        regimes: ['adtemp', 'envpth'].map((n) => ({ loaded: loaded[n], source: own.location, target: tgt.location })),
+        regimes: ['adtemp', 'envpth'].map((n) => ({ loaded: loaded[n], source: own.location, target: tgt.location, reload: () => loaded[n] })),
         logger,
         clock: new YieldingClock(Date.UTC(2026, 0, 1)),
         allowCreate: true,
         backoff: { initialMs: 10, maxMs: 50 },
         signal: stop.signal,
-        metrics: { port: 0 },
+        metrics: { port: 0, statusPage: renderStatusPage },
       });
       // live: every stream has written (adtemp one context, envpth three)
       await until(async () => (await latestPerContext(tgt, specTable('adtemp'))).size === 1 && (await latestPerContext(tgt, specTable('envpth'))).size === 3, 'first validities');
@@ -156,6 +157,13 @@ describe.each(DIALECTS)('several regimes in one process on %s', (dialect) => {
       const text = await (await fetch(url)).text();
       expect(text).toMatch(/scrape_rows_read_total\{regime="adtemp",stream="DBNS_SAB_Temp"\} [1-9]/);
       expect(text).toMatch(/scrape_rows_read_total\{regime="envpth",stream="LANS_ENV_PTH"\} [1-9]/);
+      // one status page, a regime at a time, linking the others
+      const page = await (await fetch(url.replace(/metrics$/, '?regime=envpth'))).text();
+      expect(page).toContain('LANS_ENV_PTH');
+      expect(page).toContain('href="?regime=adtemp"');
+      // SIGHUP re-reads every regime and restarts its streams
+      process.emit('SIGHUP');
+      await until(async () => ['adtemp', 'envpth'].every((n) => logger.lines.some((l) => l.message.startsWith(`reloaded regime ${n}`))), 'both regimes reloaded');
       const before = await latestPerContext(tgt, specTable('envpth'));
       await own.db.raw(`DROP TABLE ${quoteIdentifier('DBNS_SAB_Temp', dialectOf(own.db))}`);
       // two more hours of the envpth tables (maxage 1h): each context must get later validities
