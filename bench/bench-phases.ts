@@ -4,6 +4,7 @@ import { openDatabase } from '../engine/db/open-database';
 import { silentLogger } from '../engine/core/logger';
 import { naiveMs, naiveText, parseDuration } from '../engine/core/time';
 import { runScraper } from '../engine/scraper/scraper';
+import { ManyRegimes, manyCatchupPhase, manyLivePhase } from './bench-many';
 import { benchLocation, benchRegime, benchSqliteLocation, recreateDatabase, removeSqliteFile, Workload } from './bench-data';
 
 /** What a measured phase reports (times in seconds, measured inside the phase's own process). */
@@ -22,7 +23,9 @@ export type PhaseSpec =
   | { kind: 'averager'; source: string; target: string }
   | { kind: 'baseline'; source: string; samples: number }
   | { kind: 'bare-read'; workload: Workload; source: string }
-  | { kind: 'group-by'; source: string };
+  | { kind: 'group-by'; source: string }
+  | { kind: 'many-live'; which: ManyRegimes; source: string; target: string; minutes: number }
+  | { kind: 'many-catchup'; which: ManyRegimes; source: string; target: string; alone: boolean };
 
 function seconds(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
@@ -53,6 +56,10 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
       return bareReadPhase(spec.workload, spec.source);
     case 'group-by':
       return groupByPhase(spec.source);
+    case 'many-live':
+      return manyLivePhase(spec.which, spec.source, spec.target, spec.minutes);
+    case 'many-catchup':
+      return manyCatchupPhase(spec.which, spec.source, spec.target, spec.alone);
   }
 }
 

@@ -6,6 +6,7 @@ import { openDatabase } from '../engine/db/open-database';
 import { ChildResult } from './bench-child';
 import { DB_PREFIX, FakerFigures, SERVER_URL, SQLITE_DIR, benchLocation, benchRegime, benchSqliteLocation, dropBenchDatabases, fakeSource, Workload } from './bench-data';
 import { EDGE_SHARE, PhaseSpec } from './bench-phases';
+import { prepareManySource } from './bench-many';
 import { Figure, renderTable } from './bench-report';
 
 /**
@@ -15,7 +16,7 @@ import { Figure, renderTable } from './bench-report';
  * SQLite default (files in `SQLITE_DIR`), and prints one table with each figure, its target and
  * PASS/MISS (docs/design.md §9). Not part of `npm test`.
  *
- * Flags: `--scale F` (all sizes × F, for development), `--only scraper,sqlite,pmthv,averager`,
+ * Flags: `--scale F` (all sizes × F, for development), `--only scraper,sqlite,pmthv,averager,many`,
  * `--reuse` (keep fake sources of the right size from a previous `--keep` run), `--keep` (do not
  * drop the databases at the end), `--runs N` (runs of the SQLite scraper, default 3).
  */
@@ -39,7 +40,7 @@ function parseFlags(argv: string[]): Flags {
     else if (a === '--reuse') flags.reuse = true;
     else if (a === '--runs') flags.runs = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--scale F] [--only scraper,sqlite,pmthv,averager] [--keep] [--reuse] [--runs N]\n');
+      process.stdout.write('usage: npm run bench -- [--scale F] [--only scraper,sqlite,pmthv,averager,many] [--keep] [--reuse] [--runs N]\n');
       process.exit(0);
     } else throw new Error(`unknown flag ${a}`);
   }
@@ -251,6 +252,44 @@ async function main(): Promise<void> {
     );
   }
 
+  if (want('many')) {
+    // every stream of every shipped regime (all sites, from the DCS dump) in one process
+    const minutes = Math.max(1, Math.round(10 * Math.min(1, flags.scale)));
+    const day = Math.max(600_000, Math.round(86_400_000 * Math.min(1, flags.scale)));
+    log(`many: faking one hour of every shipped regime's tables (one row per 10 s)`);
+    const liveSrc = await prepareManySource('shipped', `${DB_PREFIX}many_live_src`, 3_600_000);
+    const live = await measure(`many streams live, ${minutes} min simulated`, { kind: 'many-live', which: 'shipped', source: liveSrc, target: `${DB_PREFIX}tgt_many_live`, minutes });
+    const c = live.counts;
+    figures.push(
+      { name: `many streams live: ${c.streams} streams of every shipped regime in one process, a row per 10 s each, ${minutes} min simulated (injected clock)`, value: `${fmt(c.cpuPercent, 2)} % of a core (${fmt(c.cpuSeconds, 1)} CPU s; faker's ${fmt(c.fakerCpuSeconds, 1)} s left out)`, target: '< 2 %', pass: c.cpuPercent < 2 },
+      { name: '  RSS while live (peak)', value: `${fmt(c.rssMb)} MB`, target: '< 200 MB', pass: c.rssMb < 200 },
+      { name: '  every stream\'s max lag (newest row − last consumed, in the stream\'s scraper.interval, at each moment all streams sleep)', value: `${fmt(c.maxLagIntervals, 1)} intervals (mean ${fmt(c.meanLagIntervals, 2)}; worst ${(c as unknown as { worstStream: string }).worstStream})`, target: '< 2 intervals', pass: c.maxLagIntervals < 2 },
+      { name: '  streams failed', value: fmt(c.failed), target: '0', pass: c.failed === 0 },
+    );
+    log(`many: faking ${fmt(day / 3_600_000, 1)} h of every shipped regime's tables`);
+    const daySrc = await prepareManySource('shipped', `${DB_PREFIX}many_day_src`, day);
+    const together = await measure('many streams catch-up, all at once', { kind: 'many-catchup', which: 'shipped', source: daySrc, target: `${DB_PREFIX}tgt_many_all`, alone: false });
+    const alone = await measure('many streams catch-up, one stream at a time', { kind: 'many-catchup', which: 'shipped', source: daySrc, target: `${DB_PREFIX}tgt_many_one`, alone: true });
+    const rateAll = together.rows / together.seconds;
+    figures.push(
+      { name: `many streams catch-up of ${fmt(day / 3_600_000, 1)} h: ${together.counts.streams} streams at once, ${fmt(together.rows)} rows`, value: `${fmt(rateAll)} rows/s (${fmt(together.seconds, 1)} s)`, target: '', pass: undefined },
+      { name: `  each stream alone, one after the other (${alone.counts.streams} runs)`, value: `sum of rates ${fmt(alone.counts.rateSum)} rows/s; ${fmt(alone.rows / alone.seconds)} rows/s over ${fmt(alone.seconds, 1)} s`, target: '', pass: undefined },
+      { name: '  all at once / each stream alone (same rows: time alone summed over time together)', value: `${fmt((100 * rateAll) / (alone.rows / alone.seconds))} %`, target: '≥ 80 %', pass: rateAll / (alone.rows / alone.seconds) >= 0.8 },
+      { name: '  all at once / sum of the single-stream rates (each rate alone, added)', value: `${fmt((100 * rateAll) / alone.counts.rateSum, 1)} %`, target: '', pass: undefined },
+      { name: '  peak RSS, all at once', value: `${fmt(together.peakRssMb)} MB`, target: '', pass: undefined },
+    );
+    const copies = Math.max(1, Math.round(30 * Math.min(1, flags.scale)));
+    log(`many: faking 10 min of ${copies * 10} generated streams`);
+    const bigSrc = await prepareManySource(copies, `${DB_PREFIX}many_gen_src`, 600_000);
+    const big = await measure(`${copies * 10} streams live, ${minutes} min simulated`, { kind: 'many-live', which: copies, source: bigSrc, target: `${DB_PREFIX}tgt_many_gen`, minutes });
+    const b = big.counts;
+    figures.push(
+      { name: `${b.streams} generated streams (${copies} adtemp copies × 10 tables) live in one process, ${minutes} min simulated`, value: `${fmt(b.cpuPercent, 2)} % of a core, ${fmt(b.cpuPercent / b.streams, 4)} % per stream`, target: '', pass: undefined },
+      { name: '  RSS (peak while live)', value: `${fmt(b.rssMb)} MB, ${fmt((b.rssMb - b.rssBeforeMb) / b.streams, 2)} MB per stream above the ${fmt(b.rssBeforeMb)} MB before`, target: '≤ 400 MB', pass: b.rssMb <= 400 },
+      { name: '  max lag', value: `${fmt(b.maxLagIntervals, 1)} intervals`, target: '', pass: undefined },
+    );
+  }
+
   for (const f of fakers) {
     const rate = f.rows / f.seconds;
     figures.push({
@@ -262,7 +301,7 @@ async function main(): Promise<void> {
   }
 
   if (!flags.keep) {
-    if (want('scraper') || want('pmthv') || want('averager')) await dropBenchDatabases();
+    if (want('scraper') || want('pmthv') || want('averager') || want('many')) await dropBenchDatabases();
     fs.rmSync(SQLITE_DIR, { recursive: true, force: true });
   }
   process.stdout.write(renderTable(figures));

@@ -66,7 +66,7 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
 }
 
 /** The averager's sleep when caught up: `averager.sleep`, the time to wait for the next bin to complete. */
-function averagerSleep(regime: Regime): SleepPolicy {
+export function averagerSleep(regime: Regime): SleepPolicy {
   const sleepMs = parseDuration(regime.averager.sleep);
   return { next: async () => sleepMs };
 }

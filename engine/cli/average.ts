@@ -11,5 +11,5 @@ import { RegimeCommandOptions, addRegimeRunOptions, runRegimeCommand } from './r
 export const registerAverage: RegisterCommand = (program, io, setExit) => {
   const cmd = program.command('average').description('average a regime over DB-time bins: one validity per complete bin with its aggregates and count');
   addRegimeRunOptions(cmd, 'average');
-  cmd.action((name: string | undefined, opts: RegimeCommandOptions) => runRegimeCommand(cmd, 'average', io, setExit, name, opts));
+  cmd.action((names: string[], opts: RegimeCommandOptions) => runRegimeCommand(cmd, 'average', io, setExit, names, opts));
 };

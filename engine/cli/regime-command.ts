@@ -14,6 +14,9 @@ import { Logger } from '../core/logger';
 import { utcToLocal } from '../core/time';
 import { LoadedRegime } from '../config/load-regime';
 import { replayRegime } from '../report/replay-regime';
+import { findRegimeFile, listRegimeFiles } from '../config/load-regime';
+import { declaresAverager } from '../config/declares-averager';
+import { runMultiSession } from '../session/multi-session';
 
 /** Flags of `scrape run` and `scrape average`. */
 export interface RegimeCommandOptions extends CommonOptions {
@@ -39,7 +42,7 @@ export interface RegimeCommandOptions extends CommonOptions {
 export function addRegimeRunOptions(cmd: Command, mode: 'scrape' | 'average'): Command {
   const who = mode === 'scrape' ? 'scraper' : 'averager';
   cmd
-    .argument('[regime]', 'regime name (regimes.d/<name>.yaml) or path to a YAML file')
+    .argument('[regimes...]', `regime names (regimes.d/<name>.yaml) or paths to YAML files; several, or ALL (every regime${mode === 'average' ? ' declaring an averager' : ''}), run every stream of each in one process`)
     .helpOption(false)
     .option('-h, --help', `show this help and, with a regime, its effective ${who} settings`)
     .option('--source <name>', "dbconf section or URL of the source (default: the regime's)")
@@ -62,7 +65,12 @@ export function addRegimeRunOptions(cmd: Command, mode: 'scrape' | 'average'): C
  * The action of `scrape run` / `scrape average`: help with the effective settings, flag checks,
  * the regime and databases resolved, then the regime session (lock, run, signals, metrics).
  */
-export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average', io: CliIo, setExit: (code: number) => void, name: string | undefined, opts: RegimeCommandOptions): Promise<void> {
+export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average', io: CliIo, setExit: (code: number) => void, names: string[], opts: RegimeCommandOptions): Promise<void> {
+  if (names.length > 1 || names[0] === 'ALL') {
+    await runRegimesCommand(cmd, mode, io, names, opts);
+    return;
+  }
+  const name = names[0] as string | undefined;
   const section = mode === 'scrape' ? 'scraper' : 'averager';
   const sets = [...(opts.set ?? [])];
   if (opts.maxiter !== undefined) {
@@ -125,6 +133,104 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
     metrics,
     connectTimeoutMs: connectTimeout,
   });
+}
+
+/**
+ * `scrape run A B …` / `scrape run ALL` (`scrape average`: ALL is every regime declaring an
+ * averager): every stream of each regime in one process (`runMultiSession`). `--set`, `--maxiter`,
+ * `--seed` apply to every regime; `--source`/`--target` only when the regimes name one database
+ * (else ambiguous: refused); `--tables` runs each regime's named tables and refuses a name no
+ * regime matches; `--drop-target-tables` is refused (one regime at a time). Streams that failed
+ * while the others went on end the run with STREAMS_FAILED (exit 1), naming each.
+ */
+async function runRegimesCommand(cmd: Command, mode: 'scrape' | 'average', io: CliIo, names: string[], opts: RegimeCommandOptions): Promise<void> {
+  const section = mode === 'scrape' ? 'scraper' : 'averager';
+  const lookup = { regimesDir: opts.regimes, specDir: opts.specDir, cwd: io.cwd, env: io.env };
+  if (names.includes('ALL') && names.length > 1) throw new ScrapeError('USAGE', 'ALL stands alone: it means every regime of the regimes folder');
+  if (opts.help) {
+    io.stdout.write(cmd.helpInformation());
+    return;
+  }
+  let files = names[0] === 'ALL' ? listRegimeFiles(lookup).files : names.map((n) => findRegimeFile(n, lookup));
+  if (names[0] === 'ALL' && mode === 'average') files = files.filter(declaresAverager);
+  files = [...new Set(files)];
+  if (files.length === 0) {
+    throw new ScrapeError('REGIME_NOT_FOUND', `no regime${mode === 'average' ? ' declaring an averager' : ''} in ${listRegimeFiles(lookup).dir}`, { hint: 'name the regimes to run, or add regime files' });
+  }
+  if (opts.dropTargetTables) {
+    throw new ScrapeError('USAGE', '--drop-target-tables with several regimes: drop one regime\'s tables at a time', { hint: 'run scrape run <regime> --allow-drop-create-table --drop-target-tables for each regime first' });
+  }
+  const sets = [...(opts.set ?? [])];
+  if (opts.maxiter !== undefined) {
+    if (!/^\d+$/.test(opts.maxiter.trim())) {
+      throw new ScrapeError('BAD_OPTION', `--maxiter ${opts.maxiter}: expected a whole number of samples per stream (0 = forever)`, { hint: 'give a whole number, e.g. --maxiter 100' });
+    }
+    sets.push(`maxiter=${opts.maxiter.trim()}`);
+  }
+  const withSets = { ...opts, set: sets };
+  const loaded = files.map((f) => loadRegimeForCli(f, withSets, io, section));
+  for (const [flag, given, key] of [['--source', opts.source, 'source'], ['--target', opts.target, 'target']] as const) {
+    const named = [...new Set(loaded.map((l) => l.regime[key]))];
+    if (given !== undefined && named.length > 1) {
+      throw new ScrapeError('USAGE', `${flag} ${given} with regimes of different ${key}s (${named.join(', ')}): which regime it replaces is ambiguous`, {
+        hint: `run the regimes of one ${key} together, or give ${flag} one regime at a time`,
+      });
+    }
+  }
+  let metrics: { port: number; host: string; healthTimeoutMs?: number; statusPage: StatusPageRenderer } | undefined;
+  if (opts.metricsPort !== undefined) {
+    const port = Number(opts.metricsPort);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScrapeError('USAGE', `--metrics-port ${opts.metricsPort}: not a port number`);
+    const host = (opts.metricsHost ?? '127.0.0.1').trim();
+    if (!host) throw new ScrapeError('USAGE', '--metrics-host: empty');
+    metrics = { port, host, healthTimeoutMs: opts.healthTimeout === undefined ? undefined : parseDuration(opts.healthTimeout), statusPage: renderStatusPage };
+  } else if (opts.healthTimeout !== undefined) {
+    throw new ScrapeError('USAGE', '--health-timeout needs --metrics-port (the health check is served beside the metrics)');
+  }
+  const connectTimeout = connectTimeoutMs(opts.connectTimeout);
+  const logger = cliLogger(io, opts);
+  const dbconf = { dbconf: opts.dbconf, env: io.env, cwd: io.cwd };
+  const regimes = loaded.map((l) => {
+    const source = resolveDatabase(opts.source ?? l.regime.source, dbconf);
+    const target = resolveDatabase(opts.target ?? l.regime.target, dbconf);
+    for (const w of [...source.warnings, ...target.warnings]) logger.log('warn', w);
+    return {
+      loaded: l,
+      source,
+      target,
+      reload: () => {
+        const checked = checkRegimeFile(l.file, lookup);
+        if (!checked.regime || checked.diagnostics.some((d) => d.severity === 'error')) return renderDiagnostics(checked.diagnostics, io.cwd);
+        return { regime: sets.length ? applySettingOverrides(checked.regime, sets, section) : checked.regime, specs: checked.specs };
+      },
+    };
+  });
+  const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+  if (opts.dryRun) {
+    for (const r of regimes) await dryRun(mode, io, r.loaded, r.source, r.target, logger, connectTimeout, opts);
+    return;
+  }
+  const report = await runMultiSession({
+    mode,
+    regimes,
+    label: names[0] === 'ALL' ? 'ALL' : loaded.map((l) => l.regime.name).join('+'),
+    logger,
+    env: io.env,
+    standby: opts.standby,
+    untilCaughtUp: opts.untilCaughtUp,
+    tables,
+    allowCreate: opts.allowDropCreateTable,
+    seed: opts.seed,
+    rowDecoder: opts.rowDecoder,
+    metrics,
+    connectTimeoutMs: connectTimeout,
+  });
+  if (report.failed.length) {
+    const list = report.failed.map((f) => `${f.regime}/${f.stream}${f.code ? ` (${f.code})` : ''}`).join(', ');
+    throw new ScrapeError('STREAMS_FAILED', `${report.failed.length} of ${report.streams} streams stopped on an error, the others ran: ${list}`, {
+      hint: 'the error lines above say why; fix them and run again (each stream resumes from its target)',
+    });
+  }
 }
 
 /**

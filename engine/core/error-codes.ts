@@ -89,6 +89,7 @@ export const ERROR_CODES = {
   FENCE_MOVED: 'another writer wrote the same table and context meanwhile: the write wrote nothing and the stream resumes from the target',
   REPAIR_RANGE: 'a repair range reaches into what the scraper is still writing (past the TIMESTART of the context\'s last validity), or the target holds nothing to repair',
   LOCK_HELD: 'another process holds the writer lock',
+  STREAMS_FAILED: 'streams of a several-regime run (scrape run A B, ALL) that stopped on an error while the others went on',
   LOCK_LOST: 'the writer lock was lost while running',
   LOCK_ERROR: 'the writer lock could not be taken or checked',
   FAKER_NOT_FAKE: 'the faker refused a database that is not a fake one',

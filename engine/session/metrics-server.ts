@@ -18,6 +18,12 @@ export interface ScrapeMetricsOptions {
   processMetrics?: boolean;
   /** Exported as `scrape_healthy` (1 when `/healthz` answers 200). */
   health?: SessionHealth;
+  /**
+   * The regime a stream belongs to, when one process runs several (`scrape run A B`, `ALL`): its
+   * series carry that `regime` label, so streams of two regimes with one table name stay apart.
+   * Absent: every series carries the regime given to the constructor.
+   */
+  regimeOf?: (worker: StreamWorker) => string;
 }
 
 /**
@@ -34,7 +40,7 @@ export class ScrapeMetrics implements StreamObserver {
   readonly registry = new Registry();
   private readonly clock: Clock;
   /** Per stream: the newest source row at the last step, ms since the epoch. */
-  private readonly sourceLatest = new Map<string, number>();
+  private readonly sourceLatest = new Map<string, { regime: string; stream: string; ms: number }>();
   private readonly lag: Gauge<'regime' | 'stream'>;
   private readonly latestTimestamp: Gauge<'regime' | 'stream'>;
   private readonly rows: Counter<'regime' | 'stream'>;
@@ -48,8 +54,11 @@ export class ScrapeMetrics implements StreamObserver {
   private readonly quarantined: Gauge<'regime' | 'stream'>;
   private readonly lateRows: Gauge<'regime' | 'stream'>;
 
+  private readonly regimeOf?: (worker: StreamWorker) => string;
+
   constructor(private readonly regime: string, options: ScrapeMetricsOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    this.regimeOf = options.regimeOf;
     const registers = [this.registry];
     const perStream = ['regime', 'stream'] as const;
     const metrics = this;
@@ -63,7 +72,7 @@ export class ScrapeMetrics implements StreamObserver {
       collect() {
         this.reset();
         const now = metrics.clock.now();
-        for (const [stream, ms] of metrics.sourceLatest) this.set({ regime: metrics.regime, stream }, (now - ms) / 1000);
+        for (const { regime, stream, ms } of metrics.sourceLatest.values()) this.set({ regime, stream }, (now - ms) / 1000);
       },
     });
     this.rows = new Counter({ name: 'scrape_rows_read_total', help: 'Source rows read.', labelNames: perStream, registers });
@@ -94,7 +103,7 @@ export class ScrapeMetrics implements StreamObserver {
   }
 
   private labels(worker: StreamWorker): { regime: string; stream: string } {
-    return { regime: this.regime, stream: worker.stream.table };
+    return { regime: this.regimeOf?.(worker) ?? this.regime, stream: worker.stream.table };
   }
 
   step(worker: StreamWorker, step: StepResult, lagMs: number | undefined): void {
@@ -104,7 +113,7 @@ export class ScrapeMetrics implements StreamObserver {
     this.lastRead.set(labels, this.clock.now() / 1000);
     const latest = worker.sourceLatestMs;
     if (latest !== undefined) {
-      this.sourceLatest.set(labels.stream, latest);
+      this.sourceLatest.set(`${labels.regime}\n${labels.stream}`, { ...labels, ms: latest });
       this.latestTimestamp.set(labels, latest / 1000);
     }
   }

@@ -74,6 +74,21 @@ export class CatchUpProgress implements StreamObserver {
     this.begin();
   }
 
+  /**
+   * A stream joins the streams counted, without restarting the count of the others (several
+   * regimes in one process build their streams at different times): catching up until its
+   * first step reads to the end of its source.
+   */
+  join(worker: StreamWorker): void {
+    this.streams.set(worker, { worker, live: false });
+    if (!this.busy) this.begin();
+  }
+
+  /** A stream that stopped (failed) leaves: the others' catch-up ends without it. */
+  leave(worker: StreamWorker): void {
+    this.streams.delete(worker);
+  }
+
   propagation(worker: StreamWorker, reason: string): void {
     const s = this.streams.get(worker);
     // a live stream's writes have their own lines
