@@ -9,7 +9,7 @@ import { EDGE_SHARE, PhaseSpec } from './bench-phases';
 import { Figure, renderTable } from './bench-report';
 
 /**
- * `npm run bench`: sets up its own MariaDB databases (`bench_*`) with the batch faker, measures
+ * `npm run bench`: sets up its own MariaDB databases (`bench_*`, or `$SCRAPE_BENCH_PREFIX*`) with the batch faker, measures
  * the scraper, the pmthv scraper and the averager against what MariaDB and the literal
  * per-sample baseline do on the same data in the same run, and the scraper on the embedded
  * SQLite default (files in `SQLITE_DIR`), and prints one table with each figure, its target and
