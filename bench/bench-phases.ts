@@ -31,6 +31,12 @@ function seconds(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
+/** CPU seconds (user + system) of this process since `start` (`process.cpuUsage()`). */
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const cpu = process.cpuUsage(start);
+  return (cpu.user + cpu.system) / 1e6;
+}
+
 /** A read-only source connection (`decimalNumbers` as `scrape run` and `scrape average` open theirs). */
 function openSource(name: string, decimalNumbers = false): Knex {
   return openDatabase(benchLocation(name), { readOnly: true, decimalNumbers });
@@ -72,15 +78,17 @@ async function scraperPhase(workload: Workload, sourceName: string, targetName: 
   const source = openSource(sourceName, true);
   const target = openDatabase(targetLocation);
   try {
+    const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const report = await runScraper({ regime, specs, source, target, targetLocation, logger: silentLogger, untilCaughtUp: true, seed: false, allowCreate: true });
     const s = seconds(t0);
+    const cpuSeconds = cpuSince(cpu0);
     const spec = specs.get(regime.targets[0].spec)!;
     const payload = await count(target, `SELECT COUNT(*) AS n FROM \`${spec.table}\``);
     const validities = await count(target, `SELECT COUNT(*) AS n FROM \`${spec.table}Vld\``);
     const rows = report.streams.reduce((n, r) => n + r.rowsRead, 0);
     const samples = report.streams.reduce((n, r) => n + r.samples, 0);
-    return { seconds: s, rows, counts: { samples, validities, payload } };
+    return { seconds: s, rows, counts: { samples, validities, payload, cpuSeconds } };
   } finally {
     await source.destroy();
     await target.destroy();
@@ -145,12 +153,14 @@ async function averagerPhase(sourceName: string, targetName: string): Promise<Ph
   const source = openSource(sourceName, true);
   const target = openDatabase(targetLocation);
   try {
+    const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const report = await runAverager({ regime, specs, source, target, targetLocation, logger: silentLogger, untilCaughtUp: true, allowCreate: true });
     const s = seconds(t0);
+    const cpuSeconds = cpuSince(cpu0);
     const spec = specs.get(regime.targets[0].spec)!;
     const validities = await count(target, `SELECT COUNT(*) AS n FROM \`${spec.table}Vld\``);
-    return { seconds: s, rows: report.streams.reduce((n, r) => n + r.rowsRead, 0), counts: { validities } };
+    return { seconds: s, rows: report.streams.reduce((n, r) => n + r.rowsRead, 0), counts: { validities, cpuSeconds } };
   } finally {
     await source.destroy();
     await target.destroy();
@@ -224,20 +234,24 @@ async function bareReadPhase(workload: Workload, sourceName: string): Promise<Ph
     const client = source.client as { acquireConnection(): Promise<any>; releaseConnection(c: unknown): Promise<unknown> };
     const conn = await client.acquireConnection();
     const times: Record<string, number> = {};
+    const cpus: Record<string, number> = {};
     let rows = 0;
     try {
       for (const rowsAsArray of [false, true]) {
+        const cpu0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
         rows = 0;
         await new Promise<void>((resolve, reject) => {
           conn.query({ sql, rowsAsArray }).on('result', () => rows++).on('error', reject).on('end', resolve);
         });
         times[rowsAsArray ? 'arrays' : 'objects'] = seconds(t0);
+        cpus[rowsAsArray ? 'arrays' : 'objects'] = cpuSince(cpu0);
       }
     } finally {
       await client.releaseConnection(conn);
     }
-    return { seconds: Math.min(times.objects, times.arrays), rows, counts: { objectsMs: Math.round(times.objects * 1000), arraysMs: Math.round(times.arrays * 1000) } };
+    const best = times.objects <= times.arrays ? 'objects' : 'arrays';
+    return { seconds: times[best], rows, counts: { objectsMs: Math.round(times.objects * 1000), arraysMs: Math.round(times.arrays * 1000), cpuSeconds: cpus[best] } };
   } finally {
     await source.destroy();
   }

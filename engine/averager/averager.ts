@@ -15,7 +15,7 @@ export type AveragerOptions = RunOptions;
 
 /** Per-stream counters of an averager run. */
 export interface AveragerReport {
-  streams: { table: string; resumedAt: string; rowsRead: number; chunks: number; validities: number }[];
+  streams: { table: string; resumedAt: string; rowsRead: number; chunks: number; chunksReadAhead: number; validities: number }[];
 }
 
 /** The averager settings of a regime in numbers. */
@@ -56,7 +56,7 @@ export async function buildStreamAveragers(options: AveragerOptions): Promise<St
     aggregateKeys: (stream) => averagerAggregateKeys(regime, stream.columns),
     make: ({ stream, reader, quarantine, targets }) => {
       // a replay leaves the late rows out here too (`scrape verify --average`)
-      const rangeReader = rangeReaderFor(source, stream, options.replay?.excludeIds?.get(stream.table));
+      const rangeReader = rangeReaderFor(source, stream, reader, options.replay?.excludeIds?.get(stream.table));
       // its reads are timed like the keyset pages' (the builder sets reader.onRead afterwards)
       if (rangeReader) rangeReader.onRead = (seconds) => reader.onRead?.(seconds);
       const range = rangeReader ? { reader: rangeReader, filter: decl.filter } : undefined;
@@ -82,6 +82,6 @@ export async function runAverager(given: AveragerOptions): Promise<AveragerRepor
   const options = { ...given, regime: regimeForRole(given.regime, 'average') };
   const averagers = await runStreams(options, () => buildStreamAveragers(options), averagerSleep(options.regime));
   return {
-    streams: (averagers ?? []).map((a) => ({ table: a.stream.table, resumedAt: a.resumeTime, rowsRead: a.totals.rowsRead, chunks: a.chunks, validities: a.totals.propagations })),
+    streams: (averagers ?? []).map((a) => ({ table: a.stream.table, resumedAt: a.resumeTime, rowsRead: a.totals.rowsRead, chunks: a.chunks, chunksReadAhead: a.chunksReadAhead, validities: a.totals.propagations })),
   };
 }

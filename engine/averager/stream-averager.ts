@@ -68,6 +68,65 @@ class PageCursor {
   }
 }
 
+/**
+ * The next chunk's rows read ahead on a second connection (the streamed path) while this chunk
+ * is aggregated: its bounds, then its rows, held until the chunk's turn; then handed on, the held
+ * ones first and the rest as they arrive, in the order read. The connection goes back to the
+ * pool as soon as the read ends.
+ */
+class ReadAhead {
+  readonly bounds: Promise<RangeBounds>;
+  readonly done: Promise<void>;
+  private held: [unknown[], string][] = [];
+  private sink?: (values: unknown[], dateTime: string) => void;
+  private failure: unknown;
+
+  constructor(
+    readonly from: number,
+    readonly to: number,
+    held: HeldConnection,
+    reader: RangeReader,
+    /** True when the rows of these bounds are the chunk's (its first entry in the chunk `from` starts): only then are they read. */
+    inChunk: (bounds: RangeBounds) => boolean,
+  ) {
+    const fromText = naiveText(from);
+    const toText = naiveText(to);
+    this.bounds = reader.bounds(held.conn, fromText, toText);
+    this.done = this.bounds
+      .then((b) => (inChunk(b) ? reader.stream(held.conn, b, fromText, toText, (values, t) => this.take(values, t)) : undefined))
+      .finally(() => held.release());
+    this.bounds.catch(() => undefined);
+    this.done.catch(() => undefined); // awaited (and its error raised) by `drain`, or when the pass ends
+  }
+
+  private take(values: unknown[], t: string): void {
+    const sink = this.sink;
+    if (sink === undefined) this.held.push([values, t]);
+    else if (this.failure === undefined) {
+      try {
+        sink(values, t);
+      } catch (err) {
+        this.failure = err;
+      }
+    }
+  }
+
+  /** Hands every row to `onRow` in order (the held ones now, later ones as they arrive); resolves when the read has ended. */
+  async drain(onRow: (values: unknown[], dateTime: string) => void): Promise<void> {
+    const held = this.held;
+    this.held = [];
+    try {
+      for (let i = 0; i < held.length; i++) onRow(held[i][0], held[i][1]);
+      this.sink = onRow;
+    } catch (err) {
+      this.failure = err;
+      this.sink = () => undefined;
+    }
+    await this.done;
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
 /** A bin whose entries are all read: its start, aggregates and first/last passing entries. */
 interface ClosedBin {
   start: number;
@@ -107,6 +166,8 @@ export class StreamAverager implements StreamWorker {
   private readonly counts = { rowsRead: 0, rowsSkipped: 0, samples: 0, propagations: 0 };
   /** Chunks read since the stream started. */
   chunks = 0;
+  /** Of those, chunks whose rows were read ahead on a spare connection while the one before was aggregated (streamed path). */
+  chunksReadAhead = 0;
   /** Naive local ms where the next chunk starts reading (a bin start, or timefloor). */
   private startMs = NaN;
   /** Local time the stream resumed from at its (last) `resume`. */
@@ -131,6 +192,8 @@ export class StreamAverager implements StreamWorker {
    */
   private held?: HeldConnection;
   private nextBounds?: { from: number; to: number; bounds: Promise<RangeBounds> };
+  /** The next chunk read ahead on a spare connection (streamed path), when the pool had one. */
+  private ahead?: ReadAhead;
   /** End of the complete bins of the current pass (the latest entry's bin start), read once per pass. */
   private territoryEnd?: number;
   private chunkIndex = 0;
@@ -315,6 +378,9 @@ export class StreamAverager implements StreamWorker {
     const next = this.nextBounds;
     this.nextBounds = undefined;
     if (next) await next.bounds.catch(() => undefined);
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead) await ahead.done.catch(() => undefined);
     const held = this.held;
     this.held = undefined;
     if (held) await held.release();
@@ -408,12 +474,27 @@ export class StreamAverager implements StreamWorker {
     // usually the next entry is in the chunk that `from` starts: one query gives it and the id
     // range (asked already, while the previous chunk's rows arrived, when that chunk ended here)
     const guessEnd = Math.min(bins.ceil(chunks.end(chunks.start(from))), territoryEnd);
+    const inChunkOf = (start: number) => (b: RangeBounds) => b.first !== undefined && chunks.start(naiveMs(b.first)) === chunks.start(start);
+    // read ahead by the previous chunk on a spare connection: its bounds, and its rows when there are any
+    const ahead = this.ahead;
+    this.ahead = undefined;
     const asked = this.nextBounds;
     this.nextBounds = undefined;
-    let bounds = asked && asked.from === from && asked.to === guessEnd ? await asked.bounds : await range.bounds(conn, naiveText(from), naiveText(guessEnd));
+    let rowsAhead: ReadAhead | undefined;
+    let bounds: RangeBounds;
+    if (ahead && ahead.from === from && ahead.to === guessEnd) {
+      bounds = await ahead.bounds;
+      if (inChunkOf(from)(bounds)) {
+        rowsAhead = ahead;
+        this.chunksReadAhead++;
+      } else await ahead.done;
+    } else {
+      if (ahead) await ahead.done.catch(() => undefined);
+      bounds = asked && asked.from === from && asked.to === guessEnd ? await asked.bounds : await range.bounds(conn, naiveText(from), naiveText(guessEnd));
+    }
     let around: { chunkStart: number; chunkEnd: number };
-    if (bounds.first !== undefined && chunks.start(naiveMs(bounds.first)) === chunks.start(from)) {
-      around = this.chunkAround(naiveMs(bounds.first), territoryEnd);
+    if (inChunkOf(from)(bounds)) {
+      around = this.chunkAround(naiveMs(bounds.first!), territoryEnd);
     } else {
       const found = await range.firstFrom(conn, naiveText(from));
       if (found === undefined || naiveMs(found) >= territoryEnd) {
@@ -428,10 +509,11 @@ export class StreamAverager implements StreamWorker {
     const at = this.arrayColumns!;
     const filter = this.arrayFilter!;
     const names = range.columnNames;
-    const toRow = (values: unknown[]): SourceRow => {
+    const toRow = (values: unknown[], dateTime: string): SourceRow => {
       const row: Record<string, unknown> = {};
       for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
       row.id = Number(row.id);
+      row.date_time = dateTime;
       return row as SourceRow;
     };
     const closed: ClosedBin[] = [];
@@ -439,17 +521,19 @@ export class StreamAverager implements StreamWorker {
     let binStart = NaN;
     let firstRow: unknown[] | undefined;
     let lastRow: unknown[] | undefined;
+    let firstT = '';
+    let lastT = '';
     let binRows = 0;
     let binPassed = 0;
     const close = () => {
-      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow), last: toRow(lastRow), agg: agg.result(naiveText(bins.end(binStart))), maxId: this.maxIdRead, rows: binRows, passed: binPassed });
+      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow, firstT), last: toRow(lastRow, lastT), agg: agg.result(naiveText(bins.end(binStart))), maxId: this.maxIdRead, rows: binRows, passed: binPassed });
     };
     let consumed = 0;
     agg.reset();
-    const reading = range.stream(conn, bounds, naiveText(from), naiveText(around.chunkEnd), (values) => {
+    const onRow = (values: unknown[], t: string): void => {
       consumed++;
-      if ((values[0] as number) > this.maxIdRead) this.maxIdRead = Number(values[0]);
-      const t = values[1] as string;
+      const id = values[0] as number;
+      if (id > this.maxIdRead) this.maxIdRead = Number(id);
       if (!(t < binEnd)) {
         close();
         binStart = bins.start(naiveMs(t));
@@ -463,17 +547,26 @@ export class StreamAverager implements StreamWorker {
       if (filter(values as unknown as SourceRow)) {
         binPassed++;
         agg.addAt(values, at, t);
-        if (firstRow === undefined) firstRow = values;
+        if (firstRow === undefined) {
+          firstRow = values;
+          firstT = t;
+        }
         lastRow = values;
+        lastT = t;
       }
-    });
-    // the next chunk's bounds, queued behind these rows on the same connection
+    };
+    // the next chunk: read ahead on a spare connection while these rows are aggregated (asked
+    // first, so the server works on it meanwhile), else its bounds queued behind these rows on
+    // the same connection
     const nextFrom = around.chunkEnd;
-    if (nextFrom < territoryEnd) {
-      const to = Math.min(bins.ceil(chunks.end(chunks.start(nextFrom))), territoryEnd);
-      const next = range.bounds(conn, naiveText(nextFrom), naiveText(to));
+    const nextTo = Math.min(bins.ceil(chunks.end(chunks.start(nextFrom))), territoryEnd);
+    const spare = nextFrom < territoryEnd ? await range.holdSpare().catch(() => undefined) : undefined;
+    if (spare) this.ahead = new ReadAhead(nextFrom, nextTo, spare, range, inChunkOf(nextFrom));
+    const reading = rowsAhead ? rowsAhead.drain(onRow) : range.stream(conn, bounds, naiveText(from), naiveText(around.chunkEnd), onRow);
+    if (nextFrom < territoryEnd && !spare) {
+      const next = range.bounds(conn, naiveText(nextFrom), naiveText(nextTo));
       next.catch(() => undefined); // awaited by the next chunk, or when the pass ends
-      this.nextBounds = { from: nextFrom, to, bounds: next };
+      this.nextBounds = { from: nextFrom, to: nextTo, bounds: next };
     }
     await reading;
     close();

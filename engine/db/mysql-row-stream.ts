@@ -32,6 +32,18 @@ export async function holdMysqlConnection(db: Knex): Promise<HeldConnection> {
 }
 
 /**
+ * As `holdMysqlConnection`, but only when the pool has a connection to spare now (its in-use,
+ * pending and being-made connections below its maximum): undefined otherwise, so a caller that
+ * only reads ahead never waits on a pool that other readers hold.
+ */
+export async function holdSpareMysqlConnection(db: Knex): Promise<HeldConnection | undefined> {
+  const pool = (db.client as { pool?: { max: number; numUsed(): number; numPendingAcquires(): number; numPendingCreates(): number } }).pool;
+  if (!pool || typeof pool.numUsed !== 'function') return undefined;
+  if (pool.numUsed() + pool.numPendingAcquires() + pool.numPendingCreates() >= pool.max) return undefined;
+  return holdMysqlConnection(db);
+}
+
+/**
  * Runs `fn` with one connection of a MySQL knex pool to itself (queries queued on it run in
  * order, so a second query can be sent while the first one's rows still arrive), and gives the
  * connection back after.

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
 import { dialectOf, quoteIdentifier } from '../db/dialect';
-import { HeldConnection, MysqlConnection, holdMysqlConnection, streamMysqlRows } from '../db/mysql-row-stream';
+import { HeldConnection, MysqlConnection, holdMysqlConnection, holdSpareMysqlConnection, streamMysqlRows } from '../db/mysql-row-stream';
 import { localToUtc, utcToLocal } from '../core/time';
 import { SourceStream } from './source-stream';
+import type { SourceReader } from './source-reader';
+import type { SourceRow } from './source-row';
 
 /** The first entry at or after a time and the id range of a time range, as one query answers them. */
 export interface RangeBounds {
@@ -32,7 +34,13 @@ export class RangeReader {
   private readonly toServer: (local: string) => string = (local) => local;
 
   /** `excludeIds`: source ids never read (a replay leaves late rows out, as `SourceReaderOptions.excludeIds`). */
-  constructor(private readonly db: Knex, stream: SourceStream, excludeIds: readonly number[] = []) {
+  constructor(
+    private readonly db: Knex,
+    stream: SourceStream,
+    /** The stream's keyset reader: its row decoder switches and self-check (`numericRowHook`); without it the driver parses every row. */
+    private readonly decoder?: Pick<SourceReader, 'numericRowHook' | 'reportDecoderOff'>,
+    excludeIds: readonly number[] = [],
+  ) {
     const zone = stream.timestampZone;
     if (zone !== undefined) {
       this.toLocal = (utc) => (typeof utc === 'string' ? utcToLocal(utc, zone) : utc);
@@ -61,6 +69,15 @@ export class RangeReader {
     return holdMysqlConnection(this.db);
   }
 
+  /**
+   * A second source connection for reading the next chunk ahead while this one is aggregated,
+   * when the pool has one to spare now (see `holdSpareMysqlConnection`); undefined otherwise.
+   * `release` it as soon as its read ends.
+   */
+  holdSpare(): Promise<HeldConnection | undefined> {
+    return holdSpareMysqlConnection(this.db);
+  }
+
   /** The first entry's time and the id range of `[from, to)` (source-local texts). */
   async bounds(conn: MysqlConnection, from: string, to: string): Promise<RangeBounds> {
     let row: unknown[] = [];
@@ -81,18 +98,33 @@ export class RangeReader {
    */
   onRead?: (seconds: number) => void;
 
-  /** Streams the rows of `[from, to)` within ids `lo..hi` as arrays (see `columnNames`), in `(date_time, id)` order. */
-  async stream(conn: MysqlConnection, bounds: RangeBounds, from: string, to: string, onRow: (values: unknown[]) => void): Promise<void> {
+  /**
+   * Streams the rows of `[from, to)` within ids `lo..hi` as arrays (see `columnNames`), in
+   * `(date_time, id)` order, each with its source-local `date_time` text: `values[1]` holds it
+   * for rows the driver parsed, NaN for rows decoded from their packets (numbers unboxed, see
+   * `numericRowDecoder`; only with `decoder`, the stream's `SourceReader`, whose switches and
+   * self-check apply).
+   */
+  async stream(conn: MysqlConnection, bounds: RangeBounds, from: string, to: string, onRow: (values: unknown[], dateTime: string) => void): Promise<void> {
     if (bounds.lo === null || bounds.lo === undefined) return;
     const values = [bounds.lo, bounds.hi, this.toServer(from), this.toServer(to)];
     const toLocal = this.toLocal;
     const started = performance.now();
-    if (!toLocal) await streamMysqlRows(conn, { sql: this.rangeSql, values, rowsAsArray: true }, onRow);
-    else {
-      await streamMysqlRows(conn, { sql: this.rangeSql, values, rowsAsArray: true }, (row) => {
-        row[1] = toLocal(row[1] as string);
-        onRow(row);
-      });
+    const parsed = toLocal
+      ? (row: unknown[]) => {
+          const t = toLocal(row[1] as string);
+          row[1] = t;
+          onRow(row, t);
+        }
+      : (row: unknown[]) => onRow(row, row[1] as string);
+    const decoded = toLocal
+      ? (row: SourceRow) => onRow(row as unknown as unknown[], toLocal(row.date_time))
+      : (row: SourceRow) => onRow(row as unknown as unknown[], row.date_time);
+    const hook = this.decoder?.numericRowHook(decoded);
+    try {
+      await streamMysqlRows(conn, { sql: this.rangeSql, values, rowsAsArray: true }, parsed, hook);
+    } finally {
+      this.decoder?.reportDecoderOff();
     }
     this.onRead?.((performance.now() - started) / 1000);
   }
@@ -108,6 +140,6 @@ export class RangeReader {
  * succession is read by the keyset pages of `SourceReader`, which hand over between its tables),
  * else undefined: keyset pages then. `excludeIds`: source ids left out (a replay's late rows).
  */
-export function rangeReaderFor(db: Knex, stream: SourceStream, excludeIds?: readonly number[]): RangeReader | undefined {
-  return dialectOf(db) === 'mysql' && stream.joins.length === 0 && !stream.succession ? new RangeReader(db, stream, excludeIds) : undefined;
+export function rangeReaderFor(db: Knex, stream: SourceStream, decoder?: Pick<SourceReader, 'numericRowHook' | 'reportDecoderOff'>, excludeIds?: readonly number[]): RangeReader | undefined {
+  return dialectOf(db) === 'mysql' && stream.joins.length === 0 && !stream.succession ? new RangeReader(db, stream, decoder, excludeIds) : undefined;
 }

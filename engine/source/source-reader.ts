@@ -464,8 +464,24 @@ export class SourceReader {
   }
 
 
+  /**
+   * A `streamMysqlRows` hook decoding rows of numbers from their packets (`numericRowDecoder`)
+   * for another reader of this stream's table that reads arrays (the averager's `RangeReader`),
+   * under this reader's switches and self-check: decoded rows go to `onRow` (the `date_time`
+   * slot NaN, `id` and `date_time` as properties, the time as the server sent it), others stay
+   * the driver's. Undefined while the decoder is off (`rowDecoderOff`). Call `reportDecoderOff`
+   * after each such query.
+   */
+  numericRowHook(onRow: (row: SourceRow) => void): ((query: unknown, config: unknown) => void) | undefined {
+    if (this.rowDecoderOff !== undefined) return undefined;
+    const options = { check: this.decoderCheck, ...this.decoderOptions };
+    return (query, config) => {
+      decodeNumericRows(query, config as Parameters<typeof decodeNumericRows>[1], onRow, options);
+    };
+  }
+
   /** Tells `onDecoderDisabled` (once) that the self-check turned the decoder off. */
-  private reportDecoderOff(): void {
+  reportDecoderOff(): void {
     if (this.decoderCheck.off === undefined || this.decoderDisabledCount > 0) return;
     this.decoderDisabledCount++;
     this.onDecoderDisabled?.(this.decoderCheck.off);
