@@ -187,7 +187,7 @@ export class StreamAverager implements StreamWorker {
   /** The paged path's cursor, open across the chunks of one catch-up pass. */
   private pages?: PageCursor;
   /**
-   * The streamed path's connection, held across the chunks of one catch-up pass, and the next
+   * The streamed path's connection, held for one chunk (given back between steps), and the next
    * chunk's bounds, asked on it while this chunk's rows arrive (the server answers at once).
    */
   private held?: HeldConnection;
@@ -391,6 +391,18 @@ export class StreamAverager implements StreamWorker {
     return this.range ? this.readRange(territoryEnd) : this.readPages(territoryEnd);
   }
 
+  /** Releases the streamed path's connection once the bounds queued on it are answered (they are kept). */
+  private async giveBackConnection(): Promise<void> {
+    const next = this.nextBounds;
+    if (next) {
+      const answered = await next.bounds.then((b) => b, () => undefined);
+      this.nextBounds = answered ? { ...next, bounds: Promise.resolve(answered) } : undefined;
+    }
+    const held = this.held;
+    this.held = undefined;
+    if (held) await held.release();
+  }
+
   /** The chunk grid's chunk holding `firstMs`, cut at the territory end, and where it starts reading (never before `startMs`'s bin). */
   private chunkAround(firstMs: number, territoryEnd: number): { chunkStart: number; chunkEnd: number } {
     const { bins, chunks } = this.settings;
@@ -500,6 +512,7 @@ export class StreamAverager implements StreamWorker {
       if (found === undefined || naiveMs(found) >= territoryEnd) {
         // No entry left before the territory end: the remaining bins are empty gaps.
         this.startMs = Math.max(this.startMs, territoryEnd);
+        await this.giveBackConnection();
         return undefined;
       }
       around = this.chunkAround(naiveMs(found), territoryEnd);
@@ -571,6 +584,10 @@ export class StreamAverager implements StreamWorker {
     await reading;
     close();
     agg.reset();
+    // the connection goes back to the pool between steps (the next chunk's bounds answered first):
+    // the process's other streams take turns on the same pool, and a stream holding it across its
+    // turns would starve the ones beyond the pool's size
+    await this.giveBackConnection();
     return { chunkStart: around.chunkStart, end: around.chunkEnd, bins: closed, rows: consumed, blocked: false };
   }
 

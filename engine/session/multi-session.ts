@@ -150,7 +150,7 @@ export async function runMultiSession(options: MultiSessionOptions): Promise<Mul
   const progress = new CatchUpProgress(logger, clock);
   // each stream's loop must not restart the progress count of the others (`start`): streams join it as they are built
   const observer: StreamObserver = { ...combineObservers(progress, metrics, health, options.observer), start: undefined };
-  // an averager holds a source connection across the chunks of a catch-up pass: room for every stream's
+  // an averager stream holds a source connection for each chunk it reads (given back between steps); the streams' loops run at once: room for many
   const poolMax = mode === 'average' ? 64 : undefined;
   const connections = new SharedConnections((location, source) =>
     openDatabase(location, source ? { readOnly: true, decimalNumbers: true, connectTimeoutMs: backoff.giveUpAfterMs, poolMax: location.dialect === 'sqlite' ? undefined : poolMax } : { connectTimeoutMs: backoff.giveUpAfterMs }),
