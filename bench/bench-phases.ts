@@ -4,6 +4,8 @@ import { openDatabase } from '../engine/db/open-database';
 import { silentLogger } from '../engine/core/logger';
 import { naiveMs, naiveText, parseDuration } from '../engine/core/time';
 import { runScraper } from '../engine/scraper/scraper';
+import { appendPhase, BenchRef, fillPhase, queriesPhase, TimedQuery } from './bench-flat';
+import { TargetShape } from './bench-target';
 import { benchLocation, benchRegime, benchSqliteLocation, recreateDatabase, removeSqliteFile, Workload } from './bench-data';
 
 /** What a measured phase reports (times in seconds, measured inside the phase's own process). */
@@ -13,6 +15,8 @@ export interface PhaseResult {
   rows: number;
   /** Extra counters (propagations, payload rows, samples, groups...). */
   counts: Record<string, number>;
+  /** Timed queries and their plans (`target-queries`). */
+  queries?: TimedQuery[];
 }
 
 /** A phase to run in a child process. */
@@ -22,7 +26,10 @@ export type PhaseSpec =
   | { kind: 'averager'; source: string; target: string }
   | { kind: 'baseline'; source: string; samples: number }
   | { kind: 'bare-read'; workload: Workload; source: string }
-  | { kind: 'group-by'; source: string };
+  | { kind: 'group-by'; source: string }
+  | { kind: 'fill-target'; shape: TargetShape; target: BenchRef; validities: number }
+  | { kind: 'append'; shape: TargetShape; target: BenchRef; count: number; batch: number; fresh: boolean }
+  | { kind: 'target-queries'; shape: TargetShape; target: BenchRef; source: BenchRef };
 
 function seconds(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
@@ -53,6 +60,12 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
       return bareReadPhase(spec.workload, spec.source);
     case 'group-by':
       return groupByPhase(spec.source);
+    case 'fill-target':
+      return fillPhase(spec.shape, spec.target, spec.validities);
+    case 'append':
+      return appendPhase(spec.shape, spec.target, spec.count, spec.batch, spec.fresh);
+    case 'target-queries':
+      return queriesPhase(spec.shape, spec.target, spec.source);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
+import { SqlDialect, dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
 import { PROVENANCE_TABLE, columnValueKind, vldTableName } from '../spec/ddl';
 import type { Provenance } from './propagation';
 import { SpecTable } from '../spec/spec-table';
@@ -44,7 +44,25 @@ const VLD_SELECT = ['SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUB
 export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext, endAtOrBefore?: string): Promise<VldRow | undefined> {
   // asked before every write (the fence) and at every resume: one statement text per table and
   // filter, prepared once per connection on SQLite (`preparedRows`)
-  const q = (name: string) => quoteIdentifier(name, dialectOf(db));
+  const { sql, bindings } = lastValidityQuery(dialectOf(db), spec, ctx, endAtOrBefore);
+  const [row] = await preparedRows(db, sql, bindings);
+  return row ? toVldRow(row) : undefined;
+}
+
+/** A statement and its `?` bindings (what the bench and the plan tests explain). */
+export interface SqlQuery {
+  sql: string;
+  bindings: unknown[];
+}
+
+/**
+ * The statement of `lastValidity`: equality on the context columns given, `ORDER BY TIMEEND DESC,
+ * SEQNO DESC LIMIT 1`, which the `<Vld>_ctx_end` index answers from its end (SEQNO, the primary
+ * key, is the last part of every index entry on both databases): one index probe, however many
+ * validities the context holds.
+ */
+export function lastValidityQuery(dialect: SqlDialect, spec: SpecTable, ctx: ReadContext, endAtOrBefore?: string): SqlQuery {
+  const q = (name: string) => quoteIdentifier(name, dialect);
   const where = [`${q('SITEMASK')} = ?`, `${q('SUBSITE')} = ?`];
   const bindings: unknown[] = [ctx.sitemask, ctx.subsite];
   if (ctx.simmask !== undefined) {
@@ -64,8 +82,7 @@ export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext, 
     bindings.push(endAtOrBefore);
   }
   const sql = `SELECT ${VLD_SELECT.map(q).join(', ')} FROM ${q(vldTableName(spec))} WHERE ${where.join(' AND ')} ORDER BY ${q('TIMEEND')} DESC, ${q('SEQNO')} DESC LIMIT 1`;
-  const [row] = await preparedRows(db, sql, bindings);
-  return row ? toVldRow(row) : undefined;
+  return { sql, bindings };
 }
 
 /**
@@ -106,14 +123,12 @@ function checkOneBit(value: number, what: string): void {
 }
 
 /**
- * What a DBI reader gets for a context at one time (the DBI validity query and
- * validity-record builder): the validities with `TIMESTART <= at < TIMEEND`, `SITEMASK & site`,
- * `SIMMASK & simflag`, equal SUBSITE and TASK (and, with rollback dates, `INSERTDATE < rollback`,
- * `VERSIONDATE < rollbackVersion`) compete per AGGREGATENO; in each, the newest VERSIONDATE wins,
- * ties → the larger SEQNO. Returns every aggregate's winner, by AGGREGATENO, with its payload rows
- * in ROW_COUNTER order; `[]` when nothing is valid.
+ * The validity query of `readContextAt` (knex builder; `.toSQL()` for its text): the candidates
+ * for `q.at`, best first within each AGGREGATENO. The mask tests are `SITEMASK IN (…)`, which the
+ * `<Vld>_site_start` and `<Vld>_site_end` indexes serve with the SUBSITE equality and one of the
+ * time bounds.
  */
-export async function readContextAt(db: Knex, spec: SpecTable, q: DbiReadQuery): Promise<DbiAggregate[]> {
+export function readContextQuery(db: Knex, spec: SpecTable, q: DbiReadQuery): Knex.QueryBuilder {
   checkOneBit(q.site, 'site');
   const simflag = q.simflag ?? 1;
   checkOneBit(simflag, 'SimFlag');
@@ -129,7 +144,19 @@ export async function readContextAt(db: Knex, spec: SpecTable, q: DbiReadQuery):
   if (q.aggregateno !== undefined) query.andWhere('AGGREGATENO', q.aggregateno);
   if (q.rollback !== undefined) query.andWhere('INSERTDATE', '<', normalizeTimeText(q.rollback));
   if (q.rollbackVersion !== undefined) query.andWhere('VERSIONDATE', '<', normalizeTimeText(q.rollbackVersion));
-  const candidates = (await query.orderBy([{ column: 'AGGREGATENO' }, { column: 'VERSIONDATE', order: 'desc' }, { column: 'SEQNO', order: 'desc' }])).map(toVldRow);
+  return query.orderBy([{ column: 'AGGREGATENO' }, { column: 'VERSIONDATE', order: 'desc' }, { column: 'SEQNO', order: 'desc' }]);
+}
+
+/**
+ * What a DBI reader gets for a context at one time (the DBI validity query and
+ * validity-record builder): the validities with `TIMESTART <= at < TIMEEND`, `SITEMASK & site`,
+ * `SIMMASK & simflag`, equal SUBSITE and TASK (and, with rollback dates, `INSERTDATE < rollback`,
+ * `VERSIONDATE < rollbackVersion`) compete per AGGREGATENO; in each, the newest VERSIONDATE wins,
+ * ties → the larger SEQNO. Returns every aggregate's winner, by AGGREGATENO, with its payload rows
+ * in ROW_COUNTER order; `[]` when nothing is valid.
+ */
+export async function readContextAt(db: Knex, spec: SpecTable, q: DbiReadQuery): Promise<DbiAggregate[]> {
+  const candidates = (await readContextQuery(db, spec, q)).map(toVldRow);
   // rows come best first within each AGGREGATENO: the first of each is its winner
   const winners: VldRow[] = [];
   for (const v of candidates) if (winners.length === 0 || winners[winners.length - 1].AGGREGATENO !== v.AGGREGATENO) winners.push(v);
