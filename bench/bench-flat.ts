@@ -175,7 +175,7 @@ export async function queriesPhase(shape: TargetShape, ref: BenchRef, source: Be
     );
     for (const [what, at] of [['at the last validity', last.TIMESTART], ['in the middle of the history', middle]] as const) {
       const q = { at, site: ctx.sitemask, subsite: ctx.subsite };
-      const built = readContextQuery(db, spec, q).toSQL();
+      const built = (await readContextQuery(db, spec, q)).query.toSQL();
       queries.push(await timed(`scrape query --at, ${what}`, db, () => readContextAt(db, spec, q), [{ sql: built.sql, bindings: [...built.bindings] }]));
     }
     return { seconds: seconds(t0), rows: last.SEQNO, counts: {}, queries };

@@ -122,29 +122,46 @@ function checkOneBit(value: number, what: string): void {
   }
 }
 
+/** Validities after `at` up to which SQLite reads the candidates by TIMEEND rather than by TIMESTART. */
+const SQLITE_END_PROBE = 10_000;
+
 /**
- * The validity query of `readContextAt` (knex builder; `.toSQL()` for its text): the candidates
+ * The validity query of `readContextAt` (a knex builder; `.toSQL()` gives its text): the candidates
  * for `q.at`, best first within each AGGREGATENO. The mask tests are `SITEMASK IN (…)`, which the
  * `<Vld>_site_start` and `<Vld>_site_end` indexes serve with the SUBSITE equality and one of the
- * time bounds.
+ * time bounds: every validity of the site and detector starting before `at`, or ending after it.
+ * MariaDB takes the smaller range by its own estimates. SQLite has no estimates and took the
+ * TIMESTART range, the whole history for a read of the present: it is told which one (the other
+ * bound written `+column`, not an index term) by a probe counting at most 10,000 index entries
+ * ending after `at`. A read in the middle of a long history still walks half of it: which
+ * validities cover a time cannot be found by one B-tree range without a bound on their length.
  */
-export function readContextQuery(db: Knex, spec: SpecTable, q: DbiReadQuery): Knex.QueryBuilder {
+export async function readContextQuery(db: Knex, spec: SpecTable, q: DbiReadQuery): Promise<{ query: Knex.QueryBuilder }> {
   checkOneBit(q.site, 'site');
   const simflag = q.simflag ?? 1;
   checkOneBit(simflag, 'SimFlag');
   const at = normalizeTimeText(q.at);
+  const masks = tinyintMasksSharing(q.site);
+  let byEnd: boolean | undefined;
+  if (dialectOf(db) === 'sqlite') {
+    const probe = db(vldTableName(spec)).select(db.raw('1')).whereIn('SITEMASK', masks).andWhere('SUBSITE', q.subsite).andWhere('TIMEEND', '>', at).limit(SQLITE_END_PROBE);
+    const [{ n }] = await db.from(probe.as('p')).count({ n: '*' });
+    byEnd = Number(n) < SQLITE_END_PROBE;
+  }
   const query = db(vldTableName(spec))
     .select(VLD_SELECT)
-    .whereIn('SITEMASK', tinyintMasksSharing(q.site))
+    .whereIn('SITEMASK', masks)
     .andWhereRaw('(?? & ?) <> 0', ['SIMMASK', simflag])
     .andWhere('SUBSITE', q.subsite)
-    .andWhere('TASK', q.task ?? 0)
-    .andWhere('TIMESTART', '<=', at)
-    .andWhere('TIMEEND', '>', at);
+    .andWhere('TASK', q.task ?? 0);
+  if (byEnd === undefined) query.andWhere('TIMESTART', '<=', at).andWhere('TIMEEND', '>', at);
+  else if (byEnd) query.andWhereRaw('+?? <= ?', ['TIMESTART', at]).andWhere('TIMEEND', '>', at);
+  else query.andWhere('TIMESTART', '<=', at).andWhereRaw('+?? > ?', ['TIMEEND', at]);
   if (q.aggregateno !== undefined) query.andWhere('AGGREGATENO', q.aggregateno);
   if (q.rollback !== undefined) query.andWhere('INSERTDATE', '<', normalizeTimeText(q.rollback));
   if (q.rollbackVersion !== undefined) query.andWhere('VERSIONDATE', '<', normalizeTimeText(q.rollbackVersion));
-  return query.orderBy([{ column: 'AGGREGATENO' }, { column: 'VERSIONDATE', order: 'desc' }, { column: 'SEQNO', order: 'desc' }]);
+  // wrapped: a builder is a thenable, which an async function would run instead of returning
+  return { query: query.orderBy([{ column: 'AGGREGATENO' }, { column: 'VERSIONDATE', order: 'desc' }, { column: 'SEQNO', order: 'desc' }]) };
 }
 
 /**
@@ -156,7 +173,8 @@ export function readContextQuery(db: Knex, spec: SpecTable, q: DbiReadQuery): Kn
  * in ROW_COUNTER order; `[]` when nothing is valid.
  */
 export async function readContextAt(db: Knex, spec: SpecTable, q: DbiReadQuery): Promise<DbiAggregate[]> {
-  const candidates = (await readContextQuery(db, spec, q)).map(toVldRow);
+  const { query } = await readContextQuery(db, spec, q);
+  const candidates = (await query).map(toVldRow);
   // rows come best first within each AGGREGATENO: the first of each is its winner
   const winners: VldRow[] = [];
   for (const v of candidates) if (winners.length === 0 || winners[winners.length - 1].AGGREGATENO !== v.AGGREGATENO) winners.push(v);
