@@ -17,9 +17,16 @@ import { shapeInfo, TargetShape } from './bench-target';
  * SQLite default (files in `SQLITE_DIR`), and prints one table with each figure, its target and
  * PASS/MISS (docs/design.md §9). Not part of `npm test`.
  *
- * Flags: `--scale F` (all sizes × F, for development), `--only scraper,sqlite,pmthv,averager`,
- * `--reuse` (keep fake sources of the right size from a previous `--keep` run), `--keep` (do not
- * drop the databases at the end), `--runs N` (runs of the SQLite scraper, default 3).
+ * Also (`flat`) appends into DBI targets already holding 10 M validities (filled by the bench's
+ * bulk loader, `bench-target.ts`) against the same appends into empty ones, and times and explains
+ * the queries of resume, status, query --at, the late-row check and the overlay on them; and
+ * (`memory`) the peak RSS of a 2 M-row catch-up against a 200 k-row one on both databases.
+ *
+ * Flags: `--scale F` (all sizes × F, for development), `--only
+ * scraper,sqlite,pmthv,averager,flat,memory` (each row alone), `--reuse` (keep fake sources of the
+ * right size from a previous `--keep` run), `--reuse-targets` (the same for the full targets of
+ * `flat`), `--keep` (do not drop the databases at the end), `--runs N` (runs of the SQLite
+ * scraper, default 3).
  */
 
 interface Flags {
