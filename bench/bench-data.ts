@@ -13,8 +13,18 @@ import { runBatchFaker } from '../engine/faker/faker';
 /** MariaDB server the bench uses (`$SCRAPE_TEST_MYSQL`, else root on loopback). */
 export const SERVER_URL = (process.env.SCRAPE_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '');
 
-/** Every database the bench creates starts with this (and is dropped at the end). */
-export const DB_PREFIX = 'bench_';
+/**
+ * Every database the bench creates starts with this (and is dropped at the end):
+ * `$SCRAPE_BENCH_PREFIX` (lower-case letters, digits and underscores, ending in `_`), else
+ * `bench_`. Two benches sharing a server need different prefixes: each drops its own at the end.
+ */
+export const DB_PREFIX = benchPrefix(process.env.SCRAPE_BENCH_PREFIX);
+
+function benchPrefix(value: string | undefined): string {
+  if (value === undefined || value === '') return 'bench_';
+  if (!/^[a-z][a-z0-9_]*_$/.test(value)) throw new Error(`SCRAPE_BENCH_PREFIX must be lower-case letters, digits and underscores ending in _, got ${value}`);
+  return value;
+}
 
 /** The bench's workloads: which shipped regime, which tables, how the fake data moves. */
 export type Workload = 'adtemp' | 'pmthv' | 'adlid';
@@ -36,12 +46,12 @@ export async function recreateDatabase(name: string): Promise<void> {
   }
 }
 
-/** Drops every `bench_*` database (end of run). */
+/** Drops every database of the bench's prefix (`bench_*`; end of run). */
 export async function dropBenchDatabases(): Promise<string[]> {
   const admin = openDatabase(parseDatabaseUrl(SERVER_URL), { poolMax: 1 });
   try {
-    const [rows] = await admin.raw(`SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'bench\\_%'`);
-    const names = (rows as { n: string }[]).map((r) => r.n).filter((n) => /^bench_[a-z0-9_]+$/.test(n));
+    const [rows] = await admin.raw(`SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?`, [`${DB_PREFIX.replace(/_/g, '\\_')}%`]);
+    const names = (rows as { n: string }[]).map((r) => r.n).filter((n) => n.startsWith(DB_PREFIX) && /^[a-z0-9_]+$/.test(n));
     for (const n of names) await admin.raw(`DROP DATABASE IF EXISTS \`${n}\``);
     return names;
   } finally {
