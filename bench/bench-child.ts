@@ -1,3 +1,4 @@
+import { limitHeapGrowth } from '../engine/core/heap-growth';
 import { PhaseResult, PhaseSpec, runPhase } from './bench-phases';
 
 /** What a child process sends back: the phase's figures and its peak resident memory. */
@@ -10,6 +11,8 @@ export interface ChildResult extends PhaseResult {
  * phase runs alone in a fresh process so its peak RSS is its own. RSS is sampled every 20 ms.
  */
 async function main(): Promise<void> {
+  // as `scrape` starts (engine/cli/main.ts): the measured memory is the command's
+  limitHeapGrowth();
   const spec = JSON.parse(process.argv[2]) as PhaseSpec;
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => {

@@ -14,16 +14,16 @@ import { runBatchFaker } from '../engine/faker/faker';
 export const SERVER_URL = (process.env.SCRAPE_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '');
 
 /**
- * Every database the bench creates starts with this (and is dropped at the end): `bench_`, or
- * `$SCRAPE_BENCH_PREFIX` (letters and digits, then `_`), so that benches sharing one server do
- * not drop each other's databases (`bench_` does not match `benchx_`).
+ * Every database the bench creates starts with this (and is dropped at the end):
+ * `$SCRAPE_BENCH_PREFIX` (lower-case letters, digits and underscores, ending in `_`), else
+ * `bench_`. Two benches sharing a server need different prefixes: each drops its own at the end.
  */
 export const DB_PREFIX = benchPrefix(process.env.SCRAPE_BENCH_PREFIX);
 
-function benchPrefix(given: string | undefined): string {
-  if (given === undefined || given === '') return 'bench_';
-  if (!/^[a-z][a-z0-9]*_$/.test(given)) throw new Error(`SCRAPE_BENCH_PREFIX must be lower-case letters and digits ending in _, got ${given}`);
-  return given;
+function benchPrefix(value: string | undefined): string {
+  if (value === undefined || value === '') return 'bench_';
+  if (!/^[a-z][a-z0-9_]*_$/.test(value)) throw new Error(`SCRAPE_BENCH_PREFIX must be lower-case letters, digits and underscores ending in _, got ${value}`);
+  return value;
 }
 
 /** The bench's workloads: which shipped regime, which tables, how the fake data moves. */
@@ -46,11 +46,11 @@ export async function recreateDatabase(name: string): Promise<void> {
   }
 }
 
-/** Drops every database starting with `DB_PREFIX` (end of run). */
+/** Drops every database of the bench's prefix (`bench_*`; end of run). */
 export async function dropBenchDatabases(): Promise<string[]> {
   const admin = openDatabase(parseDatabaseUrl(SERVER_URL), { poolMax: 1 });
   try {
-    const [rows] = await admin.raw(`SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?`, [`${DB_PREFIX.slice(0, -1)}\\_%`]);
+    const [rows] = await admin.raw(`SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?`, [`${DB_PREFIX.replace(/_/g, '\\_')}%`]);
     const names = (rows as { n: string }[]).map((r) => r.n).filter((n) => n.startsWith(DB_PREFIX) && /^[a-z0-9_]+$/.test(n));
     for (const n of names) await admin.raw(`DROP DATABASE IF EXISTS \`${n}\``);
     return names;

@@ -5,6 +5,8 @@ import { silentLogger } from '../engine/core/logger';
 import { naiveMs, naiveText, parseDuration } from '../engine/core/time';
 import { runScraper } from '../engine/scraper/scraper';
 import { ManyRegimes, manyCatchupPhase, manyLivePhase } from './bench-many';
+import { appendPhase, BenchRef, fillPhase, queriesPhase, TimedQuery } from './bench-flat';
+import { TargetShape } from './bench-target';
 import { benchLocation, benchRegime, benchSqliteLocation, recreateDatabase, removeSqliteFile, Workload } from './bench-data';
 
 /** What a measured phase reports (times in seconds, measured inside the phase's own process). */
@@ -14,6 +16,8 @@ export interface PhaseResult {
   rows: number;
   /** Extra counters (propagations, payload rows, samples, groups...). */
   counts: Record<string, number>;
+  /** Timed queries and their plans (`target-queries`). */
+  queries?: TimedQuery[];
 }
 
 /** A phase to run in a child process. */
@@ -25,7 +29,10 @@ export type PhaseSpec =
   | { kind: 'bare-read'; workload: Workload; source: string }
   | { kind: 'group-by'; source: string }
   | { kind: 'many-live'; which: ManyRegimes; source: string; target: string; minutes: number }
-  | { kind: 'many-catchup'; which: ManyRegimes; source: string; target: string; alone: boolean };
+  | { kind: 'many-catchup'; which: ManyRegimes; source: string; target: string; alone: boolean }
+  | { kind: 'fill-target'; shape: TargetShape; target: BenchRef; validities: number }
+  | { kind: 'append'; shape: TargetShape; target: BenchRef; count: number; batch: number; fresh: boolean }
+  | { kind: 'target-queries'; shape: TargetShape; target: BenchRef; source: BenchRef };
 
 function seconds(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
@@ -66,6 +73,12 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
       return manyLivePhase(spec.which, spec.source, spec.target, spec.minutes);
     case 'many-catchup':
       return manyCatchupPhase(spec.which, spec.source, spec.target, spec.alone);
+    case 'fill-target':
+      return fillPhase(spec.shape, spec.target, spec.validities);
+    case 'append':
+      return appendPhase(spec.shape, spec.target, spec.count, spec.batch, spec.fresh);
+    case 'target-queries':
+      return queriesPhase(spec.shape, spec.target, spec.source);
   }
 }
 

@@ -8,6 +8,8 @@ import { DB_PREFIX, FakerFigures, SERVER_URL, SQLITE_DIR, benchLocation, benchRe
 import { EDGE_SHARE, PhaseSpec } from './bench-phases';
 import { prepareManySource } from './bench-many';
 import { Figure, renderTable } from './bench-report';
+import { BenchRef, dropRef, refLocation } from './bench-flat';
+import { shapeInfo, TargetShape } from './bench-target';
 
 /**
  * `npm run bench`: sets up its own MariaDB databases (`bench_*`, or `$SCRAPE_BENCH_PREFIX*`) with the batch faker, measures
@@ -16,9 +18,17 @@ import { Figure, renderTable } from './bench-report';
  * SQLite default (files in `SQLITE_DIR`), and prints one table with each figure, its target and
  * PASS/MISS (docs/design.md §9). Not part of `npm test`.
  *
- * Flags: `--scale F` (all sizes × F, for development), `--only scraper,sqlite,pmthv,averager,many`,
- * `--reuse` (keep fake sources of the right size from a previous `--keep` run), `--keep` (do not
- * drop the databases at the end), `--runs N` (runs of the SQLite scraper and rounds of the pmthv and averager rows, default 3).
+ * Also (`flat`) appends into DBI targets already holding 10 M validities (filled by the bench's
+ * bulk loader, `bench-target.ts`) against the same appends into empty ones, and times and explains
+ * the queries of resume, status, query --at, the late-row check and the overlay on them; and
+ * (`memory`) the peak RSS of a 2 M-row catch-up against a 200 k-row one on both databases; and
+ * (`many`) every stream of every shipped regime in one process, live and catching up.
+ *
+ * Flags: `--scale F` (all sizes × F, for development), `--only
+ * scraper,sqlite,pmthv,averager,many,flat,memory` (each row alone), `--reuse` (keep fake sources of the
+ * right size from a previous `--keep` run), `--reuse-targets` (the same for the full targets of
+ * `flat`), `--keep` (do not drop the databases at the end), `--runs N` (runs of the SQLite
+ * scraper and interleaved rounds of the pmthv and averager rows, default 3).
  */
 
 interface Flags {
@@ -26,6 +36,8 @@ interface Flags {
   only?: Set<string>;
   keep: boolean;
   reuse: boolean;
+  /** `flat`: keep full targets of the right size from a previous `--keep` run instead of filling them again. */
+  reuseTargets?: boolean;
   /** Runs of the SQLite scraper, and interleaved rounds of the pmthv and averager rows (median counts). */
   runs: number;
 }
@@ -38,9 +50,10 @@ function parseFlags(argv: string[]): Flags {
     else if (a === '--only') flags.only = new Set(argv[++i].split(','));
     else if (a === '--keep') flags.keep = true;
     else if (a === '--reuse') flags.reuse = true;
+    else if (a === '--reuse-targets') flags.reuseTargets = true;
     else if (a === '--runs') flags.runs = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench -- [--scale F] [--only scraper,sqlite,pmthv,averager,many] [--keep] [--reuse] [--runs N]\n');
+      process.stdout.write('usage: npm run bench -- [--scale F] [--only scraper,sqlite,pmthv,averager,many,flat,memory] [--keep] [--reuse] [--reuse-targets] [--runs N]\n');
       process.exit(0);
     } else throw new Error(`unknown flag ${a}`);
   }
@@ -106,13 +119,13 @@ async function measure(label: string, spec: PhaseSpec): Promise<ChildResult> {
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** The SQLite source file of a size, faked (or reused with `--reuse` when it already holds those rows). */
-async function sqliteSource(rows: number, flags: Flags, fakers: FakerFigures[]): Promise<string> {
-  const file = `src_adtemp_${rows}.sqlite`;
+async function sqliteSource(rows: number, flags: Flags, fakers: FakerFigures[], workload: Workload = 'adtemp'): Promise<string> {
+  const file = `src_${workload}_${rows}.sqlite`;
   const location = benchSqliteLocation(file);
   if (flags.reuse && fs.existsSync(location.filename!)) {
     const db = openDatabase(location, { readOnly: true });
     try {
-      const { table } = benchRegime('adtemp');
+      const { table } = benchRegime(workload);
       const r = await db.raw(`SELECT COUNT(*) AS n FROM "${table}"`);
       if (Number(r[0].n) === rows) {
         log(`reusing ${location.filename}`);
@@ -124,11 +137,27 @@ async function sqliteSource(rows: number, flags: Flags, fakers: FakerFigures[]):
       await db.destroy();
     }
   }
-  log(`faking ${rows} rows of adtemp into ${location.filename}`);
-  const f = await fakeSource('adtemp', file, rows, { sqlite: true });
+  log(`faking ${rows} rows of ${workload} into ${location.filename}`);
+  const f = await fakeSource(workload, file, rows, { sqlite: true });
   log(`  ${f.rows} rows in ${f.seconds.toFixed(1)} s (${Math.round(f.rows / f.seconds)} rows/s)`);
   fakers.push(f);
   return file;
+}
+
+/** Whether a full target of the flat rows already holds at least `validities` validities (`--reuse-targets`). */
+async function holdsValidities(ref: BenchRef, table: string, validities: number): Promise<boolean> {
+  if (ref.dialect === 'sqlite' && !fs.existsSync(refLocation(ref).filename!)) return false;
+  const db = openDatabase(refLocation(ref), { poolMax: 1 });
+  try {
+    const q = ref.dialect === 'mysql' ? '`' : '"';
+    const r = await db.raw(`SELECT COUNT(*) AS n FROM ${q}${table}Vld${q}`);
+    const n = Number((ref.dialect === 'mysql' ? r[0] : r)[0].n);
+    return n >= validities && n < validities * 1.1;
+  } catch {
+    return false;
+  } finally {
+    await db.destroy();
+  }
 }
 
 /** Median of a list of numbers (mean of the middle two for an even count). */
@@ -291,6 +320,81 @@ async function main(): Promise<void> {
     );
   }
 
+  if (want('flat')) {
+    // writes flat as the target grows: full targets built by the bulk loader, appends into them
+    // and into empty ones (interleaved, median of 3), then the queries of resume, status, query
+    // --at, the late-row check and the overlay on the full tables, with their plans
+    const shapes: { shape: TargetShape; full: number; append: number; batch: number }[] = [
+      { shape: 'adtemp', full: size(10_000_000), append: Math.max(200, Math.round(20_000 * flags.scale)), batch: 20 },
+      { shape: 'pmthv', full: Math.max(800, Math.round(60_000 * flags.scale)), append: Math.max(20, Math.round(200 * flags.scale)), batch: 2 },
+    ];
+    for (const dialect of ['mysql', 'sqlite'] as const) {
+      const db = dialect === 'mysql' ? 'MariaDB' : 'SQLite';
+      const ref = (name: string): BenchRef => ({ dialect, name: dialect === 'mysql' ? `${DB_PREFIX}${name}` : `${name}.sqlite` });
+      for (const { shape, full, append, batch } of shapes) {
+        const fullRef = ref(`tgt_flat_${shape}`);
+        const emptyRef = ref(`tgt_flat_empty_${shape}`);
+        const info = shapeInfo(shape);
+        let filled: ChildResult | undefined;
+        if (!(flags.reuseTargets && (await holdsValidities(fullRef, info.spec.table, full)))) {
+          filled = await measure(`bulk loader: ${full} ${shape} validities into ${db}`, { kind: 'fill-target', shape, target: fullRef, validities: full });
+        } else log(`reusing ${fullRef.name}`);
+        const fulls: ChildResult[] = [];
+        const empties: ChildResult[] = [];
+        for (let k = 0; k < 3; k++) {
+          empties.push(await measure(`append ${append} ${shape} validities into an empty ${db} target (${k + 1}/3)`, { kind: 'append', shape, target: emptyRef, count: append, batch, fresh: true }));
+          fulls.push(await measure(`append ${append} ${shape} validities into the full ${db} target (${k + 1}/3)`, { kind: 'append', shape, target: fullRef, count: append, batch, fresh: false }));
+        }
+        await dropRef(emptyRef);
+        const rate = (r: ChildResult) => r.rows / r.seconds;
+        const ratios = [0, 1, 2].map((k) => rate(fulls[k]) / rate(empties[k]));
+        const held = filled ? filled.rows : full;
+        const payload = held * info.rowsPerValidity;
+        figures.push(
+          { name: `${db}: append ${fmt(append)} ${shape} validities (${info.rowsPerValidity} payload row${info.rowsPerValidity > 1 ? 's' : ''} each, ${batch} per fenced transaction) into a target holding ${fmt(held)} validities, ${fmt(payload)} payload rows`, value: `${spread(fulls.map(rate))} validities/s`, target: '', pass: undefined },
+          { name: `  the same append into an empty target`, value: `${spread(empties.map(rate))} validities/s`, target: '', pass: undefined },
+          { name: `  full / empty (3 interleaved pairs, median (min–max))`, value: `${spread(ratios.map((r) => 100 * r))} %`, target: '≥ 90 %', pass: median(ratios) >= 0.9 },
+        );
+        if (filled) figures.push({ name: `  bulk loader (not the scraper): Vld + payload + source ids + provenance`, value: `${fmt(filled.rows / filled.seconds)} validities/s (${filled.seconds.toFixed(0)} s)`, target: '', pass: undefined });
+        const statusSource: BenchRef = { dialect, name: dialect === 'mysql' ? await source(shape, 1000, flags, fakers) : await sqliteSource(1000, flags, fakers, shape) };
+        const q = await measure(`queries on the full ${db} ${shape} target`, { kind: 'target-queries', shape, target: fullRef, source: statusSource });
+        for (const t of q.queries ?? []) {
+          const scans = t.plans.flatMap((p) => p.plan.fullScans);
+          for (const p of t.plans) log(`  plan of ${t.name}: ${p.sql.length > 160 ? p.sql.slice(0, 160) + '…' : p.sql}\n      ${p.plan.lines.join('\n      ')}`);
+          const ok = t.medianMs < 50 && scans.length === 0;
+          figures.push({
+            name: `  ${t.name}`,
+            value: `${fmt(t.medianMs, 1)} ms (first ${fmt(t.firstMs, 1)} ms); ${scans.length === 0 ? `index: ${[...new Set(t.plans.flatMap((p) => p.plan.indexes))].join(', ')}` : `FULL SCAN: ${scans.join('; ')}`}`,
+            target: '< 50 ms, indexed',
+            pass: ok,
+          });
+        }
+        if (!flags.keep) await dropRef(fullRef);
+      }
+    }
+  }
+
+  if (want('memory')) {
+    // peak RSS of a catch-up 10× longer: what grows with the rows read, or with the target
+    const big = size(2_000_000);
+    const small = size(200_000);
+    const srcBig = await source('adtemp', big, flags, fakers);
+    const srcSmall = await source('adtemp', small, flags, fakers);
+    const sqlBig = await sqliteSource(big, flags, fakers);
+    const sqlSmall = await sqliteSource(small, flags, fakers);
+    const pairs: [string, ChildResult, ChildResult][] = [];
+    const mBig = await measure(`memory: scraper adtemp on MariaDB, ${big} rows`, { kind: 'scraper', workload: 'adtemp', source: srcBig, target: `${DB_PREFIX}tgt_memory` });
+    const mSmall = await measure(`memory: scraper adtemp on MariaDB, ${small} rows`, { kind: 'scraper', workload: 'adtemp', source: srcSmall, target: `${DB_PREFIX}tgt_memory` });
+    pairs.push(['MariaDB', mBig, mSmall]);
+    const sBig = await measure(`memory: scraper adtemp on SQLite, ${big} rows`, { kind: 'scraper-sqlite', source: sqlBig, target: 'tgt_memory.sqlite' });
+    const sSmall = await measure(`memory: scraper adtemp on SQLite, ${small} rows`, { kind: 'scraper-sqlite', source: sqlSmall, target: 'tgt_memory.sqlite' });
+    pairs.push(['SQLite', sBig, sSmall]);
+    for (const [db, b, sm] of pairs) {
+      const ratio = b.peakRssMb / sm.peakRssMb;
+      figures.push({ name: `peak RSS of the ${db} catch-up, adtemp: ${fmt(b.rows)} rows / ${fmt(sm.rows)} rows`, value: `${fmt(b.peakRssMb)} MB / ${fmt(sm.peakRssMb)} MB = ${fmt(ratio, 2)}×`, target: '≤ 1.2×', pass: ratio <= 1.2 });
+    }
+  }
+
   for (const f of fakers) {
     const rate = f.rows / f.seconds;
     figures.push({
@@ -302,7 +406,7 @@ async function main(): Promise<void> {
   }
 
   if (!flags.keep) {
-    if (want('scraper') || want('pmthv') || want('averager') || want('many')) await dropBenchDatabases();
+    if (want('scraper') || want('pmthv') || want('averager') || want('many') || want('flat') || want('memory')) await dropBenchDatabases();
     fs.rmSync(SQLITE_DIR, { recursive: true, force: true });
   }
   process.stdout.write(renderTable(figures));

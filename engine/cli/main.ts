@@ -1,3 +1,4 @@
+import { limitHeapGrowth } from '../core/heap-growth';
 import { Command, CommanderError } from 'commander';
 import { engineVersion } from '../core/project-root';
 import { maskPasswords } from '../core/mask-passwords';
@@ -73,6 +74,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, format:
  * unexpected).
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  // memory follows what a long run keeps, not how long it has run (README, "Performance")
+  limitHeapGrowth();
   let code = 0;
   const format = { value: argvLogFormat(argv.slice(2)) };
   const program = buildProgram(io, (c) => (code = Math.max(code, c)), format);

@@ -67,7 +67,7 @@ export function renderStreamStatus(s: StreamStatus, timezone: string = s.zone): 
     const first = late.first ? `; first id ${late.first.id} at ${late.first.date_time}` : '';
     lines.push(`  late           ${late.count} ${late.count === 1 ? 'entry' : 'entries'} dated before ${late.before} ${timezone} with ids above ${late.maxId} (appeared after that range was written; not scraped)${first}`);
   }
-  lines.push(`  writes         ${s.writesLastHour} in the last hour, ${s.validities} in all${s.last ? ` (last INSERTDATE ${s.last.insertDate} UTC)` : ''}`);
+  lines.push(`  writes         ${s.writesLastHour} in the last hour${s.last ? ` (last INSERTDATE ${s.last.insertDate} UTC)` : ''}`);
   lines.push(`  lock           ${lockText(s)}`);
   return lines.join('\n') + '\n';
 }

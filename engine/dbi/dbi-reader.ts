@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
+import { SqlDialect, dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
 import { PROVENANCE_TABLE, columnValueKind, vldTableName } from '../spec/ddl';
 import type { Provenance } from './propagation';
 import { SpecTable } from '../spec/spec-table';
@@ -44,7 +44,25 @@ const VLD_SELECT = ['SEQNO', 'TIMESTART', 'TIMEEND', 'SITEMASK', 'SIMMASK', 'SUB
 export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext, endAtOrBefore?: string): Promise<VldRow | undefined> {
   // asked before every write (the fence) and at every resume: one statement text per table and
   // filter, prepared once per connection on SQLite (`preparedRows`)
-  const q = (name: string) => quoteIdentifier(name, dialectOf(db));
+  const { sql, bindings } = lastValidityQuery(dialectOf(db), spec, ctx, endAtOrBefore);
+  const [row] = await preparedRows(db, sql, bindings);
+  return row ? toVldRow(row) : undefined;
+}
+
+/** A statement and its `?` bindings (what the bench and the plan tests explain). */
+export interface SqlQuery {
+  sql: string;
+  bindings: unknown[];
+}
+
+/**
+ * The statement of `lastValidity`: equality on the context columns given, `ORDER BY TIMEEND DESC,
+ * SEQNO DESC LIMIT 1`, which the `<Vld>_ctx_end` index answers from its end (SEQNO, the primary
+ * key, is the last part of every index entry on both databases): one index probe, however many
+ * validities the context holds.
+ */
+export function lastValidityQuery(dialect: SqlDialect, spec: SpecTable, ctx: ReadContext, endAtOrBefore?: string): SqlQuery {
+  const q = (name: string) => quoteIdentifier(name, dialect);
   const where = [`${q('SITEMASK')} = ?`, `${q('SUBSITE')} = ?`];
   const bindings: unknown[] = [ctx.sitemask, ctx.subsite];
   if (ctx.simmask !== undefined) {
@@ -64,8 +82,7 @@ export async function lastValidity(db: Knex, spec: SpecTable, ctx: ReadContext, 
     bindings.push(endAtOrBefore);
   }
   const sql = `SELECT ${VLD_SELECT.map(q).join(', ')} FROM ${q(vldTableName(spec))} WHERE ${where.join(' AND ')} ORDER BY ${q('TIMEEND')} DESC, ${q('SEQNO')} DESC LIMIT 1`;
-  const [row] = await preparedRows(db, sql, bindings);
-  return row ? toVldRow(row) : undefined;
+  return { sql, bindings };
 }
 
 /**
@@ -105,6 +122,48 @@ function checkOneBit(value: number, what: string): void {
   }
 }
 
+/** Validities after `at` up to which SQLite reads the candidates by TIMEEND rather than by TIMESTART. */
+const SQLITE_END_PROBE = 10_000;
+
+/**
+ * The validity query of `readContextAt` (a knex builder; `.toSQL()` gives its text): the candidates
+ * for `q.at`, best first within each AGGREGATENO. The mask tests are `SITEMASK IN (…)`, which the
+ * `<Vld>_site_start` and `<Vld>_site_end` indexes serve with the SUBSITE equality and one of the
+ * time bounds: every validity of the site and detector starting before `at`, or ending after it.
+ * MariaDB takes the smaller range by its own estimates. SQLite has no estimates and took the
+ * TIMESTART range, the whole history for a read of the present: it is told which one (the other
+ * bound written `+column`, not an index term) by a probe counting at most 10,000 index entries
+ * ending after `at`. A read in the middle of a long history still walks half of it: which
+ * validities cover a time cannot be found by one B-tree range without a bound on their length.
+ */
+export async function readContextQuery(db: Knex, spec: SpecTable, q: DbiReadQuery): Promise<{ query: Knex.QueryBuilder }> {
+  checkOneBit(q.site, 'site');
+  const simflag = q.simflag ?? 1;
+  checkOneBit(simflag, 'SimFlag');
+  const at = normalizeTimeText(q.at);
+  const masks = tinyintMasksSharing(q.site);
+  let byEnd: boolean | undefined;
+  if (dialectOf(db) === 'sqlite') {
+    const probe = db(vldTableName(spec)).select(db.raw('1')).whereIn('SITEMASK', masks).andWhere('SUBSITE', q.subsite).andWhere('TIMEEND', '>', at).limit(SQLITE_END_PROBE);
+    const [{ n }] = await db.from(probe.as('p')).count({ n: '*' });
+    byEnd = Number(n) < SQLITE_END_PROBE;
+  }
+  const query = db(vldTableName(spec))
+    .select(VLD_SELECT)
+    .whereIn('SITEMASK', masks)
+    .andWhereRaw('(?? & ?) <> 0', ['SIMMASK', simflag])
+    .andWhere('SUBSITE', q.subsite)
+    .andWhere('TASK', q.task ?? 0);
+  if (byEnd === undefined) query.andWhere('TIMESTART', '<=', at).andWhere('TIMEEND', '>', at);
+  else if (byEnd) query.andWhereRaw('+?? <= ?', ['TIMESTART', at]).andWhere('TIMEEND', '>', at);
+  else query.andWhere('TIMESTART', '<=', at).andWhereRaw('+?? > ?', ['TIMEEND', at]);
+  if (q.aggregateno !== undefined) query.andWhere('AGGREGATENO', q.aggregateno);
+  if (q.rollback !== undefined) query.andWhere('INSERTDATE', '<', normalizeTimeText(q.rollback));
+  if (q.rollbackVersion !== undefined) query.andWhere('VERSIONDATE', '<', normalizeTimeText(q.rollbackVersion));
+  // wrapped: a builder is a thenable, which an async function would run instead of returning
+  return { query: query.orderBy([{ column: 'AGGREGATENO' }, { column: 'VERSIONDATE', order: 'desc' }, { column: 'SEQNO', order: 'desc' }]) };
+}
+
 /**
  * What a DBI reader gets for a context at one time (the DBI validity query and
  * validity-record builder): the validities with `TIMESTART <= at < TIMEEND`, `SITEMASK & site`,
@@ -114,22 +173,8 @@ function checkOneBit(value: number, what: string): void {
  * in ROW_COUNTER order; `[]` when nothing is valid.
  */
 export async function readContextAt(db: Knex, spec: SpecTable, q: DbiReadQuery): Promise<DbiAggregate[]> {
-  checkOneBit(q.site, 'site');
-  const simflag = q.simflag ?? 1;
-  checkOneBit(simflag, 'SimFlag');
-  const at = normalizeTimeText(q.at);
-  const query = db(vldTableName(spec))
-    .select(VLD_SELECT)
-    .whereIn('SITEMASK', tinyintMasksSharing(q.site))
-    .andWhereRaw('(?? & ?) <> 0', ['SIMMASK', simflag])
-    .andWhere('SUBSITE', q.subsite)
-    .andWhere('TASK', q.task ?? 0)
-    .andWhere('TIMESTART', '<=', at)
-    .andWhere('TIMEEND', '>', at);
-  if (q.aggregateno !== undefined) query.andWhere('AGGREGATENO', q.aggregateno);
-  if (q.rollback !== undefined) query.andWhere('INSERTDATE', '<', normalizeTimeText(q.rollback));
-  if (q.rollbackVersion !== undefined) query.andWhere('VERSIONDATE', '<', normalizeTimeText(q.rollbackVersion));
-  const candidates = (await query.orderBy([{ column: 'AGGREGATENO' }, { column: 'VERSIONDATE', order: 'desc' }, { column: 'SEQNO', order: 'desc' }])).map(toVldRow);
+  const { query } = await readContextQuery(db, spec, q);
+  const candidates = (await query).map(toVldRow);
   // rows come best first within each AGGREGATENO: the first of each is its winner
   const winners: VldRow[] = [];
   for (const v of candidates) if (winners.length === 0 || winners[winners.length - 1].AGGREGATENO !== v.AGGREGATENO) winners.push(v);

@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
-import { dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
+import { SqlDialect, dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
+import type { SqlQuery } from './dbi-reader';
 import { addMs } from '../core/time';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
@@ -50,27 +51,10 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
   const all = [...groups.values()];
   const seen = new Set<number>();
   const dialect = dialectOf(trx);
-  const q = (name: string) => quoteIdentifier(name, dialect);
-  // SQLite, without statistics, takes the (SITEMASK, SUBSITE, TIMESTART) index for
-  // `TIMESTART <= ?` and walks every earlier validity of the context on each write (a write took
-  // longer the more the table held); `+TIMESTART` (the same value, not an indexed term) leaves it
-  // the TIMEEND index, where the range is a handful of rows. MySQL picks by its own estimates.
-  const start = dialect === 'sqlite' ? `+${q('TIMESTART')}` : q('TIMESTART');
-  const head = `SELECT ${['SEQNO', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'TIMESTART', 'TIMEEND', 'VERSIONDATE'].map(q).join(', ')} FROM ${q(vldTableName(spec))} WHERE `;
   for (let from = 0; from < all.length; from += CONTEXTS_PER_QUERY) {
-    const slice = all.slice(from, from + CONTEXTS_PER_QUERY);
-    const bindings: Knex.RawBinding[] = [];
-    const terms: string[] = [];
-    for (const g of slice) {
-      const masks = tinyintMasksSharing(g.ctx.sitemask);
-      terms.push(
-        `(${q('SITEMASK')} IN (${masks.map(() => '?').join(', ')}) AND (${q('SIMMASK')} & ?) <> 0 AND ${q('SUBSITE')} = ? AND ${q('TASK')} = ? ` +
-          `AND ${q('AGGREGATENO')} = ? AND ${q('TIMEEND')} > ? AND ${start} <= ?)`,
-      );
-      bindings.push(...masks, g.ctx.simmask, g.ctx.subsite, g.ctx.task, g.ctx.aggregateno, g.minStart, g.maxStart);
-    }
+    const { sql, bindings } = overlayLookupQuery(dialect, spec, all.slice(from, from + CONTEXTS_PER_QUERY));
     // one statement text per set of contexts (one, for a stream's write): prepared once on SQLite
-    const query = preparedRows(trx, head + terms.join(' OR '), bindings);
+    const query = preparedRows(trx, sql, bindings);
     for (const row of await query) {
       const seqno = Number(row.SEQNO);
       if (seen.has(seqno)) continue;
@@ -97,4 +81,41 @@ export async function overlayVersionDates(trx: Knex.Transaction, spec: SpecTable
     if (p.timeend > family.maxEnd) family.maxEnd = p.timeend;
     return version;
   });
+}
+
+/** The contexts of a batch and the TIMESTART range each looks up (`overlayLookupQuery`). */
+export interface OverlayLookup {
+  ctx: ValidityContext;
+  /** Smallest TIMESTART of the batch in the context. */
+  minStart: string;
+  /** Largest TIMESTART (a repair: TIMEEND) of the batch in the context. */
+  maxStart: string;
+}
+
+/**
+ * The statement `overlayVersionDates` runs per 20 contexts: the stored validities a reader of
+ * each context would see that end after the batch's first TIMESTART and start before its last.
+ * `TIMEEND > ?` is the index range (`<Vld>_site_end`, at the context's end for a stream's next
+ * write); on SQLite `+TIMESTART` keeps the planner from the `<Vld>_site_start` range, which
+ * holds every earlier validity.
+ */
+export function overlayLookupQuery(dialect: SqlDialect, spec: SpecTable, lookups: readonly OverlayLookup[]): SqlQuery {
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  // SQLite, without statistics, takes the (SITEMASK, SUBSITE, TIMESTART) index for
+  // `TIMESTART <= ?` and walks every earlier validity of the context on each write (a write took
+  // longer the more the table held); `+TIMESTART` (the same value, not an indexed term) leaves it
+  // the TIMEEND index, where the range is a handful of rows. MySQL picks by its own estimates.
+  const start = dialect === 'sqlite' ? `+${q('TIMESTART')}` : q('TIMESTART');
+  const head = `SELECT ${['SEQNO', 'SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'TIMESTART', 'TIMEEND', 'VERSIONDATE'].map(q).join(', ')} FROM ${q(vldTableName(spec))} WHERE `;
+  const bindings: unknown[] = [];
+  const terms: string[] = [];
+  for (const g of lookups) {
+    const masks = tinyintMasksSharing(g.ctx.sitemask);
+    terms.push(
+      `(${q('SITEMASK')} IN (${masks.map(() => '?').join(', ')}) AND (${q('SIMMASK')} & ?) <> 0 AND ${q('SUBSITE')} = ? AND ${q('TASK')} = ? ` +
+        `AND ${q('AGGREGATENO')} = ? AND ${q('TIMEEND')} > ? AND ${start} <= ?)`,
+    );
+    bindings.push(...masks, g.ctx.simmask, g.ctx.subsite, g.ctx.task, g.ctx.aggregateno, g.minStart, g.maxStart);
+  }
+  return { sql: head + terms.join(' OR '), bindings };
 }

@@ -44,7 +44,7 @@ figcaption { font-size: 12px; color: #666; }
 /**
  * The status page of a running scraper or averager (`GET /` of its metrics server): the
  * process's health, and per stream its last validity (UTC and source-local), the newest source
- * row, lag, staleness, writes in the last hour and in all, late and quarantined rows, the lock
+ * row, lag, staleness, writes in the last hour and in all (counted for the page only), late and quarantined rows, the lock
  * holder (what `scrape status` prints), and a small plot of its last `?hours=N` (default 6) of
  * validities up to its last TIMEEND (steps and `_min`/`_max` band, drawn as SVG in Node). Plain
  * HTML without scripts that reloads itself every `?refresh=N` seconds (default 30) and fetches
@@ -60,7 +60,8 @@ export async function renderStatusPage(view: StatusPageView): Promise<string> {
   let body: string;
   try {
     const regime = regimeForRole(view.regime, view.role);
-    const statuses = await streamStatuses({ regime: view.regime, specs: view.specs, source: view.source, target: view.target, clock: view.clock, role: view.role });
+    // the page counts every validity of each stream (a human looks at it now and then; `scrape status` does not)
+    const statuses = await streamStatuses({ regime: view.regime, specs: view.specs, source: view.source, target: view.target, clock: view.clock, role: view.role, countAll: true });
     const streams = await discoverStreams(view.source, regime);
     const sections: string[] = [];
     for (const s of statuses) {

@@ -7,6 +7,7 @@ import { regimeHorizon } from '../source/future-horizon';
 import { BeyondHorizon, SourceReader } from '../source/source-reader';
 import { SourceStream, StreamContext, discoverStreams, streamTables } from '../source/source-stream';
 import { vldTableName } from '../spec/ddl';
+import { SqlDialect, dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
 import { SpecTable } from '../spec/spec-table';
 import { lastValidity } from '../dbi/dbi-reader';
 import { lockStatus } from '../session/target-lock';
@@ -81,8 +82,11 @@ export interface StreamStatus {
   late?: LateRowsStatus;
   /** Source latest minus the last TIMEEND, both source-local, in ms; undefined without both. */
   lagMs?: number;
-  /** Validities of the context in the target. */
-  validities: number;
+  /**
+   * Validities of the context in the target, only when asked (`countAll`): the count walks the
+   * whole context, so `scrape status` does not ask it.
+   */
+  validities?: number;
   /** Validities of the context whose INSERTDATE is within the last hour. */
   writesLastHour: number;
   /** Undefined: unknown (see `lockHolder`). */
@@ -112,6 +116,8 @@ export interface StreamStatusInput {
   clock?: Clock;
   /** Only these source tables. */
   tables?: string[];
+  /** Also count every validity of each context (`StreamStatus.validities`): work that grows with the context. */
+  countAll?: boolean;
   /** Whose writes: the scraper's (default) or the averager's, when the regime gives them different tasks. */
   role?: WriterRole;
 }
@@ -149,7 +155,6 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         sourceLatest,
         stalenessMs,
         quarantined,
-        validities: 0,
         writesLastHour: 0,
       };
       const vld = vldTableName(spec);
@@ -169,12 +174,12 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
         };
         if (sourceLatest) status.lagMs = naiveMs(sourceLatest) - naiveMs(status.last.timeend.local);
       }
-      const counts = await target(vld)
-        .where({ SITEMASK: ctx.sitemask, SUBSITE: ctx.subsite, SIMMASK: ctx.simmask, TASK: ctx.task, AGGREGATENO: ctx.aggregateno })
-        .select(target.raw('COUNT(*) AS n'), target.raw('SUM(CASE WHEN INSERTDATE >= ? THEN 1 ELSE 0 END) AS recent', [hourAgo]))
-        .first();
-      status.validities = Number(counts?.n ?? 0);
-      status.writesLastHour = Number(counts?.recent ?? 0);
+      const recent = statusWritesQuery(dialectOf(target), spec, ctx, hourAgo);
+      status.writesLastHour = Number((await rawRows(target, recent.sql, recent.bindings as Knex.RawBinding[]))[0]?.n ?? 0);
+      if (input.countAll) {
+        const all = await target(vld).where({ SITEMASK: ctx.sitemask, SUBSITE: ctx.subsite, SIMMASK: ctx.simmask, TASK: ctx.task, AGGREGATENO: ctx.aggregateno }).count({ n: '*' }).first();
+        status.validities = Number(all?.n ?? 0);
+      }
       // each table of a succession against its own marks (ids restart); the newest mark is shown
       for (const table of streamTables(stream)) {
         const mark = await latestSourceMark(target, spec, table, ctx);
@@ -188,4 +193,18 @@ export async function streamStatuses(input: StreamStatusInput): Promise<StreamSt
     }
   }
   return out;
+}
+
+/**
+ * The statement of a stream's writes in the last hour (`StreamStatus.writesLastHour`): a COUNT
+ * over the `<Vld>_ctx_insert` index range (context, `INSERTDATE >= ?`), which holds only that
+ * hour's rows however long the context is. (A count of every validity of the context, which
+ * `scrape status` once showed, walks the whole context: it is not asked.)
+ */
+export function statusWritesQuery(dialect: SqlDialect, spec: SpecTable, ctx: StreamContext, since: string): { sql: string; bindings: unknown[] } {
+  const q = (n: string) => quoteIdentifier(n, dialect);
+  const sql =
+    `SELECT COUNT(*) AS n FROM ${q(vldTableName(spec))} WHERE ${q('SITEMASK')} = ? AND ${q('SIMMASK')} = ? AND ${q('SUBSITE')} = ? AND ${q('TASK')} = ? ` +
+    `AND ${q('AGGREGATENO')} = ? AND ${q('INSERTDATE')} >= ?`;
+  return { sql, bindings: [ctx.sitemask, ctx.simmask, ctx.subsite, ctx.task, ctx.aggregateno, since] };
 }

@@ -99,7 +99,8 @@ export function columnValueKind(dbtype: string): 'integer' | 'float' | 'double' 
 /**
  * DDL of a DBI target table pair plus `LOCALSEQNO`: the payload table `<Table>` (SEQNO,
  * ROW_COUNTER, attributes; primary key (SEQNO, ROW_COUNTER)), its validity table `<Table>Vld`
- * with indexes for resume (context + TIMEEND) and reads (context + TIMESTART), and the shared
+ * with indexes for resume (context + TIMEEND), reads (context + TIMESTART) and status (context +
+ * INSERTDATE), and the shared
  * `LOCALSEQNO` with its `('*', 0)` row. Every statement is idempotent (`IF NOT EXISTS`,
  * insert-or-ignore), so running them twice changes nothing. MySQL tables are InnoDB/utf8mb4;
  * SQLite integer and char columns CHECK their MySQL range and length (what a strict MySQL session
@@ -113,7 +114,7 @@ export function createTableStatements(spec: SpecTable, dialect: SqlDialect): str
   const table = spec.table;
   const vld = vldTableName(spec);
   // index names are per database in SQLite: prefix them with the table
-  for (const suffix of ['_ctx_end', '_site_end', '_site_start']) quoteIdentifier(`${vld}${suffix}`, dialect);
+  for (const suffix of ['_ctx_end', '_site_end', '_site_start', '_ctx_insert']) quoteIdentifier(`${vld}${suffix}`, dialect);
   const mysql = dialect === 'mysql';
   const tail = mysql ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4' : '';
   const int = mysql ? 'int' : 'INTEGER';
@@ -149,6 +150,8 @@ export function createTableStatements(spec: SpecTable, dialect: SqlDialect): str
     [`${vld}_ctx_end`, ['SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'TIMEEND']],
     [`${vld}_site_end`, ['SITEMASK', 'SUBSITE', 'TIMEEND']],
     [`${vld}_site_start`, ['SITEMASK', 'SUBSITE', 'TIMESTART']],
+    // `scrape status`: a context's writes of the last hour, an index range however old the context
+    [`${vld}_ctx_insert`, ['SITEMASK', 'SIMMASK', 'SUBSITE', 'TASK', 'AGGREGATENO', 'INSERTDATE']],
   ];
   const statements: string[] = [payload];
   if (mysql) {

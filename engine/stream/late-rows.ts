@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Clock } from '../core/clock';
 import { Logger } from '../core/logger';
 import { localToUtc, normalizeTimeText, utcToLocal } from '../core/time';
-import { dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
+import { SqlDialect, dialectOf, quoteIdentifier, rawRows } from '../db/dialect';
 import { PROVENANCE_TABLE, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { SourceKey } from '../source/source-reader';
@@ -35,7 +35,7 @@ export interface LateRowsFound {
 }
 
 /** A context as the Vld table has it (what status and the stream know). */
-interface MarkContext {
+export interface MarkContext {
   sitemask: number;
   subsite: number;
   simmask: number;
@@ -53,20 +53,8 @@ interface MarkContext {
  */
 export async function latestSourceMark(target: Knex, spec: SpecTable, sourceTable: string, ctx: MarkContext): Promise<SourceMark | undefined> {
   if (!(await target.schema.hasTable(SOURCE_IDS_TABLE))) return undefined;
-  const q = (n: string) => quoteIdentifier(n, dialectOf(target));
-  // the index walks SEQNO down from the newest; repairs are rare, so few rows are passed over
-  const notRepair = (await target.schema.hasTable(PROVENANCE_TABLE))
-    ? `AND NOT EXISTS (SELECT 1 FROM ${q(PROVENANCE_TABLE)} p WHERE p.${q('TABLENAME')} = s.${q('TABLENAME')} AND p.${q('SEQNO')} = s.${q('SEQNO')} AND p.${q('REASON')} = 'repair') `
-    : '';
-  const rows = await rawRows(
-    target,
-    `SELECT s.${q('SEQNO')} AS seqno, s.${q('MAX_ID')} AS max_id, s.${q('LAST_TIME')} AS last_time FROM ${q(SOURCE_IDS_TABLE)} s ` +
-      `JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = s.${q('SEQNO')} ` +
-      `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? AND v.${q('AGGREGATENO')} = ? ` +
-      notRepair +
-      `ORDER BY s.${q('SEQNO')} DESC LIMIT 1`,
-    [spec.table, sourceTable, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno],
-  );
+  const { sql, bindings } = latestSourceMarkQuery(dialectOf(target), spec, sourceTable, ctx, await target.schema.hasTable(PROVENANCE_TABLE));
+  const rows = await rawRows(target, sql, bindings as Knex.RawBinding[]);
   const r = rows[0];
   if (!r) return undefined;
   return { seqno: Number(r.seqno), maxId: Number(r.max_id), lastTime: timeText(r.last_time) };
@@ -77,16 +65,44 @@ export async function latestSourceMark(target: Knex, spec: SpecTable, sourceTabl
  * at most `limit`): the staircase a periodic check tests rows against.
  */
 export async function sourceMarksSince(target: Knex, spec: SpecTable, sourceTable: string, ctx: MarkContext, from: number, limit = 5000): Promise<SourceMark[]> {
-  const q = (n: string) => quoteIdentifier(n, dialectOf(target));
-  const rows = await rawRows(
-    target,
-    `SELECT s.${q('SEQNO')} AS seqno, s.${q('MAX_ID')} AS max_id, s.${q('LAST_TIME')} AS last_time FROM ${q(SOURCE_IDS_TABLE)} s ` +
-      `JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = s.${q('SEQNO')} ` +
-      `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND s.${q('SEQNO')} >= ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? AND v.${q('AGGREGATENO')} = ? ` +
-      `ORDER BY s.${q('SEQNO')} LIMIT ${Math.max(1, Math.floor(limit))}`,
-    [spec.table, sourceTable, from, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno],
-  );
+  const { sql, bindings } = sourceMarksSinceQuery(dialectOf(target), spec, sourceTable, ctx, from, limit);
+  const rows = await rawRows(target, sql, bindings as Knex.RawBinding[]);
   return rows.map((r) => ({ seqno: Number(r.seqno), maxId: Number(r.max_id), lastTime: timeText(r.last_time) }));
+}
+
+/**
+ * The statement of `latestSourceMark`: the stream's `SCRAPE_SOURCE_IDS` rows walked by the
+ * `(TABLENAME, SOURCE_TABLE, SEQNO)` index from the newest SEQNO down, each joined to its Vld row
+ * by primary key for the context (and, `withProvenance`, outer-joined to a repair's provenance row
+ * by primary key to pass over repairs), `LIMIT 1`: a few probes whatever the tables hold.
+ */
+export function latestSourceMarkQuery(dialect: SqlDialect, spec: SpecTable, sourceTable: string, ctx: MarkContext, withProvenance: boolean): { sql: string; bindings: unknown[] } {
+  const q = (n: string) => quoteIdentifier(n, dialect);
+  // the index walks SEQNO down from the newest; repairs are rare, so few rows are passed over. A
+  // repair is passed over by an outer join on the provenance's primary key (one probe per row):
+  // MariaDB planned the same test written as NOT EXISTS as a scan of the whole provenance table
+  const repair = withProvenance
+    ? `LEFT JOIN ${q(PROVENANCE_TABLE)} p ON p.${q('TABLENAME')} = s.${q('TABLENAME')} AND p.${q('SEQNO')} = s.${q('SEQNO')} AND p.${q('REASON')} = 'repair' `
+    : '';
+  const sql =
+    `SELECT s.${q('SEQNO')} AS seqno, s.${q('MAX_ID')} AS max_id, s.${q('LAST_TIME')} AS last_time FROM ${q(SOURCE_IDS_TABLE)} s ` +
+    `JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = s.${q('SEQNO')} ` +
+    repair +
+    `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? AND v.${q('AGGREGATENO')} = ? ` +
+    (withProvenance ? `AND p.${q('SEQNO')} IS NULL ` : '') +
+    `ORDER BY s.${q('SEQNO')} DESC LIMIT 1`;
+  return { sql, bindings: [spec.table, sourceTable, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno] };
+}
+
+/** The statement of `sourceMarksSince`: the `(TABLENAME, SOURCE_TABLE, SEQNO)` index range from SEQNO `from` on, joined to the Vld rows by primary key. */
+export function sourceMarksSinceQuery(dialect: SqlDialect, spec: SpecTable, sourceTable: string, ctx: MarkContext, from: number, limit = 5000): { sql: string; bindings: unknown[] } {
+  const q = (n: string) => quoteIdentifier(n, dialect);
+  const sql =
+    `SELECT s.${q('SEQNO')} AS seqno, s.${q('MAX_ID')} AS max_id, s.${q('LAST_TIME')} AS last_time FROM ${q(SOURCE_IDS_TABLE)} s ` +
+    `JOIN ${q(vldTableName(spec))} v ON v.${q('SEQNO')} = s.${q('SEQNO')} ` +
+    `WHERE s.${q('TABLENAME')} = ? AND s.${q('SOURCE_TABLE')} = ? AND s.${q('SEQNO')} >= ? AND v.${q('SITEMASK')} = ? AND v.${q('SUBSITE')} = ? AND v.${q('SIMMASK')} = ? AND v.${q('TASK')} = ? AND v.${q('AGGREGATENO')} = ? ` +
+    `ORDER BY s.${q('SEQNO')} LIMIT ${Math.max(1, Math.floor(limit))}`;
+  return { sql, bindings: [spec.table, sourceTable, from, ctx.sitemask, ctx.subsite, ctx.simmask, ctx.task, ctx.aggregateno] };
 }
 
 /** Steps of a staircase a check's SQL holds at most (a sound subset of the marks beyond: every k-th, the last kept). */

@@ -116,7 +116,6 @@ describe.each(DIALECTS)('scrape status on %s', (dialect) => {
       quarantined: { count: 0, horizon: utcText(now + 24 * HOUR + 8 * HOUR) },
       // 03:15:30 - 00:03:20 local
       lagMs: (3 * 3600 + 12 * 60 + 10) * 1000,
-      validities: 3,
       writesLastHour: 2,
       lock: { held: false },
     });
@@ -126,6 +125,8 @@ describe.each(DIALECTS)('scrape status on %s', (dialect) => {
     expect(await at(second + HOUR)).toBe(2);
     expect(await at(second + HOUR + 1000)).toBe(0);
     expect(await at(now - 100 * 60_000)).toBe(3); // 20 min after the first write (the later ones count too: they are after the hour's start)
+    // every validity of the context (three written by the fixture), counted only when asked (the status page)
+    expect((await streamStatuses({ regime: loaded.regime, specs: loaded.specs, source: source.db, target: target.db, clock: new ManualClock(now), countAll: true }))[0].validities).toBe(3);
   });
 
   it('prints the figures per stream (all regimes of the folder by default)', async () => {
@@ -149,7 +150,7 @@ describe.each(DIALECTS)('scrape status on %s', (dialect) => {
         '  source latest  2011-02-01 03:15:30 Asia/Shanghai',
         line,
         '  lag            3h 12m',
-        `  writes         2 in the last hour, 3 in all (last INSERTDATE ${utcText(now - 30 * 60_000)} UTC)`,
+        `  writes         2 in the last hour (last INSERTDATE ${utcText(now - 30 * 60_000)} UTC)`,
         '  lock           free',
         '',
       ].join('\n'),
@@ -171,7 +172,8 @@ describe.each(DIALECTS)('scrape status on %s', (dialect) => {
     expect(s.stalenessSeconds).toBeGreaterThanOrEqual((now - Date.UTC(2011, 0, 31, 19, 15, 30)) / 1000);
     expect(s.stalenessSeconds).toBeLessThanOrEqual((Date.now() - Date.UTC(2011, 0, 31, 19, 15, 30)) / 1000);
     expect(s.writesLastHour).toBe(2);
-    expect(s.validities).toBe(3);
+    // every validity of the context is counted only when asked (the status page): it walks the context
+    expect(s.validities).toBeUndefined();
     expect(s.lock).toEqual({ held: false });
   });
 
