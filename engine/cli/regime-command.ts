@@ -89,16 +89,7 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
   if (opts.dropTargetTables && !opts.allowDropCreateTable) {
     throw new ScrapeError('USAGE', '--drop-target-tables needs --allow-drop-create-table too');
   }
-  let metrics: { port: number; host: string; healthTimeoutMs?: number; statusPage: StatusPageRenderer } | undefined;
-  if (opts.metricsPort !== undefined) {
-    const port = Number(opts.metricsPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScrapeError('USAGE', `--metrics-port ${opts.metricsPort}: not a port number`);
-    const host = (opts.metricsHost ?? '127.0.0.1').trim();
-    if (!host) throw new ScrapeError('USAGE', '--metrics-host: empty');
-    metrics = { port, host, healthTimeoutMs: opts.healthTimeout === undefined ? undefined : parseDuration(opts.healthTimeout), statusPage: renderStatusPage };
-  } else if (opts.healthTimeout !== undefined) {
-    throw new ScrapeError('USAGE', '--health-timeout needs --metrics-port (the health check is served beside the metrics)');
-  }
+  const metrics = metricsOptions(opts);
   const connectTimeout = connectTimeoutMs(opts.connectTimeout);
   const loaded = loadRegimeForCli(name, withSets, io, section);
   const logger = cliLogger(io, opts);
@@ -177,16 +168,7 @@ async function runRegimesCommand(cmd: Command, mode: 'scrape' | 'average', io: C
       });
     }
   }
-  let metrics: { port: number; host: string; healthTimeoutMs?: number; statusPage: StatusPageRenderer } | undefined;
-  if (opts.metricsPort !== undefined) {
-    const port = Number(opts.metricsPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScrapeError('USAGE', `--metrics-port ${opts.metricsPort}: not a port number`);
-    const host = (opts.metricsHost ?? '127.0.0.1').trim();
-    if (!host) throw new ScrapeError('USAGE', '--metrics-host: empty');
-    metrics = { port, host, healthTimeoutMs: opts.healthTimeout === undefined ? undefined : parseDuration(opts.healthTimeout), statusPage: renderStatusPage };
-  } else if (opts.healthTimeout !== undefined) {
-    throw new ScrapeError('USAGE', '--health-timeout needs --metrics-port (the health check is served beside the metrics)');
-  }
+  const metrics = metricsOptions(opts);
   const connectTimeout = connectTimeoutMs(opts.connectTimeout);
   const logger = cliLogger(io, opts);
   const dbconf = { dbconf: opts.dbconf, env: io.env, cwd: io.cwd };
@@ -231,6 +213,19 @@ async function runRegimesCommand(cmd: Command, mode: 'scrape' | 'average', io: C
       hint: 'the error lines above say why; fix them and run again (each stream resumes from its target)',
     });
   }
+}
+
+/** `--metrics-port`, `--metrics-host` and `--health-timeout` checked and put together (undefined: no metrics server). */
+function metricsOptions(opts: RegimeCommandOptions): { port: number; host: string; healthTimeoutMs?: number; statusPage: StatusPageRenderer } | undefined {
+  if (opts.metricsPort === undefined) {
+    if (opts.healthTimeout !== undefined) throw new ScrapeError('USAGE', '--health-timeout needs --metrics-port (the health check is served beside the metrics)');
+    return undefined;
+  }
+  const port = Number(opts.metricsPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ScrapeError('USAGE', `--metrics-port ${opts.metricsPort}: not a port number`);
+  const host = (opts.metricsHost ?? '127.0.0.1').trim();
+  if (!host) throw new ScrapeError('USAGE', '--metrics-host: empty');
+  return { port, host, healthTimeoutMs: opts.healthTimeout === undefined ? undefined : parseDuration(opts.healthTimeout), statusPage: renderStatusPage };
 }
 
 /**

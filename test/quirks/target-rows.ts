@@ -1,17 +1,8 @@
 import { Knex } from 'knex';
+import { VldRow } from '../../engine/dbi/dbi-reader';
 
 /** A validity as read by SQL, without INSERTDATE (the wall-clock time of the write). */
-export interface VldWithoutInsertDate {
-  SEQNO: number;
-  TIMESTART: string;
-  TIMEEND: string;
-  SITEMASK: number;
-  SIMMASK: number;
-  SUBSITE: number;
-  TASK: number;
-  AGGREGATENO: number;
-  VERSIONDATE: string;
-}
+export type VldWithoutInsertDate = Omit<VldRow, 'INSERTDATE'>;
 
 const text = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 19).replace('T', ' ') : String(v));
 
