@@ -72,14 +72,7 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
   }
   const name = names[0] as string | undefined;
   const section = mode === 'scrape' ? 'scraper' : 'averager';
-  const sets = [...(opts.set ?? [])];
-  if (opts.maxiter !== undefined) {
-    if (!/^\d+$/.test(opts.maxiter.trim())) {
-      throw new ScrapeError('BAD_OPTION', `--maxiter ${opts.maxiter}: expected a whole number of samples per stream (0 = forever)`, { hint: 'give a whole number, e.g. --maxiter 100' });
-    }
-    sets.push(`maxiter=${opts.maxiter.trim()}`);
-  }
-  const withSets = { ...opts, set: sets };
+  const withSets = withMaxiterSet(opts);
   if (opts.help || !name) {
     io.stdout.write(cmd.helpInformation());
     if (name) io.stdout.write('\n' + effectiveSettingsText(loadRegimeForCli(name, withSets, io, section), section));
@@ -108,7 +101,7 @@ export async function runRegimeCommand(cmd: Command, mode: 'scrape' | 'average',
     reload: () => {
       const checked = checkRegimeFile(loaded.file, lookup);
       if (!checked.regime || checked.diagnostics.some((d) => d.severity === 'error')) return renderDiagnostics(checked.diagnostics, io.cwd);
-      return { regime: sets.length ? applySettingOverrides(checked.regime, sets, section) : checked.regime, specs: checked.specs };
+      return { regime: withSets.set.length ? applySettingOverrides(checked.regime, withSets.set, section) : checked.regime, specs: checked.specs };
     },
     source,
     target,
@@ -151,14 +144,7 @@ async function runRegimesCommand(cmd: Command, mode: 'scrape' | 'average', io: C
   if (opts.dropTargetTables) {
     throw new ScrapeError('USAGE', '--drop-target-tables with several regimes: drop one regime\'s tables at a time', { hint: 'run scrape run <regime> --allow-drop-create-table --drop-target-tables for each regime first' });
   }
-  const sets = [...(opts.set ?? [])];
-  if (opts.maxiter !== undefined) {
-    if (!/^\d+$/.test(opts.maxiter.trim())) {
-      throw new ScrapeError('BAD_OPTION', `--maxiter ${opts.maxiter}: expected a whole number of samples per stream (0 = forever)`, { hint: 'give a whole number, e.g. --maxiter 100' });
-    }
-    sets.push(`maxiter=${opts.maxiter.trim()}`);
-  }
-  const withSets = { ...opts, set: sets };
+  const withSets = withMaxiterSet(opts);
   const loaded = files.map((f) => loadRegimeForCli(f, withSets, io, section));
   for (const [flag, given, key] of [['--source', opts.source, 'source'], ['--target', opts.target, 'target']] as const) {
     const named = [...new Set(loaded.map((l) => l.regime[key]))];
@@ -183,7 +169,7 @@ async function runRegimesCommand(cmd: Command, mode: 'scrape' | 'average', io: C
       reload: () => {
         const checked = checkRegimeFile(l.file, lookup);
         if (!checked.regime || checked.diagnostics.some((d) => d.severity === 'error')) return renderDiagnostics(checked.diagnostics, io.cwd);
-        return { regime: sets.length ? applySettingOverrides(checked.regime, sets, section) : checked.regime, specs: checked.specs };
+        return { regime: withSets.set.length ? applySettingOverrides(checked.regime, withSets.set, section) : checked.regime, specs: checked.specs };
       },
     };
   });
@@ -213,6 +199,18 @@ async function runRegimesCommand(cmd: Command, mode: 'scrape' | 'average', io: C
       hint: 'the error lines above say why; fix them and run again (each stream resumes from its target)',
     });
   }
+}
+
+/** The options with `--maxiter N` checked and added to the `--set` list as `maxiter=N` (a scraper setting like any other). */
+function withMaxiterSet(opts: RegimeCommandOptions): RegimeCommandOptions & { set: string[] } {
+  const sets = [...(opts.set ?? [])];
+  if (opts.maxiter !== undefined) {
+    if (!/^\d+$/.test(opts.maxiter.trim())) {
+      throw new ScrapeError('BAD_OPTION', `--maxiter ${opts.maxiter}: expected a whole number of samples per stream (0 = forever)`, { hint: 'give a whole number, e.g. --maxiter 100' });
+    }
+    sets.push(`maxiter=${opts.maxiter.trim()}`);
+  }
+  return { ...opts, set: sets };
 }
 
 /** `--metrics-port`, `--metrics-host` and `--health-timeout` checked and put together (undefined: no metrics server). */
