@@ -14,14 +14,14 @@ async function main(): Promise<void> {
   // as `scrape` starts (engine/cli/main.ts): the measured memory is the command's
   limitHeapGrowth();
   const spec = JSON.parse(process.argv[2]) as PhaseSpec;
-  let peak = process.memoryUsage().rss;
+  let peak = process.memoryUsage.rss();
   const timer = setInterval(() => {
-    const rss = process.memoryUsage().rss;
+    const rss = process.memoryUsage.rss();
     if (rss > peak) peak = rss;
   }, 20);
   try {
     const result = await runPhase(spec);
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, process.memoryUsage.rss());
     const out: ChildResult = { ...result, peakRssMb: peak / 2 ** 20 };
     process.send!(out);
   } finally {

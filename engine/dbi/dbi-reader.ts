@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { SqlDialect, dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
 import { PROVENANCE_TABLE, columnValueKind, vldTableName } from '../spec/ddl';
-import type { Provenance } from './propagation';
+import { parseSuppressed, type Provenance } from './propagation';
 import { SpecTable } from '../spec/spec-table';
 import { ScrapeError } from '../core/errors';
 import { normalizeTimeText } from '../core/time';
@@ -342,7 +342,7 @@ export async function readProvenance(db: Knex, spec: SpecTable, seqnos: readonly
       why.lastTime = text(r.LAST_TIME);
       why.samples = num(r.SAMPLES);
       why.rows = num(r.ROWS_SEEN);
-      if (r.SUPPRESSED !== null && r.SUPPRESSED !== undefined) why.suppressed = JSON.parse(String(r.SUPPRESSED));
+      if (r.SUPPRESSED !== null && r.SUPPRESSED !== undefined) why.suppressed = parseSuppressed(String(r.SUPPRESSED));
       for (const k of Object.keys(why) as (keyof Provenance)[]) if (why[k] === undefined) delete why[k];
       out.set(Number(r.SEQNO), why);
     }

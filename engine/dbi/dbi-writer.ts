@@ -9,7 +9,7 @@ import { LoadDataRejected, loadPayloadLines } from './mysql-load-data';
 import { Fence, checkFence } from './fence';
 import { overlayVersionDates } from './overlay';
 import { LinesBuilder, Payload, payloadValues } from './payload-converter';
-import { Propagation, checkPropagation } from './propagation';
+import { Propagation, checkPropagation, suppressedJson } from './propagation';
 import { allocateSeqnos, ensureCounterSql } from './seqno-allocator';
 import { WritePath, writePathFor } from './write-path';
 
@@ -250,7 +250,7 @@ export class DbiWriter {
         orNull(w.lastTime),
         orNull(w.samples),
         orNull(w.rows),
-        w.suppressed ? JSON.stringify(w.suppressed) : null,
+        w.suppressed ? suppressedJson(w.suppressed) : null,
         w.regimeHash,
         w.engineVersion,
       ]);

@@ -41,11 +41,22 @@ export function mysqlTuple(values: unknown[], from: number, width: number, prefi
   return t + ')';
 }
 
-/** A value checked by `sqlValue` as a MySQL literal: numbers as JS prints them (as the driver binds them), strings escaped by the driver. */
+/**
+ * Characters the driver escapes in a string literal but `"`: inside single quotes only `'` and
+ * `\` are special to MySQL (the control characters are escaped for readable statements), and a
+ * JSON text is full of `"`.
+ */
+const MYSQL_SPECIAL = /[\0\b\t\n\r\x1a'\\]/;
+
+/**
+ * A value checked by `sqlValue` as a MySQL literal: numbers as JS prints them (as the driver binds
+ * them), strings escaped by the driver; a string with nothing to escape is quoted as it is (the
+ * driver's escaping walks it character by character: 0.25 s per 100 k joined pmthv rows).
+ */
 export function mysqlLiteral(v: unknown): string {
   if (typeof v === 'number') return String(v);
   if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'string') return escapeMysql(v);
+  if (typeof v === 'string') return MYSQL_SPECIAL.test(v) ? escapeMysql(v) : `'${v}'`;
   return String(v);
 }
 

@@ -247,9 +247,9 @@ export const PROVENANCE_COLUMNS = [
  * `REASON` (`changed`, `overage`, `seed`, `bin`), the change rules that fired (`FIRED`, JSON
  * `[{"rule": i, "columns": [...]}]`, NULL unless `changed`), the source table, the ids and
  * source-local times of the entries at TIMESTART and TIMEEND, the samples decided and the rows
- * seen in `[FIRST_TIME, LAST_TIME)`, what the deadband suppressed (`SUPPRESSED`, JSON
- * `{column: {"n", "maxdev", "min", "max"}}` over the samples decided `unchanged`, deviations from
- * sv[0]), the sha256 of the regime's canonical JSON and the engine version. NULL where a reason
+ * seen in `[FIRST_TIME, LAST_TIME)`, what the deadband suppressed (`SUPPRESSED`, JSON of parallel
+ * arrays `{"columns", "n", "maxdev", "min", "max"}` over the samples decided `unchanged`,
+ * deviations from sv[0]; `suppressedJson`; versions before wrote `{column: {"n", …}}`), the sha256 of the regime's canonical JSON and the engine version. NULL where a reason
  * has no such thing (a seed has no source rows).
  */
 export function provenanceStatements(dialect: SqlDialect): string[] {
