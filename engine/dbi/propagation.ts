@@ -50,8 +50,12 @@ export interface Provenance {
   samples?: number;
   /** Entries read with `firstTime <= date_time < lastTime`. */
   rows?: number;
-  /** Per threshold-rule column, what the deadband suppressed: samples decided `unchanged`, their largest |value − sv[0]|, min and max. */
-  suppressed?: Record<string, SuppressedStats>;
+  /**
+   * Per threshold-rule column, what the deadband suppressed: samples decided `unchanged`, their
+   * largest |value − sv[0]|, min and max. The scraper hands them over as `SuppressedColumns`
+   * (no object per column); `readProvenance` gives them back by column.
+   */
+  suppressed?: Record<string, SuppressedStats> | SuppressedColumns;
   /** sha256 (hex) of the regime's canonical JSON. */
   regimeHash: string;
   /** The engine's version (package.json). */
@@ -68,52 +72,82 @@ export interface SuppressedStats {
   max: number;
 }
 
+/** Provenance as `readProvenance` gives it back: what the deadband suppressed by column. */
+export type StoredProvenance = Omit<Provenance, 'suppressed'> & { suppressed?: Record<string, SuppressedStats> };
+
 /**
- * `SUPPRESSED` as stored: one JSON object of parallel arrays, `{"columns": [...], "n": [...],
- * "maxdev": [...], "min": [...], "max": [...]}`, the column names once and each number as JS
- * prints it, `maxdev` to 12 significant digits (|a − b| of two decimals leaves binary noise:
- * 0.34999999999990905 for 0.35; rounding to 12 digits never lifts a deviation within a threshold
- * of 12 digits or fewer above it). Half the size of an object per column: on a 192-channel
- * table that object form was 13 KB per validity, more text than its payload rows.
+ * What the deadband suppressed over a range, as parallel arrays over the columns that had a
+ * number (one object per validity, not one per column: a 192-channel table made 192 of them per
+ * validity). It is also the stored form of `SUPPRESSED`: `JSON.stringify` of it gives
+ * `{"columns": [...], "n": [...], "maxdev": [...], "min": [...], "max": [...]}`, the column names
+ * once, half the text of an object per column.
  */
-export function suppressedJson(suppressed: Record<string, SuppressedStats>): string {
-  let columns = '';
-  let n = '';
-  let maxdev = '';
-  let min = '';
-  let max = '';
-  let first = true;
-  for (const column in suppressed) {
-    const s = suppressed[column];
-    const sep = first ? '' : ',';
-    first = false;
-    columns += sep + JSON.stringify(column);
-    n += sep + jsonNumber(s.n);
-    maxdev += sep + jsonNumber(Number.isFinite(s.maxdev) ? Number(s.maxdev.toPrecision(12)) : s.maxdev);
-    min += sep + jsonNumber(s.min);
-    max += sep + jsonNumber(s.max);
-  }
-  return `{"columns":[${columns}],"n":[${n}],"maxdev":[${maxdev}],"min":[${min}],"max":[${max}]}`;
-}
+export class SuppressedColumns {
+  constructor(
+    readonly columns: readonly string[],
+    readonly n: readonly number[],
+    /** To 12 significant digits (`roundTo12Digits`). */
+    readonly maxdev: readonly number[],
+    readonly min: readonly number[],
+    readonly max: readonly number[],
+  ) {}
 
-/** A number as JSON writes it (`null` for NaN and ±Infinity). */
-function jsonNumber(x: number): string {
-  return Number.isFinite(x) ? String(x) : 'null';
+  /** The stored JSON's object (`JSON.stringify` calls it). */
+  toJSON(): { columns: readonly string[]; n: readonly number[]; maxdev: readonly number[]; min: readonly number[]; max: readonly number[] } {
+    return { columns: this.columns, n: this.n, maxdev: this.maxdev, min: this.min, max: this.max };
+  }
+
+  /** By column, as `readProvenance` gives them. */
+  byColumn(): Record<string, SuppressedStats> {
+    const out: Record<string, SuppressedStats> = {};
+    this.columns.forEach((column, k) => {
+      out[column] = { n: this.n[k], maxdev: this.maxdev[k], min: this.min[k], max: this.max[k] };
+    });
+    return out;
+  }
+
+  /** From stats by column (`maxdev` rounded as the scraper rounds it). */
+  static of(byColumn: Record<string, SuppressedStats>): SuppressedColumns {
+    const columns = Object.keys(byColumn);
+    const at = columns.map((c) => byColumn[c]);
+    return new SuppressedColumns(columns, at.map((s) => s.n), at.map((s) => roundTo12Digits(s.maxdev)), at.map((s) => s.min), at.map((s) => s.max));
+  }
 }
 
 /**
- * `SUPPRESSED` text back as `{column: stats}`: the stored arrays (`suppressedJson`), or the object
- * per column that versions before wrote, as it is.
+ * `x` to 12 significant digits: |a − b| of two decimals leaves binary noise (1499.85 − 1499.5 is
+ * 0.34999999999990905), which made the stored text long. Rounding is monotonic, so a deviation
+ * within a threshold of 12 digits or fewer stays within it. Cheaper than `toPrecision`.
+ */
+export function roundTo12Digits(x: number): number {
+  if (x === 0 || !Number.isFinite(x)) return x;
+  const e = Math.floor(Math.log10(Math.abs(x)));
+  if (e < -280 || e > 280) return x;
+  const f = 10 ** (11 - e);
+  return Math.round(x * f) / f;
+}
+
+/** `SUPPRESSED` text of a provenance's suppressed statistics (see `SuppressedColumns`; NaN and ±Infinity as null). */
+export function suppressedJson(suppressed: Record<string, SuppressedStats> | SuppressedColumns): string {
+  return JSON.stringify(suppressed instanceof SuppressedColumns ? suppressed : SuppressedColumns.of(suppressed));
+}
+
+/**
+ * `SUPPRESSED` text back by column: the stored arrays (`SuppressedColumns`), or the object per
+ * column that versions before wrote, as it is.
  */
 export function parseSuppressed(text: string): Record<string, SuppressedStats> {
   const parsed = JSON.parse(text);
   if (!Array.isArray(parsed?.columns)) return parsed as Record<string, SuppressedStats>;
-  const out: Record<string, SuppressedStats> = {};
   const at = (values: unknown, k: number): number => (Array.isArray(values) && values[k] !== null && values[k] !== undefined ? Number(values[k]) : NaN);
-  parsed.columns.forEach((column: unknown, k: number) => {
-    out[String(column)] = { n: at(parsed.n, k), maxdev: at(parsed.maxdev, k), min: at(parsed.min, k), max: at(parsed.max, k) };
-  });
-  return out;
+  const k = parsed.columns.length;
+  return new SuppressedColumns(
+    parsed.columns.map(String),
+    Array.from({ length: k }, (_, i) => at(parsed.n, i)),
+    Array.from({ length: k }, (_, i) => at(parsed.maxdev, i)),
+    Array.from({ length: k }, (_, i) => at(parsed.min, i)),
+    Array.from({ length: k }, (_, i) => at(parsed.max, i)),
+  ).byColumn();
 }
 
 /**

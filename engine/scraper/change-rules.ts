@@ -3,6 +3,7 @@ import { ScrapeError } from '../core/errors';
 import { compileExpression } from '../transform/compile-expression';
 import { toNumber } from '../aggregate/row-filter';
 import type { SourceRow } from '../source/source-row';
+import { roundTo12Digits, SuppressedColumns } from '../dbi/propagation';
 
 /** True when the vector sv[0] → sv[-1] has `changed` (docs/design.md §4.4). Synchronous: the hot path. */
 export type ChangeTest = (first: SourceRow, last: SourceRow) => boolean;
@@ -85,14 +86,29 @@ export class SuppressionTracker {
     }
   }
 
-  /** The statistics so far, by column (columns without a suppressed number left out; undefined when none). */
-  result(): Record<string, { n: number; maxdev: number; min: number; max: number }> | undefined {
-    let out: Record<string, { n: number; maxdev: number; min: number; max: number }> | undefined;
-    for (let k = 0; k < this.columns.length; k++) {
-      if (this.n[k] === 0) continue;
-      (out ??= {})[this.columns[k]] = { n: this.n[k], maxdev: this.dev[k], min: this.lo[k], max: this.hi[k] };
+  /**
+   * The statistics so far as parallel arrays (columns without a suppressed number left out,
+   * `maxdev` to 12 significant digits; undefined when none).
+   */
+  result(): SuppressedColumns | undefined {
+    const k = this.columns.length;
+    let kept = 0;
+    for (let i = 0; i < k; i++) if (this.n[i] > 0) kept++;
+    if (kept === 0) return undefined;
+    const columns: string[] = kept === k ? (this.columns as string[]) : [];
+    const n: number[] = [];
+    const maxdev: number[] = [];
+    const min: number[] = [];
+    const max: number[] = [];
+    for (let i = 0; i < k; i++) {
+      if (this.n[i] === 0) continue;
+      if (kept !== k) columns.push(this.columns[i]);
+      n.push(this.n[i]);
+      maxdev.push(roundTo12Digits(this.dev[i]));
+      min.push(this.lo[i]);
+      max.push(this.hi[i]);
     }
-    return out;
+    return new SuppressedColumns(columns, n, maxdev, min, max);
   }
 
   /** Starts a new range. */

@@ -3,6 +3,7 @@ import { ScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { localToUtcDetail, naiveMs, naiveText, utcToLocal } from '../core/time';
 import { DbiWriter, PreparedWrite, Propagation, Provenance, SourceIds, SuppressedStats, ValidityContext } from '../dbi/dbi-writer';
+import type { SuppressedColumns } from '../dbi/propagation';
 import { lastValidity, VldRow } from '../dbi/dbi-reader';
 import { FencePoint, fenceAfter } from '../dbi/fence';
 import { SpecTable } from '../spec/spec-table';
@@ -42,7 +43,7 @@ export interface Decision {
   samples?: number;
   rows?: number;
   /** What the deadband suppressed in the range, per threshold-rule column (provenance). */
-  suppressed?: Record<string, SuppressedStats>;
+  suppressed?: Record<string, SuppressedStats> | SuppressedColumns;
 }
 
 /** What every provenance row of a run carries: which regime and which engine wrote it. */

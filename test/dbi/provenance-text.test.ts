@@ -2,7 +2,7 @@ import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { DbiWriter, ValidityContext } from '../../engine/dbi/dbi-writer';
 import { readProvenance } from '../../engine/dbi/dbi-reader';
-import { parseSuppressed, suppressedJson } from '../../engine/dbi/propagation';
+import { parseSuppressed, roundTo12Digits, suppressedJson } from '../../engine/dbi/propagation';
 import { mysqlQueryFormat } from '../../engine/db/open-database';
 import { testSpec } from './dbi-support';
 
@@ -35,6 +35,14 @@ describe('SUPPRESSED text', () => {
     const [maxdev] = JSON.parse(suppressedJson({ c: { n: 1, maxdev: below, min: 0, max: 0 } })).maxdev;
     expect(maxdev).toBe(0.5);
     expect(maxdev).toBeLessThanOrEqual(0.5);
+  });
+
+  it('rounds to 12 significant digits at any magnitude', () => {
+    expect(roundTo12Digits(123456789.123456789)).toBe(123456789.123);
+    expect(roundTo12Digits(0.000123456789012345)).toBe(0.000123456789012);
+    expect(roundTo12Digits(-2.5)).toBe(-2.5);
+    expect(roundTo12Digits(0)).toBe(0);
+    expect(roundTo12Digits(1e-300)).toBe(1e-300); // past 10^±280 left as it is
   });
 
   it('writes NaN as null, read back as NaN', () => {
