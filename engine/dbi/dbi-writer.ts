@@ -221,17 +221,17 @@ export class DbiWriter {
     } else {
       await this.path.insertPayload(connection, this.payloadInsertHead, this.columns.length, seqnos, payload.values!);
     }
-    if (this.vldSpan) await this.recordSpan(trx, props, seqnos);
+    if (this.vldSpan) await this.recordSpan(trx, connection, props, seqnos);
     if (this.options.probe) await this.options.probe('inserted', seqnos);
     return seqnos;
   }
 
   /** The written validities' longest span into `SCRAPE_VLD_SPAN`, in the write's transaction (`recordVldSpan`). */
-  private async recordSpan(trx: Knex.Transaction, props: readonly Propagation[], seqnos: number[]): Promise<void> {
+  private async recordSpan(trx: Knex.Transaction, connection: unknown, props: readonly Propagation[], seqnos: number[]): Promise<void> {
     let longest = 0;
     for (const p of props) longest = Math.max(longest, validitySpanSeconds(p.timestart, p.timeend));
     try {
-      if ((await recordVldSpan(trx, this.spec, seqnos, longest)) !== 'recorded') this.vldSpan = false;
+      if ((await recordVldSpan(trx, connection, this.spec, seqnos, longest)) !== 'recorded') this.vldSpan = false;
     } catch (err) {
       // a user with the README's minimal privileges (no UPDATE on it): written without it, said once
       // (the failed statement changed nothing; the transaction goes on)

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { addMs, naiveMs } from '../core/time';
 import { databaseError } from '../db/database-error';
-import { SqlDialect, dialectOf, insertIgnoreVerb, quoteIdentifier } from '../db/dialect';
+import { SqlDialect, dialectOf, insertIgnoreVerb, quoteIdentifier, sqliteStatement } from '../db/dialect';
 import { VLD_SPAN_TABLE, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 
@@ -49,20 +49,24 @@ export type VldSpanRecord = 'recorded' | 'no-row' | 'gap';
 /**
  * Inside a write's transaction, after its validities `seqnos` (consecutive, taken under the
  * table's LOCALSEQNO lock) went in: folds their longest span `longest` (seconds) into the table's
- * `SCRAPE_VLD_SPAN` row and moves `SEQNO_COVERED` to the last of them. One UPDATE when the row
+ * `SCRAPE_VLD_SPAN` row and moves `SEQNO_COVERED` to the last of them (`connection`: the
+ * transaction's native driver connection, as the write path uses it). One UPDATE when the row
  * already covers every SEQNO before them (the rule while this engine is the table's only writer).
  * Validities in between (another tool's) are read and folded in when at most
  * `VLD_SPAN_FOLD_LIMIT`; more is `gap` and the row stays as it was, as it does without one
  * (`no-row`, a table not made by this version): leaving the row alone is always safe, readers
  * then look at what it does not cover.
  */
-export async function recordVldSpan(trx: Knex.Transaction, spec: SpecTable, seqnos: readonly number[], longest: number): Promise<VldSpanRecord> {
+export async function recordVldSpan(trx: Knex.Transaction, connection: unknown, spec: SpecTable, seqnos: readonly number[], longest: number): Promise<VldSpanRecord> {
   const first = seqnos[0];
   const last = seqnos[seqnos.length - 1];
-  const greatest = (column: string, value: number) => trx.raw('CASE WHEN ?? < ? THEN ? ELSE ?? END', [column, value, value, column]);
-  const update = (span: number) => trx(VLD_SPAN_TABLE).where('TABLENAME', spec.table).update({ MAX_SPAN_SECONDS: greatest('MAX_SPAN_SECONDS', span), SEQNO_COVERED: greatest('SEQNO_COVERED', last) });
-  if (Number(await update(longest).andWhere('SEQNO_COVERED', '>=', first - 1)) > 0) return 'recorded';
   const mysql = dialectOf(trx) === 'mysql';
+  // on every write: one statement text per dialect, on the transaction's native connection (prepared once on SQLite)
+  const q = (name: string) => quoteIdentifier(name, mysql ? 'mysql' : 'sqlite');
+  const greatest = (column: string) => `${q(column)} = CASE WHEN ${q(column)} < ? THEN ? ELSE ${q(column)} END`;
+  const head = `UPDATE ${q(VLD_SPAN_TABLE)} SET ${greatest('MAX_SPAN_SECONDS')}, ${greatest('SEQNO_COVERED')} WHERE ${q('TABLENAME')} = ?`;
+  const update = (span: number, guard: boolean) => nativeUpdate(connection, mysql, guard ? `${head} AND ${q('SEQNO_COVERED')} >= ?` : head, [span, span, last, last, spec.table, ...(guard ? [first - 1] : [])]);
+  if ((await update(longest, true)) > 0) return 'recorded';
   const row = (await trx(VLD_SPAN_TABLE).select('SEQNO_COVERED').where('TABLENAME', spec.table).first()) as { SEQNO_COVERED: unknown } | undefined;
   if (!row) return 'no-row';
   const covered = Number(row.SEQNO_COVERED);
@@ -72,8 +76,27 @@ export async function recordVldSpan(trx: Knex.Transaction, spec: SpecTable, seqn
   const rows = (await (mysql ? between.forShare() : between)) as { TIMESTART: unknown; TIMEEND: unknown }[];
   const folded = longestSpan(rows);
   if (rows.length > VLD_SPAN_FOLD_LIMIT || Number.isNaN(folded)) return 'gap';
-  await update(Math.max(longest, folded));
+  await update(Math.max(longest, folded), false);
   return 'recorded';
+}
+
+/** Runs an UPDATE on a native driver connection (mysql2 or better-sqlite3) and resolves to the rows it matched. */
+async function nativeUpdate(connection: unknown, mysql: boolean, sql: string, bindings: unknown[]): Promise<number> {
+  if (!mysql) return sqliteStatement(connection, sql).run(bindings).changes;
+  const conn = connection as { query(sql: string, values: unknown[], cb: (err: Error | null, result: { affectedRows: number }) => void): void };
+  return new Promise((resolve, reject) => conn.query(sql, bindings, (err, result) => (err ? reject(err) : resolve(result.affectedRows))));
+}
+
+/**
+ * The reader's look at the bound (`vldSpanLowerBound`): the table's `SCRAPE_VLD_SPAN` row (`span`,
+ * `covered`) with the Vld table's largest SEQNO (`top`), by primary key and the primary key's end.
+ */
+export function vldSpanQuery(dialect: SqlDialect, spec: SpecTable): { sql: string; bindings: unknown[] } {
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  return {
+    sql: `SELECT ${q('MAX_SPAN_SECONDS')} AS span, ${q('SEQNO_COVERED')} AS covered, (SELECT MAX(${q('SEQNO')}) FROM ${q(vldTableName(spec))}) AS top FROM ${q(VLD_SPAN_TABLE)} WHERE ${q('TABLENAME')} = ?`,
+    bindings: [spec.table],
+  };
 }
 
 /**
@@ -84,13 +107,10 @@ export async function recordVldSpan(trx: Knex.Transaction, spec: SpecTable, seqn
  * privilege to read it, or with more uncovered validities: the reader then reads as before.
  */
 export async function vldSpanLowerBound(db: Knex, spec: SpecTable, at: string): Promise<string | undefined> {
-  const q = (name: string) => quoteIdentifier(name, dialectOf(db));
   let row: { span: unknown; covered: unknown; top: unknown } | undefined;
   try {
-    const rows = await db.raw(
-      `SELECT ${q('MAX_SPAN_SECONDS')} AS span, ${q('SEQNO_COVERED')} AS covered, (SELECT MAX(${q('SEQNO')}) FROM ${q(vldTableName(spec))}) AS top FROM ${q(VLD_SPAN_TABLE)} WHERE ${q('TABLENAME')} = ?`,
-      [spec.table],
-    );
+    const { sql, bindings } = vldSpanQuery(dialectOf(db), spec);
+    const rows = await db.raw(sql, bindings as Knex.RawBinding[]);
     row = (dialectOf(db) === 'mysql' ? rows[0] : rows)[0];
   } catch (err) {
     if (isMissingOrDenied(err)) return undefined;

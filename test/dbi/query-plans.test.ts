@@ -9,6 +9,7 @@ import { latestSourceMarkQuery, sourceMarksSinceQuery } from '../../engine/strea
 import { FILL_END, fillTarget, shapeInfo } from '../../bench/bench-target';
 import { addMs } from '../../engine/core/time';
 import { vldSpanBySql, vldSpanRow } from './dbi-support';
+import { vldSpanQuery } from '../../engine/dbi/vld-span';
 
 /**
  * The queries run on every write (fence, overlay lookup), at every resume, by the late-row check,
@@ -86,6 +87,14 @@ describe.each(DIALECTS)('query plans on a full target on %s', (dialect) => {
     const built = (await readContextQuery(db, spec, { at, site: ctx.sitemask, subsite: ctx.subsite })).query.toSQL();
     return { sql: built.sql, bindings: [...built.bindings] };
   };
+
+  it("scrape query --at looks at the longest validity by primary keys: the SCRAPE_VLD_SPAN row and the Vld table's largest SEQNO", async () => {
+    const p = await plan(vldSpanQuery(d(), spec));
+    expect(p.fullScans).toEqual([]);
+    // SQLite: the row by its primary key's index, MAX(SEQNO) from the rowid's end (no plan line); MariaDB: const row, "Select tables optimized away"
+    if (dialect === 'sqlite') expect(p.indexes).toEqual(['sqlite_autoindex_SCRAPE_VLD_SPAN_1']);
+    else expect(p.lines.join('\n')).toMatch(/type=const key=PRIMARY[\s\S]*Select tables optimized away/);
+  });
 
   it('scrape query --at with the longest validity known: the TIMESTART range of one minute before the time, wherever in the history', async () => {
     for (const at of [lastStart, middle, early]) {
