@@ -9,6 +9,7 @@ import { DbiWriter, Propagation } from '../engine/dbi/dbi-writer';
 import { fenceAfter, FencePoint } from '../engine/dbi/fence';
 import { overlayLookupQuery } from '../engine/dbi/overlay';
 import { prepareTargetTables } from '../engine/dbi/target-tables';
+import { vldSpanQuery } from '../engine/dbi/vld-span';
 import { statusWritesQuery, streamStatuses } from '../engine/report/stream-status';
 import { latestSourceMark, latestSourceMarkQuery, sourceMarksSince, sourceMarksSinceQuery } from '../engine/stream/late-rows';
 import { benchLocation, benchRegime, benchSqliteLocation, recreateDatabase, removeSqliteFile } from './bench-data';
@@ -136,8 +137,8 @@ async function timed(name: string, db: Knex, run: () => Promise<unknown>, statem
  * The queries that must not grow with the target, on a full one: resume (the context's last
  * validity; the fence before every write runs the same statement), the overlay lookup of the next
  * write, the late-row check's marks (latest and since a SEQNO), `scrape status` (the whole
- * `streamStatuses` of the shape's regime over `source`) and `scrape query --at` (`readContextAt`)
- * at the last validity and in the middle of the history. Each is timed (first call and median of
+ * `streamStatuses` of the shape's regime over `source`) and `scrape query --at` (`readContextAt`:
+ * its look at `SCRAPE_VLD_SPAN`, then the candidates) at the last validity and in the middle of the history. Each is timed (first call and median of
  * six more) and its statements explained.
  */
 export async function queriesPhase(shape: TargetShape, ref: BenchRef, source: BenchRef): Promise<{ seconds: number; rows: number; counts: Record<string, number>; queries: TimedQuery[] }> {
@@ -177,7 +178,7 @@ export async function queriesPhase(shape: TargetShape, ref: BenchRef, source: Be
     for (const [what, at] of [['at the last validity', last.TIMESTART], ['in the middle of the history', middle]] as const) {
       const q = { at, site: ctx.sitemask, subsite: ctx.subsite };
       const built = (await readContextQuery(db, spec, q)).query.toSQL();
-      queries.push(await timed(`scrape query --at, ${what}`, db, () => readContextAt(db, spec, q), [{ sql: built.sql, bindings: [...built.bindings] }]));
+      queries.push(await timed(`scrape query --at, ${what}`, db, () => readContextAt(db, spec, q), [vldSpanQuery(dialect, spec), { sql: built.sql, bindings: [...built.bindings] }]));
     }
     return { seconds: seconds(t0), rows: last.SEQNO, counts: {}, queries };
   } finally {

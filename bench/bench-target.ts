@@ -3,7 +3,7 @@ import { DatabaseLocation } from '../engine/config/dbconf';
 import { loadRegime } from '../engine/config/load-regime';
 import { SqlDialect, dialectOf, quoteIdentifier } from '../engine/db/dialect';
 import { prepareTargetTables } from '../engine/dbi/target-tables';
-import { LOCALSEQNO, PROVENANCE_COLUMNS, PROVENANCE_TABLE, SOURCE_IDS_COLUMNS, SOURCE_IDS_TABLE, vldTableName } from '../engine/spec/ddl';
+import { LOCALSEQNO, PROVENANCE_COLUMNS, PROVENANCE_TABLE, SOURCE_IDS_COLUMNS, SOURCE_IDS_TABLE, VLD_SPAN_TABLE, vldTableName } from '../engine/spec/ddl';
 import { SpecTable } from '../engine/spec/spec-table';
 import { ValidityContext } from '../engine/dbi/propagation';
 
@@ -69,7 +69,8 @@ export interface FillFigures {
  * leaves: Vld rows (contexts interleaved by SEQNO, each context contiguous validities of
  * `stepSeconds` ending at `FILL_END`, VERSIONDATE = TIMESTART, INSERTDATE a minute after
  * TIMEEND), payload rows (ROW_COUNTER 1..n), a `SCRAPE_SOURCE_IDS` and a `SCRAPE_PROVENANCE` row
- * per validity and `LOCALSEQNO` at the last SEQNO. The bench stream's own context's source ids
+ * per validity, `LOCALSEQNO` at the last SEQNO and the table's `SCRAPE_VLD_SPAN` row as the writer
+ * keeps it (the longest validity, `stepSeconds`, up to the last SEQNO). The bench stream's own context's source ids
  * are 0 (its history predates the bench's fake source table, whose ids start at 1).
  */
 export async function fillTarget(db: Knex, location: DatabaseLocation, shape: TargetShape, validities: number, log: (line: string) => void = () => undefined): Promise<FillFigures> {
@@ -150,6 +151,9 @@ export async function fillTarget(db: Knex, location: DatabaseLocation, shape: Ta
   }
   await db(LOCALSEQNO).where('TABLENAME', spec.table).delete();
   await db(LOCALSEQNO).insert({ TABLENAME: spec.table, LASTUSEDSEQNO: n });
+  // every validity is stepSeconds long; the row was made (span 0, nothing covered) with the table
+  const spanRows = await db(VLD_SPAN_TABLE).where('TABLENAME', spec.table).update({ MAX_SPAN_SECONDS: info.stepSeconds, SEQNO_COVERED: n });
+  if (Number(spanRows) !== 1) throw new Error(`${VLD_SPAN_TABLE} has no row for ${spec.table}`);
   // the planner's statistics, as a production table of this size has them
   if (dialect === 'mysql') for (const t of [vldTableName(spec), spec.table, SOURCE_IDS_TABLE, PROVENANCE_TABLE]) await db.raw(`ANALYZE TABLE ${q(t)}`);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

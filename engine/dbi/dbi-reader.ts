@@ -6,6 +6,7 @@ import { SpecTable } from '../spec/spec-table';
 import { ScrapeError } from '../core/errors';
 import { normalizeTimeText } from '../core/time';
 import { isSingleMaskBit, tinyintMasksSharing } from './mask-bits';
+import { vldSpanLowerBound } from './vld-span';
 
 /** One row of a `<Table>Vld` validity table, times as UTC text. */
 export interface VldRow {
@@ -122,19 +123,22 @@ function checkOneBit(value: number, what: string): void {
   }
 }
 
-/** Validities after `at` up to which SQLite reads the candidates by TIMEEND rather than by TIMESTART. */
-const SQLITE_END_PROBE = 10_000;
+/** Index entries up to which SQLite's probes count a time range of the site and detector. */
+const SQLITE_PROBE = 10_000;
 
 /**
  * The validity query of `readContextAt` (a knex builder; `.toSQL()` gives its text): the candidates
  * for `q.at`, best first within each AGGREGATENO. The mask tests are `SITEMASK IN (…)`, which the
  * `<Vld>_site_start` and `<Vld>_site_end` indexes serve with the SUBSITE equality and one of the
- * time bounds: every validity of the site and detector starting before `at`, or ending after it.
- * MariaDB takes the smaller range by its own estimates. SQLite has no estimates and took the
- * TIMESTART range, the whole history for a read of the present: it is told which one (the other
- * bound written `+column`, not an index term) by a probe counting at most 10,000 index entries
- * ending after `at`. A read in the middle of a long history still walks half of it: which
- * validities cover a time cannot be found by one B-tree range without a bound on their length.
+ * time bounds. Which validities cover a time is one B-tree range only with a bound on their
+ * length: when the table's `SCRAPE_VLD_SPAN` row gives one (`vldSpanLowerBound`, exact), the
+ * query also asks `TIMESTART >= at − longest validity`, and the `<Vld>_site_start` range holds
+ * only the validities starting within one such length before `at`. Without it, every validity
+ * of the site and detector starting before `at`, or ending after it. MariaDB takes the smaller
+ * range by its own estimates. SQLite has none: it is told which one (the other bound written
+ * `+column`, not an index term) by probes counting at most 10,000 index entries, first of the
+ * bounded TIMESTART range, then of those ending after `at` (a read of the present, when a long
+ * validity makes the bounded range long too).
  */
 export async function readContextQuery(db: Knex, spec: SpecTable, q: DbiReadQuery): Promise<{ query: Knex.QueryBuilder }> {
   checkOneBit(q.site, 'site');
@@ -142,11 +146,16 @@ export async function readContextQuery(db: Knex, spec: SpecTable, q: DbiReadQuer
   checkOneBit(simflag, 'SimFlag');
   const at = normalizeTimeText(q.at);
   const masks = tinyintMasksSharing(q.site);
+  const from = await vldSpanLowerBound(db, spec, at);
   let byEnd: boolean | undefined;
   if (dialectOf(db) === 'sqlite') {
-    const probe = db(vldTableName(spec)).select(db.raw('1')).whereIn('SITEMASK', masks).andWhere('SUBSITE', q.subsite).andWhere('TIMEEND', '>', at).limit(SQLITE_END_PROBE);
-    const [{ n }] = await db.from(probe.as('p')).count({ n: '*' });
-    byEnd = Number(n) < SQLITE_END_PROBE;
+    const count = async (range: (b: Knex.QueryBuilder) => Knex.QueryBuilder) => {
+      const probe = range(db(vldTableName(spec)).select(db.raw('1')).whereIn('SITEMASK', masks).andWhere('SUBSITE', q.subsite)).limit(SQLITE_PROBE);
+      const [{ n }] = await db.from(probe.as('p')).count({ n: '*' });
+      return Number(n);
+    };
+    const startsFew = from !== undefined && (await count((b) => b.andWhere('TIMESTART', '>=', from).andWhere('TIMESTART', '<=', at))) < SQLITE_PROBE;
+    byEnd = startsFew ? false : (await count((b) => b.andWhere('TIMEEND', '>', at))) < SQLITE_PROBE;
   }
   const query = db(vldTableName(spec))
     .select(VLD_SELECT)
@@ -157,6 +166,10 @@ export async function readContextQuery(db: Knex, spec: SpecTable, q: DbiReadQuer
   if (byEnd === undefined) query.andWhere('TIMESTART', '<=', at).andWhere('TIMEEND', '>', at);
   else if (byEnd) query.andWhereRaw('+?? <= ?', ['TIMESTART', at]).andWhere('TIMEEND', '>', at);
   else query.andWhere('TIMESTART', '<=', at).andWhereRaw('+?? > ?', ['TIMEEND', at]);
+  if (from !== undefined) {
+    if (byEnd) query.andWhereRaw('+?? >= ?', ['TIMESTART', from]);
+    else query.andWhere('TIMESTART', '>=', from);
+  }
   if (q.aggregateno !== undefined) query.andWhere('AGGREGATENO', q.aggregateno);
   if (q.rollback !== undefined) query.andWhere('INSERTDATE', '<', normalizeTimeText(q.rollback));
   if (q.rollbackVersion !== undefined) query.andWhere('VERSIONDATE', '<', normalizeTimeText(q.rollbackVersion));

@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
 import { ScrapeError } from '../core/errors';
 import { utcNowText } from '../core/time';
-import { PROVENANCE_COLUMNS, PROVENANCE_TABLE, SOURCE_IDS_COLUMNS, SOURCE_IDS_TABLE, vldTableName } from '../spec/ddl';
+import { PROVENANCE_COLUMNS, PROVENANCE_TABLE, SOURCE_IDS_COLUMNS, SOURCE_IDS_TABLE, VLD_SPAN_TABLE, vldTableName } from '../spec/ddl';
 import { SpecTable } from '../spec/spec-table';
 import { SqlDialect, dialectOf, quoteIdentifier } from '../db/dialect';
 import { LoadDataRejected, loadPayloadLines } from './mysql-load-data';
@@ -12,6 +12,8 @@ import { LinesBuilder, Payload, payloadValues } from './payload-converter';
 import { Propagation, checkPropagation, suppressedJson } from './propagation';
 import { allocateSeqnos, ensureCounterSql } from './seqno-allocator';
 import { WritePath, writePathFor } from './write-path';
+import { databaseError } from '../db/database-error';
+import { recordVldSpan, validitySpanSeconds } from './vld-span';
 
 export type { Propagation, Provenance, SourceIds, SuppressedStats, ValidityContext } from './propagation';
 
@@ -65,6 +67,13 @@ export class DbiWriter {
   private readonly provenanceHead: string;
   /** Whether the target has `SCRAPE_PROVENANCE` (looked up once, as `sourceIds`). */
   private provenance?: boolean;
+  /**
+   * Whether this writer keeps the table's `SCRAPE_VLD_SPAN` row (looked up once): false without
+   * the table or the row, after a gap of other validities too long to fold in, or without the
+   * privilege to UPDATE it (`vldSpanDenied`). Not keeping it only makes mid-history reads slower.
+   */
+  private vldSpan?: boolean;
+  private spanDenied = false;
   /** Payload by LOAD DATA (MySQL): until the server refuses it once. */
   private loadData: boolean;
   private readonly payloadLoadHead: string;
@@ -162,6 +171,7 @@ export class DbiWriter {
         }
         if (this.sourceIds === undefined && checked.some((p) => p.source)) this.sourceIds = await this.db.schema.hasTable(SOURCE_IDS_TABLE);
         if (this.provenance === undefined && checked.some((p) => p.why)) this.provenance = await this.db.schema.hasTable(PROVENANCE_TABLE);
+        if (this.vldSpan === undefined) this.vldSpan = await this.db.schema.hasTable(VLD_SPAN_TABLE);
         return await this.db.transaction((trx) => this.writeIn(trx, checked, payload, fence));
       } catch (err) {
         if (err instanceof LoadDataRejected) {
@@ -211,8 +221,32 @@ export class DbiWriter {
     } else {
       await this.path.insertPayload(connection, this.payloadInsertHead, this.columns.length, seqnos, payload.values!);
     }
+    if (this.vldSpan) await this.recordSpan(trx, connection, props, seqnos);
     if (this.options.probe) await this.options.probe('inserted', seqnos);
     return seqnos;
+  }
+
+  /** The written validities' longest span into `SCRAPE_VLD_SPAN`, in the write's transaction (`recordVldSpan`). */
+  private async recordSpan(trx: Knex.Transaction, connection: unknown, props: readonly Propagation[], seqnos: number[]): Promise<void> {
+    let longest = 0;
+    for (const p of props) longest = Math.max(longest, validitySpanSeconds(p.timestart, p.timeend));
+    try {
+      if ((await recordVldSpan(trx, connection, this.spec, seqnos, longest)) !== 'recorded') this.vldSpan = false;
+    } catch (err) {
+      // a user with the README's minimal privileges (no UPDATE on it): written without it, said once
+      // (the failed statement changed nothing; the transaction goes on)
+      if (databaseError(err)?.code !== 'DB_PRIVILEGE') throw err;
+      this.vldSpan = false;
+      this.spanDenied = true;
+    }
+  }
+
+  /**
+   * True once the target refused this writer an UPDATE of `SCRAPE_VLD_SPAN`: validities are
+   * written without their spans, and `scrape query --at` reads the middle of the history slower.
+   */
+  get vldSpanDenied(): boolean {
+    return this.spanDenied;
   }
 
   /**

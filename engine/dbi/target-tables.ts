@@ -3,10 +3,11 @@ import { DatabaseLocation } from '../config/dbconf';
 import { locationLabel } from '../db/open-database';
 import { ScrapeError } from '../core/errors';
 import { SpecTable } from '../spec/spec-table';
-import { LOCALSEQNO, PROVENANCE_TABLE, SOURCE_IDS_TABLE, provenanceStatements, checkSpecTables, sourceIdsStatements, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
+import { LOCALSEQNO, PROVENANCE_TABLE, SOURCE_IDS_TABLE, VLD_SPAN_TABLE, vldSpanStatements, provenanceStatements, checkSpecTables, sourceIdsStatements, createTableStatements, dropTableStatements, localSeqnoStatements, vldTableName } from '../spec/ddl';
 import { SqlDialect, dialectOf } from '../db/dialect';
 import { databaseError } from '../db/database-error';
 import { checkSpecTypes } from '../spec/spec-type-problems';
+import { startVldSpanStatements } from './vld-span';
 
 /** What the operator allowed for the target tables. */
 export interface PrepareTargetOptions {
@@ -29,11 +30,14 @@ export interface PrepareTargetReport {
   sourceIdsMissing?: boolean;
   /** The target has no `SCRAPE_PROVENANCE` and creating it was not allowed: validities are written without it. */
   provenanceMissing?: boolean;
+  /** The target has no `SCRAPE_VLD_SPAN` and creating it was not allowed: `scrape query --at` reads without it. */
+  vldSpanMissing?: boolean;
 }
 
 
 /**
- * Makes sure the DBI tables of `specs` (payload, Vld, the shared LOCALSEQNO, SCRAPE_SOURCE_IDS and SCRAPE_PROVENANCE) exist before a
+ * Makes sure the DBI tables of `specs` (payload, Vld, the shared LOCALSEQNO, SCRAPE_SOURCE_IDS, SCRAPE_PROVENANCE and
+ * SCRAPE_VLD_SPAN, with a row for each Vld table it creates) exist before a
  * scraper writes. Tables are created only when the operator allowed it (`create`) or the target
  * is an embedded SQLite file; `drop` drops and recreates them. Production targets are never
  * created or dropped. A missing table without permission is an error naming the flag. Existing
@@ -68,6 +72,7 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
       if (await db.schema.hasTable(LOCALSEQNO)) await db(LOCALSEQNO).where('TABLENAME', spec.table).delete();
       if (await db.schema.hasTable(SOURCE_IDS_TABLE)) await db(SOURCE_IDS_TABLE).where('TABLENAME', spec.table).delete();
       if (await db.schema.hasTable(PROVENANCE_TABLE)) await db(PROVENANCE_TABLE).where('TABLENAME', spec.table).delete();
+      if (await db.schema.hasTable(VLD_SPAN_TABLE)) await db(VLD_SPAN_TABLE).where('TABLENAME', spec.table).delete();
     }
   }
 
@@ -103,6 +108,17 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
       report.provenanceMissing = true;
     }
   }
+  // the longest validity of each Vld table (fast reads in the middle of a long history): the same rule
+  let vldSpan = await db.schema.hasTable(VLD_SPAN_TABLE);
+  if (!vldSpan) {
+    if (mayCreate) {
+      for (const statement of vldSpanStatements(dialect)) await db.raw(statement);
+      report.created.push(VLD_SPAN_TABLE);
+      vldSpan = true;
+    } else {
+      report.vldSpanMissing = true;
+    }
+  }
   for (const spec of specs) {
     const names = [spec.table, vldTableName(spec)];
     const missing: string[] = [];
@@ -117,6 +133,8 @@ export async function prepareTargetTables(db: Knex, specs: SpecTable[], opts: Pr
         throw new ScrapeError('SPEC_TYPE', `${where} refused table ${spec.table} of ${spec.file}: ${meaning.message}`, { hint: meaning.hint, cause: err });
       }
       report.created.push(...missing);
+      // a Vld table made here starts empty: its span row says so (one made elsewhere gets none)
+      if (vldSpan && missing.includes(vldTableName(spec))) for (const { sql, bindings } of startVldSpanStatements(spec, dialect)) await db.raw(sql, bindings as Knex.RawBinding[]);
     }
     const present = new Set(Object.keys(await db(spec.table).columnInfo()).map((c) => c.toLowerCase()));
     const absent = ['SEQNO', 'ROW_COUNTER', ...spec.columns.map((c) => c.name)].filter((c) => !present.has(c.toLowerCase()));

@@ -270,3 +270,27 @@ export function provenanceStatements(dialect: SqlDialect): string[] {
       `PRIMARY KEY (${q('TABLENAME')}, ${q('SEQNO')}))`,
   ];
 }
+
+/**
+ * Name of the shared side table where the writer keeps, per DBI table, the longest validity it
+ * holds: what lets `scrape query --at` read only the TIMESTART range that can cover a time.
+ * Shared and reserved by the `SCRAPE_` prefix, like `SCRAPE_SOURCE_IDS`.
+ */
+export const VLD_SPAN_TABLE = 'SCRAPE_VLD_SPAN';
+
+/**
+ * DDL of `SCRAPE_VLD_SPAN` (idempotent): per DBI table (`TABLENAME`, its payload table's name as
+ * in `LOCALSEQNO`; primary key) `MAX_SPAN_SECONDS`, at least the longest `TIMEEND − TIMESTART` of
+ * the validities of `<TABLENAME>Vld` with a SEQNO up to `SEQNO_COVERED`. A validity with a larger
+ * SEQNO (written by another tool) is not accounted for: readers look at those themselves.
+ */
+export function vldSpanStatements(dialect: SqlDialect): string[] {
+  const q = (name: string) => quoteIdentifier(name, dialect);
+  const t = q(VLD_SPAN_TABLE);
+  if (dialect === 'mysql') {
+    return [
+      `CREATE TABLE IF NOT EXISTS ${t} (${q('TABLENAME')} varchar(64) NOT NULL PRIMARY KEY, ${q('MAX_SPAN_SECONDS')} bigint NOT NULL, ${q('SEQNO_COVERED')} int NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ];
+  }
+  return [`CREATE TABLE IF NOT EXISTS ${t} (${q('TABLENAME')} TEXT NOT NULL PRIMARY KEY, ${q('MAX_SPAN_SECONDS')} INTEGER NOT NULL, ${q('SEQNO_COVERED')} INTEGER NOT NULL)`];
+}

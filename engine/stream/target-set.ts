@@ -108,6 +108,8 @@ export class TargetSet {
   private readonly toldNoSourceIds = new Set<number>();
   /** Targets whose missing `SCRAPE_PROVENANCE` was told (once per stream and target). */
   private readonly toldNoProvenance = new Set<number>();
+  /** Targets whose refused UPDATE of `SCRAPE_VLD_SPAN` was told (once per stream and target). */
+  private readonly toldNoSpan = new Set<number>();
   /** Set by the stream builder: every validity is written with its provenance (`SCRAPE_PROVENANCE`). */
   stamp?: ProvenanceStamp;
   /**
@@ -411,6 +413,10 @@ export class TargetSet {
         if (target.writer.provenanceMissing && !this.toldNoProvenance.has(i)) {
           this.toldNoProvenance.add(i);
           this.logger?.log('warn', `${this.streamName}: target has no SCRAPE_PROVENANCE table (created with --allow-drop-create-table): ${target.spec.table} is written without provenance, so scrape query --why shows nothing for it`, { stream: this.streamName });
+        }
+        if (target.writer.vldSpanDenied && !this.toldNoSpan.has(i)) {
+          this.toldNoSpan.add(i);
+          this.logger?.log('warn', `${this.streamName}: the target user may not UPDATE SCRAPE_VLD_SPAN: ${target.spec.table} is written without the lengths of its validities, so scrape query --at reads the middle of its history slower (never wrong); grant UPDATE on it`, { stream: this.streamName });
         }
       }
     } catch (err) {

@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Writable } from 'stream';
 import { CliIo } from '../../engine/cli/io';
+import { Knex } from 'knex';
+import { dialectOf } from '../../engine/db/dialect';
 import { parseSpec, SpecTable } from '../../engine/spec/spec-table';
 export { ensureDist } from '../support/dist';
 
@@ -24,6 +26,24 @@ export function testSpec(table = 'DcsProbe'): SpecTable {
   );
 }
 
+
+/**
+ * What `SCRAPE_VLD_SPAN` should say of `<table>Vld`, computed by the database itself: the longest
+ * `TIMEEND − TIMESTART` in seconds (TIMESTAMPDIFF on MariaDB, strftime('%s') on SQLite) and the
+ * largest SEQNO; undefined for an empty table.
+ */
+export async function vldSpanBySql(db: Knex, table: string): Promise<{ span: number; seqno: number } | undefined> {
+  const sqlite = dialectOf(db) === 'sqlite';
+  const diff = sqlite ? "CAST(strftime('%s', TIMEEND) AS INTEGER) - CAST(strftime('%s', TIMESTART) AS INTEGER)" : 'TIMESTAMPDIFF(SECOND, TIMESTART, TIMEEND)';
+  const [row] = await db(`${table}Vld`).select(db.raw(`MAX(${diff}) AS span`), db.raw('MAX(SEQNO) AS seqno'));
+  return row.seqno === null ? undefined : { span: Number(row.span), seqno: Number(row.seqno) };
+}
+
+/** The `SCRAPE_VLD_SPAN` row of `table` as numbers, or undefined. */
+export async function vldSpanRow(db: Knex, table: string): Promise<{ span: number; seqno: number } | undefined> {
+  const row = await db('SCRAPE_VLD_SPAN').where('TABLENAME', table).first();
+  return row ? { span: Number(row.MAX_SPAN_SECONDS), seqno: Number(row.SEQNO_COVERED) } : undefined;
+}
 
 /** A child node process running `test/dbi/writer-child.js`, with its stdout lines. */
 export interface Child {

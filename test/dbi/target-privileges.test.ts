@@ -80,8 +80,10 @@ describe('the target user needs SELECT, INSERT and UPDATE on LOCALSEQNO (MariaDB
     ]);
     const [tables] = await target.db.raw('SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME');
     // the writer lock could not make SCRAPE_LOCKS (no CREATE): best effort, the run went on
-    // (SCRAPE_SOURCE_IDS and SCRAPE_PROVENANCE were made with the DBI tables, and SELECT, INSERT suffice to write them)
-    expect(tables.map((t: { name: string }) => t.name)).toEqual(['DcsAdTemp', 'DcsAdTempVld', 'LOCALSEQNO', 'SCRAPE_PROVENANCE', 'SCRAPE_SOURCE_IDS']);
+    // (SCRAPE_SOURCE_IDS, SCRAPE_PROVENANCE and SCRAPE_VLD_SPAN were made with the DBI tables, and SELECT, INSERT suffice to write the first two)
+    expect(tables.map((t: { name: string }) => t.name)).toEqual(['DcsAdTemp', 'DcsAdTempVld', 'LOCALSEQNO', 'SCRAPE_PROVENANCE', 'SCRAPE_SOURCE_IDS', 'SCRAPE_VLD_SPAN']);
+    // without UPDATE on SCRAPE_VLD_SPAN the writes went on without it: its row is as the tables were made
+    expect(await target.db('SCRAPE_VLD_SPAN').select('TABLENAME', 'MAX_SPAN_SECONDS', 'SEQNO_COVERED')).toEqual([{ TABLENAME: 'DcsAdTemp', MAX_SPAN_SECONDS: 0, SEQNO_COVERED: 0 }]);
     // every validity, the seed too, with its provenance
     expect(Number((await target.db('SCRAPE_PROVENANCE').count({ n: '*' }))[0].n)).toBe(Number((await target.db('DcsAdTempVld').count({ n: '*' }))[0].n));
     expect(Number((await target.db('SCRAPE_SOURCE_IDS').count({ n: '*' }))[0].n)).toBe(Number((await target.db('DcsAdTempVld').count({ n: '*' }))[0].n) - 1); // all but the seed

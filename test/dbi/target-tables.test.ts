@@ -54,9 +54,9 @@ describe.each(DIALECTS)('prepareTargetTables on %s', (dialect) => {
       expect(err2.message).toMatch(/DcsProbe and DcsProbeVld.*--allow-drop-create-table/);
       expect(await t.db.schema.hasTable('DcsProbe')).toBe(false);
       const report = await prepareTargetTables(t.db, [spec], { ...plain, create: true });
-      expect(report).toEqual({ created: ['SCRAPE_SOURCE_IDS', 'SCRAPE_PROVENANCE', 'DcsProbe', 'DcsProbeVld'], dropped: [] });
+      expect(report).toEqual({ created: ['SCRAPE_SOURCE_IDS', 'SCRAPE_PROVENANCE', 'SCRAPE_VLD_SPAN', 'DcsProbe', 'DcsProbeVld'], dropped: [] });
     } else {
-      expect(await prepareTargetTables(t.db, [spec], plain)).toEqual({ created: ['LOCALSEQNO', 'SCRAPE_SOURCE_IDS', 'SCRAPE_PROVENANCE', 'DcsProbe', 'DcsProbeVld'], dropped: [] });
+      expect(await prepareTargetTables(t.db, [spec], plain)).toEqual({ created: ['LOCALSEQNO', 'SCRAPE_SOURCE_IDS', 'SCRAPE_PROVENANCE', 'SCRAPE_VLD_SPAN', 'DcsProbe', 'DcsProbeVld'], dropped: [] });
     }
     expect(await prepareTargetTables(t.db, [spec], { ...plain, create: true })).toEqual({ created: [], dropped: [] });
     expect(await prepareTargetTables(t.db, [spec], plain)).toEqual({ created: [], dropped: [] });

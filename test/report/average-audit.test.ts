@@ -9,6 +9,7 @@ import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases
 import { localPlus } from '../support/source-fixture';
 import { runCli } from '../support/cli';
 import { ROOT } from '../ops/ops-support';
+import { vldSpanBySql, vldSpanRow } from '../dbi/dbi-support';
 import { LID_ROW_COLUMNS, LidRow, QUANTITIES, createLidTable, insertLidRows, lidRows, timeOf } from '../averager/lid-fixture';
 
 /**
@@ -254,6 +255,10 @@ describe.each(DIALECTS)('the averager audited (adlid) on %s', (dialect) => {
     const again = await repair();
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/nothing to repair/);
+    // the averager's and the repair's writes kept SCRAPE_VLD_SPAN: the longest bin and the last SEQNO (the repair's), as SQL finds them
+    const bySql = await vldSpanBySql(target.db, 'DcsAdLidSensor');
+    expect(bySql!.seqno).toBe(added.SEQNO);
+    expect(await vldSpanRow(target.db, 'DcsAdLidSensor')).toEqual(bySql);
   });
 
   it('repair --average is fenced: a bin appended by another writer between its look and its write stops it, nothing of it written', async () => {

@@ -6,6 +6,7 @@ import { runScraper } from '../../engine/scraper/scraper';
 import { dumpTarget } from '../../engine/dbi/dbi-reader';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
+import { vldSpanBySql, vldSpanRow } from '../dbi/dbi-support';
 
 const REGIMES = path.join(__dirname, '..', '..', 'regimes.d');
 
@@ -83,5 +84,8 @@ describe.each(DIALECTS)('the manual\'s scraper log on %s', (dialect) => {
     ]);
     expect(vld.map((v) => v.VERSIONDATE)).toEqual(vld.map((v) => v.TIMESTART));
     expect(vld.map((v) => v.INSERTDATE)).toEqual(vld.map(() => '2026-01-01 00:00:00'));
+    // the seed's write and the scraper's kept SCRAPE_VLD_SPAN: the longest validity (70 s, by hand) up to the last SEQNO, as SQL finds them
+    expect(await vldSpanBySql(target.db, 'DcsAdTemp')).toEqual({ span: 70, seqno: 4 });
+    expect(await vldSpanRow(target.db, 'DcsAdTemp')).toEqual({ span: 70, seqno: 4 });
   });
 });

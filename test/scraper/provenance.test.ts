@@ -8,6 +8,7 @@ import { readProvenance } from '../../engine/dbi/dbi-reader';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { insertRows, localPlus } from '../support/source-fixture';
 import { ADTEMP_YAML, PT, fillAdTempSource, ROOT } from '../ops/ops-support';
+import { vldSpanBySql, vldSpanRow } from '../dbi/dbi-support';
 
 /**
  * Provenance (SCRAPE_PROVENANCE), written with every validity of a catch-up over faked adtemp data
@@ -98,5 +99,9 @@ describe.each(DIALECTS)('provenance on %s', (dialect) => {
     expect([...reasons].sort()).toEqual(['changed', 'overage']);
     // one regime, one hash
     expect(new Set([...whys.values()].map((w) => w.regimeHash)).size).toBe(1);
+    // the scraper's writes kept SCRAPE_VLD_SPAN: the longest validity and the last SEQNO, as SQL finds them
+    const bySql = await vldSpanBySql(target.db, 'DcsAdTemp');
+    expect(bySql!.seqno).toBe(Number(vld[vld.length - 1].SEQNO));
+    expect(await vldSpanRow(target.db, 'DcsAdTemp')).toEqual(bySql);
   });
 });
