@@ -59,9 +59,10 @@ export class RangeReader {
     const inRange = `${dt} >= ? AND ${dt} < ?${notExcluded}`;
     this.boundsSql = `SELECT MIN(${dt}) AS t, MIN(${id}) AS lo, MAX(${id}) AS hi FROM ${table} WHERE ${inRange}`;
     this.firstSql = `SELECT MIN(${dt}) AS t FROM ${table} WHERE ${dt} >= ?${notExcluded}`;
-    const select = `SELECT ${this.columnNames.map(q).join(', ')} FROM ${table} WHERE ${id} >= ? AND ${id} <= ? AND ${inRange}`;
-    this.rangeSql = `${select} ORDER BY ${dt}, ${id}`;
-    this.rangeByIdSql = `${select} ORDER BY ${id}`;
+    const select = `SELECT ${this.columnNames.map(q).join(', ')} FROM ${table} WHERE ${id} >= ? AND ${id} <= ?`;
+    this.rangeSql = `${select} AND ${inRange} ORDER BY ${dt}, ${id}`;
+    // the id span alone: see `stream`
+    this.rangeByIdSql = `${select}${notExcluded} ORDER BY ${id}`;
   }
 
   /**
@@ -109,16 +110,19 @@ export class RangeReader {
    * `numericRowDecoder`; only with `decoder`, the stream's `SourceReader`, whose switches and
    * self-check apply). Resolves true when every row was handed on.
    *
-   * With `byId` the server sends the rows in id order (no sort of the range) and each row's
-   * `date_time`, as the server sent it, is compared with the one before: while none is earlier,
-   * id order is `(date_time, id)` order, the same rows in the same order. At the first row that
-   * is earlier, delivery stops (the rest of the result is read and dropped) and the promise
-   * resolves false: the rows handed on were a prefix of the range in id order only, and the
-   * caller reads the range again without `byId`.
+   * With `byId` the server sends the rows of the range's id span `lo..hi` in id order, without
+   * sorting and without testing their times, and each row's `date_time`, as the server sent it,
+   * is compared with the one before. While none is earlier, every row lies between the rows
+   * `lo` and `hi`, which are in the range (their ids are its smallest and largest), so these
+   * are the range's rows, and id order is their `(date_time, id)` order: the same rows in the
+   * same order. At the first row that is earlier, delivery stops (the rest of the result is read
+   * and dropped) and the promise resolves false: the rows handed on were a prefix of the span in
+   * id order only (a row of the span dated outside the range shows so too), and the caller reads
+   * the range again without `byId`.
    */
   async stream(conn: MysqlConnection, bounds: RangeBounds, from: string, to: string, onRow: (values: unknown[], dateTime: string) => void, byId = false): Promise<boolean> {
     if (bounds.lo === null || bounds.lo === undefined) return true;
-    const values = [bounds.lo, bounds.hi, this.toServer(from), this.toServer(to)];
+    const values = byId ? [bounds.lo, bounds.hi] : [bounds.lo, bounds.hi, this.toServer(from), this.toServer(to)];
     const toLocal = this.toLocal;
     const started = performance.now();
     // id order: the server's time text of the row before, and whether a row ran against it

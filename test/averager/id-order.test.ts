@@ -18,9 +18,13 @@ const SPEC = 'GDcsAdLidSensor';
 const START = '2012-02-01 00:00:03';
 /** The latest entry: the hour 02-05 23 h is incomplete, so five chunks (days) of complete hours. */
 const END = '2012-02-05 23:30:00';
-/** Ids run against time on this day only: neighbours swapped across two hour boundaries and within an hour. */
+/**
+ * Ids run against time on this day only: neighbours swapped across two hour boundaries, within
+ * an hour, and across the day's end (the next day's first row then has a smaller id than the
+ * day's last).
+ */
 const DISORDERED_DAY = '2012-02-03';
-const SWAPS = ['2012-02-03 10:00:00', '2012-02-03 17:00:00', '2012-02-03 17:31:00'];
+const SWAPS = ['2012-02-03 10:00:00', '2012-02-03 17:00:00', '2012-02-03 17:31:00', '2012-02-04 00:00:00'];
 
 type TargetRow = Record<string, unknown>;
 
@@ -166,8 +170,8 @@ describe.each(DIALECTS)('averager reading in id order, regime adlid, on %s', (di
     // one connection: 02-01 and 02-02 in id order, 02-03 read again, 02-04 and 02-05 in time order
     expect([single.chunksById, single.chunksReread]).toEqual([2, 1]);
     // read ahead (two chunks): 02-04 and 02-05 were asked for in id order before 02-03 was
-    // found to run against time, and came in order
-    expect([ahead.chunksById, ahead.chunksReread]).toEqual([4, 1]);
+    // found to run against time; 02-05 came in order, 02-04's id span holds 02-03's last row
+    expect([ahead.chunksById, ahead.chunksReread]).toEqual([3, 2]);
     expect(ahead.chunksReadAhead).toBe(4);
   });
 
@@ -205,8 +209,15 @@ describe.each(DIALECTS)('averager reading in id order, regime adlid, on %s', (di
       const byTime = await read('2012-02-03 00:00:00', '2012-02-04 00:00:00', false);
       expect(byTime.ordered).toBe(true);
       expect(byTime.got).toEqual(await sql('2012-02-03 00:00:00', '2012-02-04 00:00:00', 'date_time, id'));
+      // 02-04's id span holds 02-03's last row (its first row's neighbour, dated before it): by id
+      // that row runs against time, in time order it is not read
+      const nextDay = await read('2012-02-04 00:00:00', '2012-02-05 00:00:00', true);
+      expect(nextDay.ordered).toBe(false);
+      expect(nextDay.got).toEqual((await sql('2012-02-04 00:00:00', '2012-02-05 00:00:00', 'date_time, id')).slice(0, 1));
+      const nextDayByTime = await read('2012-02-04 00:00:00', '2012-02-05 00:00:00', false);
+      expect(nextDayByTime.got).toEqual(await sql('2012-02-04 00:00:00', '2012-02-05 00:00:00', 'date_time, id'));
       // the connection reads on after a range dropped part-way
-      expect((await read('2012-02-04 00:00:00', '2012-02-04 01:00:00', true)).ordered).toBe(true);
+      expect((await read('2012-02-04 01:00:00', '2012-02-04 02:00:00', true)).ordered).toBe(true);
     } finally {
       await held.release();
     }
