@@ -28,6 +28,8 @@ export class Aggregator {
   private readonly filter: RowFilter;
   private readonly hasFilter: boolean;
   private readonly timed: boolean;
+  /** Some function needs the values' order (`first`, `last`, `twavg`): only then are first/last values and time weights kept. */
+  private readonly ordered: boolean;
   private readonly keys: string[][];
   private readonly decl: AggregateDecl;
 
@@ -57,6 +59,7 @@ export class Aggregator {
     this.filter = compileFilter(decl.filter);
     this.hasFilter = decl.filter.length > 0;
     this.timed = this.functions.includes('twavg');
+    this.ordered = this.timed || this.functions.includes('first') || this.functions.includes('last');
     this.keys = this.columns.map((c) => this.functions.map((f) => `${c}_${f}`));
     const k = this.columns.length;
     this.n = new Float64Array(k);
@@ -125,6 +128,7 @@ export class Aggregator {
     this.m2[i] += d * (x - this.mean[i]);
     if (x < this.min[i]) this.min[i] = x;
     if (x > this.max[i]) this.max[i] = x;
+    if (!this.ordered) return;
     if (n === 1) {
       this.first[i] = x;
       this.firstT[i] = t;
@@ -145,14 +149,34 @@ export class Aggregator {
   addAt(values: readonly unknown[], at: ArrayLike<number>, dateTime: string): void {
     if (this.hasFilter) throw new ScrapeError('AGGREGATE_FILTER', 'addAt needs an aggregator without a filter (the caller filters)');
     this.rows++;
-    let t = 0;
-    if (this.timed) t = this.timeOf(dateTime);
     const k = this.columns.length;
+    if (this.ordered) {
+      let t = 0;
+      if (this.timed) t = this.timeOf(dateTime);
+      for (let i = 0; i < k; i++) {
+        const v = values[at[i]];
+        const x = typeof v === 'number' ? v : toNumber(v);
+        if (x !== x) continue; // NULL or not numeric
+        this.fold(i, x, t);
+      }
+      return;
+    }
+    // `fold` without the order's bookkeeping, the same arithmetic in the same order (the bulk
+    // readers' loop: 18 values a row over millions of rows)
+    const { n, sum, mean, m2, min, max } = this;
     for (let i = 0; i < k; i++) {
       const v = values[at[i]];
       const x = typeof v === 'number' ? v : toNumber(v);
       if (x !== x) continue; // NULL or not numeric
-      this.fold(i, x, t);
+      const c = n[i] + 1;
+      n[i] = c;
+      sum[i] += x;
+      const d = x - mean[i];
+      const mu = mean[i] + d / c;
+      mean[i] = mu;
+      m2[i] += d * (x - mu);
+      if (x < min[i]) min[i] = x;
+      if (x > max[i]) max[i] = x;
     }
   }
 

@@ -15,7 +15,7 @@ export type AveragerOptions = RunOptions;
 
 /** Per-stream counters of an averager run. */
 export interface AveragerReport {
-  streams: { table: string; resumedAt: string; rowsRead: number; chunks: number; chunksReadAhead: number; validities: number }[];
+  streams: { table: string; resumedAt: string; rowsRead: number; chunks: number; chunksReadAhead: number; chunksById: number; chunksReread: number; validities: number }[];
 }
 
 /** The averager settings of a regime in numbers. */
@@ -82,6 +82,6 @@ export async function runAverager(given: AveragerOptions): Promise<AveragerRepor
   const options = { ...given, regime: regimeForRole(given.regime, 'average') };
   const averagers = await runStreams(options, () => buildStreamAveragers(options), averagerSleep(options.regime));
   return {
-    streams: (averagers ?? []).map((a) => ({ table: a.stream.table, resumedAt: a.resumeTime, rowsRead: a.totals.rowsRead, chunks: a.chunks, chunksReadAhead: a.chunksReadAhead, validities: a.totals.propagations })),
+    streams: (averagers ?? []).map((a) => ({ table: a.stream.table, resumedAt: a.resumeTime, rowsRead: a.totals.rowsRead, chunks: a.chunks, chunksReadAhead: a.chunksReadAhead, chunksById: a.chunksById, chunksReread: a.chunksReread, validities: a.totals.propagations })),
   };
 }

@@ -13,6 +13,7 @@ import { LateRows } from '../stream/late-rows';
 import { TargetSet } from '../stream/target-set';
 import { StepResult, StreamTotals, StreamWorker, emptyStep } from '../stream/stream-worker';
 import { TimeBins, chunkLine } from './time-bins';
+import { ChunkFold, ClosedBin } from './chunk-fold';
 
 /** Settings of one averaged stream, in numbers. */
 export interface StreamAveragerSettings {
@@ -69,17 +70,15 @@ class PageCursor {
 }
 
 /**
- * The next chunk's rows read ahead on a second connection (the streamed path) while this chunk
- * is aggregated: its bounds, then its rows, held until the chunk's turn; then handed on, the held
- * ones first and the rest as they arrive, in the order read. The connection goes back to the
- * pool as soon as the read ends.
+ * A later chunk read ahead on a spare connection (the streamed path) while this chunk is
+ * aggregated: its bounds, then its rows, folded as they arrive into the chunk's own bins
+ * (`ChunkFold`), which wait for the chunk's turn. The connection goes back to the pool as soon
+ * as the read ends.
  */
 class ReadAhead {
   readonly bounds: Promise<RangeBounds>;
-  readonly done: Promise<void>;
-  private held: [unknown[], string][] = [];
-  private sink?: (values: unknown[], dateTime: string) => void;
-  private failure: unknown;
+  /** Resolves as `RangeReader.stream` does: false when the rows were read in id order and ran against time (the fold holds a prefix). */
+  readonly done: Promise<boolean>;
 
   constructor(
     readonly from: number,
@@ -88,58 +87,33 @@ class ReadAhead {
     reader: RangeReader,
     /** True when the rows of these bounds are the chunk's (its first entry in the chunk `from` starts): only then are they read. */
     inChunk: (bounds: RangeBounds) => boolean,
+    /** Read in id order (`RangeReader.stream`'s `byId`). */
+    readonly byId: boolean,
+    readonly fold: ChunkFold,
   ) {
     const fromText = naiveText(from);
     const toText = naiveText(to);
     this.bounds = reader.bounds(held.conn, fromText, toText);
     this.done = this.bounds
-      .then((b) => (inChunk(b) ? reader.stream(held.conn, b, fromText, toText, (values, t) => this.take(values, t)) : undefined))
+      .then((b) => (inChunk(b) ? reader.stream(held.conn, b, fromText, toText, fold.onRow, byId) : true))
       .finally(() => held.release());
     this.bounds.catch(() => undefined);
-    this.done.catch(() => undefined); // awaited (and its error raised) by `drain`, or when the pass ends
-  }
-
-  private take(values: unknown[], t: string): void {
-    const sink = this.sink;
-    if (sink === undefined) this.held.push([values, t]);
-    else if (this.failure === undefined) {
-      try {
-        sink(values, t);
-      } catch (err) {
-        this.failure = err;
-      }
-    }
-  }
-
-  /** Hands every row to `onRow` in order (the held ones now, later ones as they arrive); resolves when the read has ended. */
-  async drain(onRow: (values: unknown[], dateTime: string) => void): Promise<void> {
-    const held = this.held;
-    this.held = [];
-    try {
-      for (let i = 0; i < held.length; i++) onRow(held[i][0], held[i][1]);
-      this.sink = onRow;
-    } catch (err) {
-      this.failure = err;
-      this.sink = () => undefined;
-    }
-    await this.done;
-    if (this.failure !== undefined) throw this.failure;
+    this.done.catch(() => undefined); // awaited (and its error raised) by the chunk's turn, or when the pass ends
   }
 }
 
-/** A bin whose entries are all read: its start, aggregates and first/last passing entries. */
-interface ClosedBin {
-  start: number;
-  first: SourceRow;
-  last: SourceRow;
-  agg: Record<string, number | null>;
-  /** Highest source id read when the bin closed (`SCRAPE_SOURCE_IDS`, late rows). */
-  maxId: number;
-  /** Entries read in the bin, passing the filter or not (provenance `ROWS_SEEN`). */
-  rows: number;
-  /** Entries of the bin passing the filter: those averaged (provenance `SAMPLES`). */
-  passed: number;
-}
+/**
+ * Bins decided but not written after which a step waits for the write in flight (see
+ * `TargetSet.writeBehindUnlessBusy`): some 40 days of hourly bins, a few MB of payload rows.
+ */
+const MAX_PENDING_BINS = 1000;
+
+/**
+ * Chunks read ahead at most, each on a spare connection of the source pool (streamed path): the
+ * server converts two chunks to text while this one is folded. On 2 cores under load, two ahead
+ * took a tenth less time than one; three, no less than two.
+ */
+const READ_AHEAD = 2;
 
 /** What one chunk of a step covered. */
 interface ChunkRead {
@@ -166,8 +140,18 @@ export class StreamAverager implements StreamWorker {
   private readonly counts = { rowsRead: 0, rowsSkipped: 0, samples: 0, propagations: 0 };
   /** Chunks read since the stream started. */
   chunks = 0;
-  /** Of those, chunks whose rows were read ahead on a spare connection while the one before was aggregated (streamed path). */
+  /** Of those, chunks whose rows were read ahead on a spare connection while an earlier one was aggregated (streamed path). */
   chunksReadAhead = 0;
+  /** Chunks whose rows were read in id order and came in time order (streamed path, `RangeReader.stream`'s `byId`). */
+  chunksById = 0;
+  /** Chunks read in id order whose ids ran against time: read again in time order, and the rest of the pass with them. */
+  chunksReread = 0;
+  /**
+   * The streamed path reads the pass's chunks in id order (the server sends a range unsorted,
+   * checked to come in time order) until a chunk's ids run against time; then in time order
+   * until the pass ends.
+   */
+  private byId = true;
   /** Naive local ms where the next chunk starts reading (a bin start, or timefloor). */
   private startMs = NaN;
   /** Local time the stream resumed from at its (last) `resume`. */
@@ -192,8 +176,8 @@ export class StreamAverager implements StreamWorker {
    */
   private held?: HeldConnection;
   private nextBounds?: { from: number; to: number; bounds: Promise<RangeBounds> };
-  /** The next chunk read ahead on a spare connection (streamed path), when the pool had one. */
-  private ahead?: ReadAhead;
+  /** The next chunks read ahead on spare connections (streamed path), in order, as many as the pool had (up to `READ_AHEAD`). */
+  private ahead: ReadAhead[] = [];
   /** End of the complete bins of the current pass (the latest entry's bin start), read once per pass. */
   private territoryEnd?: number;
   private chunkIndex = 0;
@@ -345,7 +329,7 @@ export class StreamAverager implements StreamWorker {
       await this.closePages();
       await this.flush();
     } else {
-      await this.targets.writeBehind();
+      await this.targets.writeBehindUnlessBusy(MAX_PENDING_BINS);
     }
     this.live = result.caughtUp;
     return result;
@@ -374,13 +358,14 @@ export class StreamAverager implements StreamWorker {
     const pages = this.pages;
     this.pages = undefined;
     this.territoryEnd = undefined;
+    this.byId = true;
     if (pages) await pages.close();
     const next = this.nextBounds;
     this.nextBounds = undefined;
     if (next) await next.bounds.catch(() => undefined);
     const ahead = this.ahead;
-    this.ahead = undefined;
-    if (ahead) await ahead.done.catch(() => undefined);
+    this.ahead = [];
+    for (const a of ahead) await a.done.catch(() => undefined);
     const held = this.held;
     this.held = undefined;
     if (held) await held.release();
@@ -487,9 +472,10 @@ export class StreamAverager implements StreamWorker {
     // range (asked already, while the previous chunk's rows arrived, when that chunk ended here)
     const guessEnd = Math.min(bins.ceil(chunks.end(chunks.start(from))), territoryEnd);
     const inChunkOf = (start: number) => (b: RangeBounds) => b.first !== undefined && chunks.start(naiveMs(b.first)) === chunks.start(start);
-    // read ahead by the previous chunk on a spare connection: its bounds, and its rows when there are any
-    const ahead = this.ahead;
-    this.ahead = undefined;
+    // read ahead by an earlier chunk on a spare connection: its bounds, and its rows when there are any
+    const queue = this.ahead;
+    this.ahead = [];
+    const ahead = queue.shift();
     const asked = this.nextBounds;
     this.nextBounds = undefined;
     let rowsAhead: ReadAhead | undefined;
@@ -512,83 +498,67 @@ export class StreamAverager implements StreamWorker {
       if (found === undefined || naiveMs(found) >= territoryEnd) {
         // No entry left before the territory end: the remaining bins are empty gaps.
         this.startMs = Math.max(this.startMs, territoryEnd);
+        for (const a of queue) await a.done.catch(() => undefined);
         await this.giveBackConnection();
         return undefined;
       }
       around = this.chunkAround(naiveMs(found), territoryEnd);
       bounds = await range.bounds(conn, naiveText(from), naiveText(around.chunkEnd));
     }
-    const agg = this.aggregator;
-    const at = this.arrayColumns!;
-    const filter = this.arrayFilter!;
-    const names = range.columnNames;
-    const toRow = (values: unknown[], dateTime: string): SourceRow => {
-      const row: Record<string, unknown> = {};
-      for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
-      row.id = Number(row.id);
-      row.date_time = dateTime;
-      return row as SourceRow;
-    };
-    const closed: ClosedBin[] = [];
-    let binEnd = '';
-    let binStart = NaN;
-    let firstRow: unknown[] | undefined;
-    let lastRow: unknown[] | undefined;
-    let firstT = '';
-    let lastT = '';
-    let binRows = 0;
-    let binPassed = 0;
-    const close = () => {
-      if (firstRow && lastRow) closed.push({ start: binStart, first: toRow(firstRow, firstT), last: toRow(lastRow, lastT), agg: agg.result(naiveText(bins.end(binStart))), maxId: this.maxIdRead, rows: binRows, passed: binPassed });
-    };
-    let consumed = 0;
-    agg.reset();
-    const onRow = (values: unknown[], t: string): void => {
-      consumed++;
-      const id = values[0] as number;
-      if (id > this.maxIdRead) this.maxIdRead = Number(id);
-      if (!(t < binEnd)) {
-        close();
-        binStart = bins.start(naiveMs(t));
-        binEnd = naiveText(bins.end(binStart));
-        firstRow = lastRow = undefined;
-        binRows = 0;
-        binPassed = 0;
-        agg.reset();
-      }
-      binRows++;
-      if (filter(values as unknown as SourceRow)) {
-        binPassed++;
-        agg.addAt(values, at, t);
-        if (firstRow === undefined) {
-          firstRow = values;
-          firstT = t;
-        }
-        lastRow = values;
-        lastT = t;
-      }
-    };
-    // the next chunk: read ahead on a spare connection while these rows are aggregated (asked
-    // first, so the server works on it meanwhile), else its bounds queued behind these rows on
-    // the same connection
+    // the next chunks: read ahead on spare connections while these rows are aggregated (asked
+    // first, so the server works on them meanwhile, their rows folded as they arrive), else the
+    // next one's bounds queued behind these rows on the same connection. Those read ahead
+    // already go on while they follow this chunk; the others (this chunk began elsewhere) go.
+    const fromText = naiveText(from);
+    const toText = naiveText(around.chunkEnd);
     const nextFrom = around.chunkEnd;
-    const nextTo = Math.min(bins.ceil(chunks.end(chunks.start(nextFrom))), territoryEnd);
-    const spare = nextFrom < territoryEnd ? await range.holdSpare().catch(() => undefined) : undefined;
-    if (spare) this.ahead = new ReadAhead(nextFrom, nextTo, spare, range, inChunkOf(nextFrom));
-    const reading = rowsAhead ? rowsAhead.drain(onRow) : range.stream(conn, bounds, naiveText(from), naiveText(around.chunkEnd), onRow);
+    const nextEnd = (start: number) => Math.min(bins.ceil(chunks.end(chunks.start(start))), territoryEnd);
+    const nextTo = nextEnd(nextFrom);
+    let follows = nextFrom;
+    for (const a of queue) {
+      if (a.from === follows && follows < territoryEnd && a.to === nextEnd(follows)) {
+        this.ahead.push(a);
+        follows = a.to;
+      } else await a.done.catch(() => undefined);
+    }
+    while (this.ahead.length < READ_AHEAD && follows < territoryEnd) {
+      const spare = await range.holdSpare().catch(() => undefined);
+      if (!spare) break;
+      const to = nextEnd(follows);
+      this.ahead.push(new ReadAhead(follows, to, spare, range, inChunkOf(follows), this.byId, this.chunkFold()));
+      follows = to;
+    }
+    const spare = this.ahead.length > 0;
+    let fold = rowsAhead ? rowsAhead.fold : this.chunkFold();
+    const byId = rowsAhead ? rowsAhead.byId : this.byId;
+    const reading = rowsAhead ? rowsAhead.done : range.stream(conn, bounds, fromText, toText, fold.onRow, byId);
     if (nextFrom < territoryEnd && !spare) {
       const next = range.bounds(conn, naiveText(nextFrom), naiveText(nextTo));
       next.catch(() => undefined); // awaited by the next chunk, or when the pass ends
       this.nextBounds = { from: nextFrom, to: nextTo, bounds: next };
     }
-    await reading;
-    close();
-    agg.reset();
+    if (await reading) {
+      if (byId) this.chunksById++;
+    } else {
+      // ids ran against time: what was folded goes, the chunk is read again in time order
+      // (queued on the held connection), and so is the rest of the pass
+      this.byId = false;
+      this.chunksReread++;
+      fold = this.chunkFold();
+      await range.stream(conn, bounds, fromText, toText, fold.onRow);
+    }
+    const closed = fold.finish(this.maxIdRead);
+    if (fold.maxId > this.maxIdRead) this.maxIdRead = fold.maxId;
     // the connection goes back to the pool between steps (the next chunk's bounds answered first):
     // the process's other streams take turns on the same pool, and a stream holding it across its
     // turns would starve the ones beyond the pool's size
     await this.giveBackConnection();
-    return { chunkStart: around.chunkStart, end: around.chunkEnd, bins: closed, rows: consumed, blocked: false };
+    return { chunkStart: around.chunkStart, end: around.chunkEnd, bins: closed, rows: fold.rows, blocked: false };
+  }
+
+  /** A fold of one chunk's rows into bins, with an aggregator of its own (streamed path). */
+  private chunkFold(): ChunkFold {
+    return new ChunkFold(this.settings.bins, this.aggregator.spawn(), this.arrayColumns!, this.arrayFilter!, this.range!.reader.columnNames);
   }
 
   private openBin(t: number): OpenBin {

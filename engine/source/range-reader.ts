@@ -20,8 +20,9 @@ export interface RangeBounds {
  * (`id`, `date_time`, then the main columns) through the one guarded row stream. The query also
  * names the range's id range (`MIN(id)`, `MAX(id)` read from the `(date_time, id)` index): the
  * rows are the same, but when ids follow time, as auto-increment ids do, MariaDB reads the range
- * along the primary key instead of one primary-key lookup per row. The averager reads a chunk
- * (a day) at a time this way.
+ * along the primary key instead of one primary-key lookup per row. Read in id order (`byId`)
+ * the server also skips sorting the range, and the rows are checked to come in time order as
+ * they arrive. The averager reads a chunk (a day) at a time this way.
  */
 export class RangeReader {
   /** Column names of the arrays handed out, in order. */
@@ -29,6 +30,7 @@ export class RangeReader {
   private readonly boundsSql: string;
   private readonly firstSql: string;
   private readonly rangeSql: string;
+  private readonly rangeByIdSql: string;
   /** TIMESTAMP `date_time` (see `SourceStream.timestampZone`): UTC text read → local, local bounds → UTC; identity for DATETIME. */
   private readonly toLocal?: (utc: string) => string;
   private readonly toServer: (local: string) => string = (local) => local;
@@ -57,7 +59,10 @@ export class RangeReader {
     const inRange = `${dt} >= ? AND ${dt} < ?${notExcluded}`;
     this.boundsSql = `SELECT MIN(${dt}) AS t, MIN(${id}) AS lo, MAX(${id}) AS hi FROM ${table} WHERE ${inRange}`;
     this.firstSql = `SELECT MIN(${dt}) AS t FROM ${table} WHERE ${dt} >= ?${notExcluded}`;
-    this.rangeSql = `SELECT ${this.columnNames.map(q).join(', ')} FROM ${table} WHERE ${id} >= ? AND ${id} <= ? AND ${inRange} ORDER BY ${dt}, ${id}`;
+    const select = `SELECT ${this.columnNames.map(q).join(', ')} FROM ${table} WHERE ${id} >= ? AND ${id} <= ?`;
+    this.rangeSql = `${select} AND ${inRange} ORDER BY ${dt}, ${id}`;
+    // the id span alone: see `stream`
+    this.rangeByIdSql = `${select}${notExcluded} ORDER BY ${id}`;
   }
 
   /**
@@ -103,30 +108,70 @@ export class RangeReader {
    * `(date_time, id)` order, each with its source-local `date_time` text: `values[1]` holds it
    * for rows the driver parsed, NaN for rows decoded from their packets (numbers unboxed, see
    * `numericRowDecoder`; only with `decoder`, the stream's `SourceReader`, whose switches and
-   * self-check apply).
+   * self-check apply). Resolves true when every row was handed on.
+   *
+   * With `byId` the server sends the rows of the range's id span `lo..hi` in id order, without
+   * sorting and without testing their times, and each row's `date_time`, as the server sent it,
+   * is compared with the one before. While none is earlier, every row lies between the rows
+   * `lo` and `hi`, which are in the range (their ids are its smallest and largest), so these
+   * are the range's rows, and id order is their `(date_time, id)` order: the same rows in the
+   * same order. At the first row that is earlier, delivery stops (the rest of the result is read
+   * and dropped) and the promise resolves false: the rows handed on were a prefix of the span in
+   * id order only (a row of the span dated outside the range shows so too), and the caller reads
+   * the range again without `byId`.
    */
-  async stream(conn: MysqlConnection, bounds: RangeBounds, from: string, to: string, onRow: (values: unknown[], dateTime: string) => void): Promise<void> {
-    if (bounds.lo === null || bounds.lo === undefined) return;
-    const values = [bounds.lo, bounds.hi, this.toServer(from), this.toServer(to)];
+  async stream(conn: MysqlConnection, bounds: RangeBounds, from: string, to: string, onRow: (values: unknown[], dateTime: string) => void, byId = false): Promise<boolean> {
+    if (bounds.lo === null || bounds.lo === undefined) return true;
+    const values = byId ? [bounds.lo, bounds.hi] : [bounds.lo, bounds.hi, this.toServer(from), this.toServer(to)];
     const toLocal = this.toLocal;
     const started = performance.now();
-    const parsed = toLocal
-      ? (row: unknown[]) => {
-          const t = toLocal(row[1] as string);
-          row[1] = t;
-          onRow(row, t);
-        }
-      : (row: unknown[]) => onRow(row, row[1] as string);
-    const decoded = toLocal
-      ? (row: SourceRow) => onRow(row as unknown as unknown[], toLocal(row.date_time))
-      : (row: SourceRow) => onRow(row as unknown as unknown[], row.date_time);
+    // id order: the server's time text of the row before, and whether a row ran against it
+    let previous = '';
+    let ordered = true;
+    const inOrder = (serverTime: string): boolean => {
+      if (!ordered) return false;
+      if (serverTime < previous) return (ordered = false);
+      previous = serverTime;
+      return true;
+    };
+    let parsed: (row: unknown[]) => void;
+    let decoded: (row: SourceRow) => void;
+    if (byId) {
+      parsed = toLocal
+        ? (row) => {
+            if (!inOrder(row[1] as string)) return;
+            const t = toLocal(row[1] as string);
+            row[1] = t;
+            onRow(row, t);
+          }
+        : (row) => {
+            if (inOrder(row[1] as string)) onRow(row, row[1] as string);
+          };
+      decoded = toLocal
+        ? (row) => {
+            if (inOrder(row.date_time)) onRow(row as unknown as unknown[], toLocal(row.date_time));
+          }
+        : (row) => {
+            if (inOrder(row.date_time)) onRow(row as unknown as unknown[], row.date_time);
+          };
+    } else {
+      parsed = toLocal
+        ? (row) => {
+            const t = toLocal(row[1] as string);
+            row[1] = t;
+            onRow(row, t);
+          }
+        : (row) => onRow(row, row[1] as string);
+      decoded = toLocal ? (row) => onRow(row as unknown as unknown[], toLocal(row.date_time)) : (row) => onRow(row as unknown as unknown[], row.date_time);
+    }
     const hook = this.decoder?.numericRowHook(decoded);
     try {
-      await streamMysqlRows(conn, { sql: this.rangeSql, values, rowsAsArray: true }, parsed, hook);
+      await streamMysqlRows(conn, { sql: byId ? this.rangeByIdSql : this.rangeSql, values, rowsAsArray: true }, parsed, hook);
     } finally {
       this.decoder?.reportDecoderOff();
     }
     this.onRead?.((performance.now() - started) / 1000);
+    return ordered;
   }
 
   /** A time read from the server as source-local text. */

@@ -86,6 +86,8 @@ export class TargetSet {
   private pendingReasons: PendingReason[] = [];
   private unconfirmed: PendingReason[] = [];
   private inFlight?: Promise<void>;
+  /** The write in flight has ended (or none was started). */
+  private inFlightEnded = true;
   /** Per target: the context's last validity as this stream last read or wrote it; every write is fenced on it. */
   private expect: (FencePoint | undefined)[] = [];
   /**
@@ -350,6 +352,22 @@ export class TargetSet {
     const w = this.writeTaken(taken);
     w.catch(() => undefined); // awaited by the next write, flush or settle
     this.inFlight = w;
+    this.inFlightEnded = false;
+    const ended = () => {
+      if (this.inFlight === w) this.inFlightEnded = true;
+    };
+    w.then(ended, ended);
+  }
+
+  /**
+   * As `writeBehind` when no write is in flight, or when `maxPending` decisions or more wait;
+   * else nothing: while a write is in flight the decisions gather for the next one, and the
+   * caller reads on. When writing is slower than deciding (a commit per write), the writes then
+   * grow instead of each step waiting for the one before.
+   */
+  async writeBehindUnlessBusy(maxPending: number): Promise<void> {
+    if (this.inFlight !== undefined && !this.inFlightEnded && this.pendingCount < maxPending) return;
+    await this.writeBehind();
   }
 
   /** Writes the propagations collected so far after the write in flight; both done when it resolves. */
