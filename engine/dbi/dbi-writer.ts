@@ -13,7 +13,7 @@ import { Propagation, checkPropagation } from './propagation';
 import { allocateSeqnos, ensureCounterSql } from './seqno-allocator';
 import { WritePath, writePathFor } from './write-path';
 
-export type { Propagation, Provenance, SourceIds, SuppressedStats, ValidityContext } from './propagation';
+export type { Propagation, Provenance, ProvenanceToWrite, SourceIds, SuppressedStats, ValidityContext } from './propagation';
 
 /** Stages of a write a probe can watch (crash-safety tests, progress). */
 export type WriteStage = 'allocated' | 'inserted';

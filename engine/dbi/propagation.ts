@@ -21,7 +21,7 @@ export interface Propagation {
   /** Which source rows the stream had read when it decided this validity; kept in `SCRAPE_SOURCE_IDS` when the target has it. */
   source?: SourceIds;
   /** Why it was written; kept in `SCRAPE_PROVENANCE` when the target has it. */
-  why?: Provenance;
+  why?: ProvenanceToWrite;
   /** A repair's overlay: VERSIONDATE beats every validity it overlaps (not only those covering TIMESTART), so readers see it over its whole range. */
   overlayWhole?: boolean;
   /** Why the stream decided it (`changed`, `overage`, `bin`…): never written, kept by a `CollectingWriter` for a dry run. */
@@ -66,6 +66,38 @@ export interface SuppressedStats {
   maxdev: number;
   min: number;
   max: number;
+}
+
+/**
+ * Provenance as a writer takes it: as read back (`Provenance`), or as the scraper makes it, with
+ * what the deadband suppressed packed (`PackedSuppressedStats`). Written the same either way.
+ */
+export type ProvenanceToWrite = Omit<Provenance, 'suppressed'> & { suppressed?: Provenance['suppressed'] | PackedSuppressedStats };
+
+/**
+ * What the deadband suppressed over a range, packed: `(n, maxdev, min, max)` of each column in one
+ * Float64Array, over a column list shared by every range of the stream. A range of a 192-channel
+ * stream is then 6 KB instead of a record of 192 objects (26 KB), and a catch-up holds thousands
+ * of them (each PROCEED sample carries one until it is written). JSON (`toJSON`) is the record
+ * `Provenance.suppressed`: the columns with `n` > 0, in column order.
+ */
+export class PackedSuppressedStats {
+  constructor(
+    readonly columns: readonly string[],
+    /** `4 × columns.length` values: n, maxdev, min, max of column k at 4k..4k+3. */
+    readonly values: Float64Array,
+  ) {}
+
+  /** The record as `Provenance.suppressed` has it (what `JSON.stringify` writes). */
+  toJSON(): Record<string, SuppressedStats> {
+    const out: Record<string, SuppressedStats> = {};
+    const v = this.values;
+    for (let k = 0; k < this.columns.length; k++) {
+      if (v[4 * k] === 0) continue;
+      out[this.columns[k]] = { n: v[4 * k], maxdev: v[4 * k + 1], min: v[4 * k + 2], max: v[4 * k + 3] };
+    }
+    return out;
+  }
 }
 
 /**
