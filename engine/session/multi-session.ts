@@ -159,8 +159,10 @@ export async function runMultiSession(options: MultiSessionOptions): Promise<Mul
   );
   // decided rows held before writing: one budget for every stream of the process, whatever the number of regimes
   const budget = new PendingBudget();
-  // and a few streams stepping at once: each holds a page while it steps
-  const gate = new StepGate();
+  // and a few scraper streams stepping at once: each holds a page while it steps (not averager
+  // streams: one may hold a source connection between its steps, so a stream waiting its turn
+  // could hold the connection a stream stepping needs)
+  const gate = mode === 'scrape' ? new StepGate() : undefined;
   const runs = options.regimes.map((r) => new RegimeRun(r, options, backoff, clock, env, observer, regimeOfWorker, progress, { budget, gate }, health));
   let connected = false;
   const statusPage = options.metrics?.statusPage;
@@ -269,7 +271,7 @@ class RegimeRun {
     private readonly observer: StreamObserver,
     private readonly regimeOfWorker: WeakMap<StreamWorker, string>,
     private readonly progress: CatchUpProgress,
-    private readonly shared: { budget: PendingBudget; gate: StepGate },
+    private readonly shared: { budget: PendingBudget; gate?: StepGate },
     private readonly health?: SessionHealth,
   ) {
     this.regime = locations.loaded.regime;
