@@ -130,7 +130,8 @@ class SimClock implements Clock {
  * clock, and time moves on only when every stream sleeps. CPU is the process's own (user +
  * system) while live, less the faker's inserts (made while every stream sleeps, so theirs alone),
  * over the simulated span; lag of each stream, at every moment all sleep, is the newest row of
- * its table minus the last row it consumed, in 10 s intervals.
+ * its table minus the last row it consumed, in 10 s intervals. RSS is sampled at those moments
+ * too, with what it was made of at its peak (V8 heap used and reserved, external memory).
  */
 export async function manyLivePhase(which: ManyRegimes, sourceDb: string, targetDb: string, minutes: number): Promise<{ seconds: number; rows: number; counts: Record<string, number> }> {
   const regimes = manyRegimes(which);
@@ -174,6 +175,8 @@ export async function manyLivePhase(which: ManyRegimes, sourceDb: string, target
   let lagSum = 0;
   let lagCount = 0;
   let rssMax = 0;
+  /** What the process's memory was made of at `rssMax`. */
+  let atMax = process.memoryUsage();
   const end = T0 + minutes * 60_000;
   let nextTick = T0;
   const lagNow = (newestLocalMs: number): void => {
@@ -201,7 +204,11 @@ export async function manyLivePhase(which: ManyRegimes, sourceDb: string, target
     }
     await clock.parked(streams);
     if (failed) throw failed;
-    rssMax = Math.max(rssMax, process.memoryUsage().rss);
+    const memory = process.memoryUsage();
+    if (memory.rss > rssMax) {
+      rssMax = memory.rss;
+      atMax = memory;
+    }
     lagNow(nextTick - MANY_ROW_MS + offsetMs);
   }
   const cpu = process.cpuUsage(cpu0);
@@ -224,6 +231,10 @@ export async function manyLivePhase(which: ManyRegimes, sourceDb: string, target
       worstStream: worst as never,
       meanLagIntervals: lagCount ? lagSum / lagCount : 0,
       rssMb: rssMax / 2 ** 20,
+      heapUsedMb: atMax.heapUsed / 2 ** 20,
+      heapTotalMb: atMax.heapTotal / 2 ** 20,
+      externalMb: atMax.external / 2 ** 20,
+      arrayBuffersMb: atMax.arrayBuffers / 2 ** 20,
       rssBeforeMb: rssBefore / 2 ** 20,
     },
   };
@@ -231,14 +242,19 @@ export async function manyLivePhase(which: ManyRegimes, sourceDb: string, target
 
 /**
  * Catch-up of every stream at once (one process, `--until-caught-up`) over the source as faked,
- * or (`alone`) each stream by itself, one after the other, into fresh targets: rows, seconds and
- * the sum of the single-stream rates.
+ * or (`alone`) each stream by itself, one after the other, into fresh targets: rows, seconds,
+ * CPU seconds of the process (user + system) and, alone, the sum of the single-stream rates.
  */
 export async function manyCatchupPhase(which: ManyRegimes, sourceDb: string, targetDb: string, alone: boolean): Promise<{ seconds: number; rows: number; counts: Record<string, number> }> {
   const regimes = manyRegimes(which);
   const sourceLocation = benchLocation(sourceDb, true);
   const targetLocation = benchLocation(targetDb);
   await recreateDatabase(targetDb);
+  const cpu0 = process.cpuUsage();
+  const cpuSeconds = (): number => {
+    const c = process.cpuUsage(cpu0);
+    return (c.user + c.system) / 1e6;
+  };
   if (!alone) {
     let rows = 0;
     const t0 = process.hrtime.bigint();
@@ -252,7 +268,7 @@ export async function manyCatchupPhase(which: ManyRegimes, sourceDb: string, tar
       observer: { step: (_w, step) => (rows += step.rowsRead) },
     });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { seconds, rows, counts: { streams: report.streams, failed: report.failed.length } };
+    return { seconds, rows, counts: { streams: report.streams, failed: report.failed.length, cpuSeconds: cpuSeconds() } };
   }
   const source = openDatabase(sourceLocation, { readOnly: true, decimalNumbers: true });
   const target = openDatabase(targetLocation);
@@ -278,6 +294,6 @@ export async function manyCatchupPhase(which: ManyRegimes, sourceDb: string, tar
     await source.destroy();
     await target.destroy();
   }
-  return { seconds, rows, counts: { streams, rateSum } };
+  return { seconds, rows, counts: { streams, rateSum, cpuSeconds: cpuSeconds() } };
 }
 

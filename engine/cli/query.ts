@@ -7,7 +7,7 @@ import { resolveDatabase } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
 import { normalizeUtcTimeText } from '../core/time';
 import { readContextAt, readProvenance } from '../dbi/dbi-reader';
-import type { StoredProvenance } from '../dbi/propagation';
+import type { Provenance } from '../dbi/propagation';
 import { isSingleMaskBit } from '../dbi/mask-bits';
 import { vldTableName } from '../spec/ddl';
 import { SpecTable, defaultSpecDir, loadSpec } from '../spec/spec-table';
@@ -141,7 +141,7 @@ async function runQuery(name: string, opts: QueryOptions, io: CliIo): Promise<nu
 }
 
 /** `why:` lines of one validity's provenance (`--why`); says so when the target kept none. */
-function renderWhy(why: StoredProvenance | undefined): string {
+function renderWhy(why: Provenance | undefined): string {
   if (!why) return 'why: no provenance kept for this validity (written before SCRAPE_PROVENANCE, or by another tool)\n';
   const lines = [`why: ${why.reason}${why.fired ? ` (${why.fired.map((f) => `changes[${f.rule}]${f.columns.length ? ` on ${f.columns.join(', ')}` : ''}`).join('; ')})` : ''}${why.overlays ? ` (overlays SEQNO ${why.overlays.join(', ')})` : ''}`];
   if (why.sourceTable !== undefined && why.firstId !== undefined) {

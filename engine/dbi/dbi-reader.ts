@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { SqlDialect, dialectOf, preparedRows, quoteIdentifier } from '../db/dialect';
 import { PROVENANCE_TABLE, columnValueKind, vldTableName } from '../spec/ddl';
-import { parseSuppressed, type StoredProvenance } from './propagation';
+import { parseSuppressed, type Provenance } from './propagation';
 import { SpecTable } from '../spec/spec-table';
 import { ScrapeError } from '../core/errors';
 import { normalizeTimeText } from '../core/time';
@@ -333,13 +333,13 @@ export function payloadNormalizer(spec: SpecTable): (row: Record<string, unknown
  * without a row is missing from the map; a target without the table (an older one) gives an
  * empty map.
  */
-export async function readProvenance(db: Knex, spec: SpecTable, seqnos: readonly number[]): Promise<Map<number, StoredProvenance>> {
-  const out = new Map<number, StoredProvenance>();
+export async function readProvenance(db: Knex, spec: SpecTable, seqnos: readonly number[]): Promise<Map<number, Provenance>> {
+  const out = new Map<number, Provenance>();
   if (seqnos.length === 0 || !(await db.schema.hasTable(PROVENANCE_TABLE))) return out;
   for (let from = 0; from < seqnos.length; from += 500) {
     const rows = await db(PROVENANCE_TABLE).select('*').where('TABLENAME', spec.table).whereIn('SEQNO', seqnos.slice(from, from + 500));
     for (const r of rows) {
-      const why: StoredProvenance = { reason: String(r.REASON), regimeHash: String(r.REGIME_HASH), engineVersion: String(r.ENGINE_VERSION) };
+      const why: Provenance = { reason: String(r.REASON), regimeHash: String(r.REGIME_HASH), engineVersion: String(r.ENGINE_VERSION) };
       const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
       const text = (v: unknown) => (v === null || v === undefined ? undefined : v instanceof Date ? v.toISOString().slice(0, 19).replace('T', ' ') : normalizeTimeText(String(v)));
       if (r.FIRED !== null && r.FIRED !== undefined) {
@@ -356,7 +356,7 @@ export async function readProvenance(db: Knex, spec: SpecTable, seqnos: readonly
       why.samples = num(r.SAMPLES);
       why.rows = num(r.ROWS_SEEN);
       if (r.SUPPRESSED !== null && r.SUPPRESSED !== undefined) why.suppressed = parseSuppressed(String(r.SUPPRESSED));
-      for (const k of Object.keys(why) as (keyof StoredProvenance)[]) if (why[k] === undefined) delete why[k];
+      for (const k of Object.keys(why) as (keyof Provenance)[]) if (why[k] === undefined) delete why[k];
       out.set(Number(r.SEQNO), why);
     }
   }

@@ -15,7 +15,7 @@ import { WritePath, writePathFor } from './write-path';
 import { databaseError } from '../db/database-error';
 import { recordVldSpan, validitySpanSeconds } from './vld-span';
 
-export type { Propagation, Provenance, SourceIds, SuppressedStats, ValidityContext } from './propagation';
+export type { Propagation, Provenance, ProvenanceToWrite, SourceIds, SuppressedStats, ValidityContext } from './propagation';
 
 /** Stages of a write a probe can watch (crash-safety tests, progress). */
 export type WriteStage = 'allocated' | 'inserted';

@@ -186,7 +186,10 @@ class PieceWriter {
 
   /** The pieces written. */
   finish(): Buffer[] {
-    if (this.at > 0) this.pieces.push(this.buf.subarray(0, this.at));
+    // the pieces are held until written (a write behind waits for the one before it): a last
+    // piece less than half full is copied out of its 256 KB buffer, so a live write of a few
+    // hundred bytes holds that much (55 streams held 17 MB of mostly empty buffers)
+    if (this.at > 0) this.pieces.push(this.at < this.buf.length / 2 ? Buffer.from(this.buf.subarray(0, this.at)) : this.buf.subarray(0, this.at));
     this.buf = Buffer.alloc(0);
     this.at = 0;
     return this.pieces;

@@ -21,7 +21,7 @@ export interface Propagation {
   /** Which source rows the stream had read when it decided this validity; kept in `SCRAPE_SOURCE_IDS` when the target has it. */
   source?: SourceIds;
   /** Why it was written; kept in `SCRAPE_PROVENANCE` when the target has it. */
-  why?: Provenance;
+  why?: ProvenanceToWrite;
   /** A repair's overlay: VERSIONDATE beats every validity it overlaps (not only those covering TIMESTART), so readers see it over its whole range. */
   overlayWhole?: boolean;
   /** Why the stream decided it (`changed`, `overage`, `bin`…): never written, kept by a `CollectingWriter` for a dry run. */
@@ -50,12 +50,8 @@ export interface Provenance {
   samples?: number;
   /** Entries read with `firstTime <= date_time < lastTime`. */
   rows?: number;
-  /**
-   * Per threshold-rule column, what the deadband suppressed: samples decided `unchanged`, their
-   * largest |value − sv[0]|, min and max. The scraper hands them over as `SuppressedColumns`
-   * (no object per column); `readProvenance` gives them back by column.
-   */
-  suppressed?: Record<string, SuppressedStats> | SuppressedColumns;
+  /** Per threshold-rule column, what the deadband suppressed: samples decided `unchanged`, their largest |value − sv[0]|, min and max. */
+  suppressed?: Record<string, SuppressedStats>;
   /** sha256 (hex) of the regime's canonical JSON. */
   regimeHash: string;
   /** The engine's version (package.json). */
@@ -72,45 +68,50 @@ export interface SuppressedStats {
   max: number;
 }
 
-/** Provenance as `readProvenance` gives it back: what the deadband suppressed by column. */
-export type StoredProvenance = Omit<Provenance, 'suppressed'> & { suppressed?: Record<string, SuppressedStats> };
+/**
+ * Provenance as a writer takes it: as read back (`Provenance`), or as the scraper makes it, with
+ * what the deadband suppressed packed (`PackedSuppressedStats`). Written the same either way.
+ */
+export type ProvenanceToWrite = Omit<Provenance, 'suppressed'> & { suppressed?: Provenance['suppressed'] | PackedSuppressedStats };
 
 /**
- * What the deadband suppressed over a range, as parallel arrays over the columns that had a
- * number (one object per validity, not one per column: a 192-channel table made 192 of them per
- * validity). It is also the stored form of `SUPPRESSED`: `JSON.stringify` of it gives
- * `{"columns": [...], "n": [...], "maxdev": [...], "min": [...], "max": [...]}`, the column names
- * once, half the text of an object per column.
+ * What the deadband suppressed over a range, packed: `(n, maxdev, min, max)` of each column in one
+ * Float64Array, over a column list shared by every range of the stream. A range of a 192-channel
+ * stream is then 6 KB instead of a record of 192 objects (26 KB), and a catch-up holds thousands
+ * of them (each PROCEED sample carries one until it is written). Its JSON (`toJSON`) is the
+ * stored form of `SUPPRESSED`: parallel arrays over the columns with `n` > 0, in column order,
+ * `{"columns": [...], "n": [...], "maxdev": [...], "min": [...], "max": [...]}`, `maxdev` to 12
+ * significant digits (`roundTo12Digits`): half the text of an object per column (13 KB per
+ * validity of a 192-channel table, more than its payload rows) and a third of its client time.
  */
-export class SuppressedColumns {
+export class PackedSuppressedStats {
   constructor(
     readonly columns: readonly string[],
-    readonly n: readonly number[],
-    /** To 12 significant digits (`roundTo12Digits`). */
-    readonly maxdev: readonly number[],
-    readonly min: readonly number[],
-    readonly max: readonly number[],
+    /** `4 × columns.length` values: n, maxdev, min, max of column k at 4k..4k+3. */
+    readonly values: Float64Array,
   ) {}
 
-  /** The stored JSON's object (`JSON.stringify` calls it). */
-  toJSON(): { columns: readonly string[]; n: readonly number[]; maxdev: readonly number[]; min: readonly number[]; max: readonly number[] } {
-    return { columns: this.columns, n: this.n, maxdev: this.maxdev, min: this.min, max: this.max };
-  }
-
-  /** By column, as `readProvenance` gives them. */
-  byColumn(): Record<string, SuppressedStats> {
-    const out: Record<string, SuppressedStats> = {};
-    this.columns.forEach((column, k) => {
-      out[column] = { n: this.n[k], maxdev: this.maxdev[k], min: this.min[k], max: this.max[k] };
-    });
-    return out;
-  }
-
-  /** From stats by column (`maxdev` rounded as the scraper rounds it). */
-  static of(byColumn: Record<string, SuppressedStats>): SuppressedColumns {
+  /** From stats by column (as `Provenance.suppressed` has them). */
+  static of(byColumn: Record<string, SuppressedStats>): PackedSuppressedStats {
     const columns = Object.keys(byColumn);
-    const at = columns.map((c) => byColumn[c]);
-    return new SuppressedColumns(columns, at.map((s) => s.n), at.map((s) => roundTo12Digits(s.maxdev)), at.map((s) => s.min), at.map((s) => s.max));
+    const values = new Float64Array(4 * columns.length);
+    columns.forEach((c, k) => values.set([byColumn[c].n, byColumn[c].maxdev, byColumn[c].min, byColumn[c].max], 4 * k));
+    return new PackedSuppressedStats(columns, values);
+  }
+
+  /** The stored JSON's object (what `JSON.stringify` writes). */
+  toJSON(): { columns: string[]; n: number[]; maxdev: number[]; min: number[]; max: number[] } {
+    const v = this.values;
+    const out = { columns: [] as string[], n: [] as number[], maxdev: [] as number[], min: [] as number[], max: [] as number[] };
+    for (let k = 0; k < this.columns.length; k++) {
+      if (v[4 * k] === 0) continue;
+      out.columns.push(this.columns[k]);
+      out.n.push(v[4 * k]);
+      out.maxdev.push(roundTo12Digits(v[4 * k + 1]));
+      out.min.push(v[4 * k + 2]);
+      out.max.push(v[4 * k + 3]);
+    }
+    return out;
   }
 }
 
@@ -127,27 +128,24 @@ export function roundTo12Digits(x: number): number {
   return Math.round(x * f) / f;
 }
 
-/** `SUPPRESSED` text of a provenance's suppressed statistics (see `SuppressedColumns`; NaN and ±Infinity as null). */
-export function suppressedJson(suppressed: Record<string, SuppressedStats> | SuppressedColumns): string {
-  return JSON.stringify(suppressed instanceof SuppressedColumns ? suppressed : SuppressedColumns.of(suppressed));
+/** `SUPPRESSED` text of a provenance's suppressed statistics (see `PackedSuppressedStats`; NaN and ±Infinity as null). */
+export function suppressedJson(suppressed: Record<string, SuppressedStats> | PackedSuppressedStats): string {
+  return JSON.stringify(suppressed instanceof PackedSuppressedStats ? suppressed : PackedSuppressedStats.of(suppressed));
 }
 
 /**
- * `SUPPRESSED` text back by column: the stored arrays (`SuppressedColumns`), or the object per
- * column that versions before wrote, as it is.
+ * `SUPPRESSED` text back by column: the stored arrays (`PackedSuppressedStats`), or the object
+ * per column that versions before wrote, as it is.
  */
 export function parseSuppressed(text: string): Record<string, SuppressedStats> {
   const parsed = JSON.parse(text);
   if (!Array.isArray(parsed?.columns)) return parsed as Record<string, SuppressedStats>;
   const at = (values: unknown, k: number): number => (Array.isArray(values) && values[k] !== null && values[k] !== undefined ? Number(values[k]) : NaN);
-  const k = parsed.columns.length;
-  return new SuppressedColumns(
-    parsed.columns.map(String),
-    Array.from({ length: k }, (_, i) => at(parsed.n, i)),
-    Array.from({ length: k }, (_, i) => at(parsed.maxdev, i)),
-    Array.from({ length: k }, (_, i) => at(parsed.min, i)),
-    Array.from({ length: k }, (_, i) => at(parsed.max, i)),
-  ).byColumn();
+  const out: Record<string, SuppressedStats> = {};
+  parsed.columns.forEach((column: unknown, k: number) => {
+    out[String(column)] = { n: at(parsed.n, k), maxdev: at(parsed.maxdev, k), min: at(parsed.min, k), max: at(parsed.max, k) };
+  });
+  return out;
 }
 
 /**

@@ -3,7 +3,7 @@ import { ScrapeError } from '../core/errors';
 import { compileExpression } from '../transform/compile-expression';
 import { toNumber } from '../aggregate/row-filter';
 import type { SourceRow } from '../source/source-row';
-import { roundTo12Digits, SuppressedColumns } from '../dbi/propagation';
+import { PackedSuppressedStats } from '../dbi/propagation';
 
 /** True when the vector sv[0] → sv[-1] has `changed` (docs/design.md §4.4). Synchronous: the hot path. */
 export type ChangeTest = (first: SourceRow, last: SourceRow) => boolean;
@@ -41,27 +41,22 @@ export interface CompiledChangeRules {
  * the smallest and largest value.
  */
 export class SuppressionTracker {
-  private readonly n: Float64Array;
-  private readonly dev: Float64Array;
-  private readonly lo: Float64Array;
-  private readonly hi: Float64Array;
+  /** n, maxdev, min, max of column k at 4k..4k+3 (as `PackedSuppressedStats`). */
+  private readonly stats: Float64Array;
 
   constructor(
     private readonly columns: readonly string[],
     /** Where each column's value sits: a name (object rows) or an index (array rows). */
     private readonly keys: readonly (string | number)[],
   ) {
-    const k = columns.length;
-    this.n = new Float64Array(k);
-    this.dev = new Float64Array(k);
-    this.lo = new Float64Array(k);
-    this.hi = new Float64Array(k);
+    this.stats = new Float64Array(4 * columns.length);
   }
 
   /** Counts one suppressed sample `last` against `first` (sv[0]). */
   add(first: SourceRow, last: SourceRow): void {
     const f = first as unknown as Record<string | number, unknown>;
     const l = last as unknown as Record<string | number, unknown>;
+    const s = this.stats;
     for (let k = 0; k < this.keys.length; k++) {
       const key = this.keys[k];
       const b = l[key];
@@ -70,50 +65,34 @@ export class SuppressionTracker {
       if (y !== y) continue;
       const a = f[key];
       const x = a === null || a === undefined ? NaN : toNumber(a);
-      if (this.n[k] === 0) {
-        this.lo[k] = y;
-        this.hi[k] = y;
-        this.dev[k] = 0;
+      const at = 4 * k;
+      if (s[at] === 0) {
+        s[at + 2] = y;
+        s[at + 3] = y;
+        s[at + 1] = 0;
       } else {
-        if (y < this.lo[k]) this.lo[k] = y;
-        if (y > this.hi[k]) this.hi[k] = y;
+        if (y < s[at + 2]) s[at + 2] = y;
+        if (y > s[at + 3]) s[at + 3] = y;
       }
       if (x === x) {
         const d = Math.abs(y - x);
-        if (d > this.dev[k]) this.dev[k] = d;
+        if (d > s[at + 1]) s[at + 1] = d;
       }
-      this.n[k]++;
+      s[at]++;
     }
   }
 
-  /**
-   * The statistics so far as parallel arrays (columns without a suppressed number left out,
-   * `maxdev` to 12 significant digits; undefined when none).
-   */
-  result(): SuppressedColumns | undefined {
-    const k = this.columns.length;
-    let kept = 0;
-    for (let i = 0; i < k; i++) if (this.n[i] > 0) kept++;
-    if (kept === 0) return undefined;
-    const columns: string[] = kept === k ? (this.columns as string[]) : [];
-    const n: number[] = [];
-    const maxdev: number[] = [];
-    const min: number[] = [];
-    const max: number[] = [];
-    for (let i = 0; i < k; i++) {
-      if (this.n[i] === 0) continue;
-      if (kept !== k) columns.push(this.columns[i]);
-      n.push(this.n[i]);
-      maxdev.push(roundTo12Digits(this.dev[i]));
-      min.push(this.lo[i]);
-      max.push(this.hi[i]);
-    }
-    return new SuppressedColumns(columns, n, maxdev, min, max);
+  /** The statistics so far, packed (columns without a suppressed number left out of its JSON); undefined when none. */
+  result(): PackedSuppressedStats | undefined {
+    const s = this.stats;
+    for (let at = 0; at < s.length; at += 4) if (s[at] !== 0) return new PackedSuppressedStats(this.columns, s.slice());
+    return undefined;
   }
 
   /** Starts a new range. */
   reset(): void {
-    this.n.fill(0);
+    const s = this.stats;
+    for (let at = 0; at < s.length; at += 4) s[at] = 0;
   }
 }
 

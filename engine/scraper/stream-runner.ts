@@ -274,6 +274,7 @@ export class StreamRunner implements StreamWorker {
       if (proceed) {
         await this.propagate(proceed);
         result.propagations++;
+        if (this.targets.overBudget) await this.targets.writeBehind();
       }
       if (result.finished) {
         stoppedEarly = true;
@@ -391,7 +392,9 @@ export class StreamRunner implements StreamWorker {
       const sample = run.proceeds[k];
       await this.propagate(sample);
       run.result.propagations++;
-      if (k % 16 === 15) await nextTurn(); // a page streaming in is read in between
+      // the process holds as many decided rows as it may: these are written before more are mapped
+      if (this.targets.overBudget) await this.targets.writeBehind();
+      else if (k % 16 === 15) await nextTurn(); // a page streaming in is read in between
     }
     run.proceeds.length = 0; // their rows are mapped: not held while the last write finishes
     this.addTotals(run.result);

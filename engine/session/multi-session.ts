@@ -17,6 +17,8 @@ import { retryingWith } from '../stream/retry';
 import { SleepPolicy, runStreams } from '../stream/stream-loop';
 import { StreamObserver, combineObservers } from '../stream/stream-observer';
 import { StreamWorker } from '../stream/stream-worker';
+import { PendingBudget } from '../stream/target-set';
+import { StepGate } from '../stream/step-gate';
 import { buildStreamRunners, scraperSleep } from '../scraper/scraper';
 import { StreamRunner } from '../scraper/stream-runner';
 import { averagerSleep, buildStreamAveragers } from '../averager/averager';
@@ -155,7 +157,13 @@ export async function runMultiSession(options: MultiSessionOptions): Promise<Mul
   const connections = new SharedConnections((location, source) =>
     openDatabase(location, source ? { readOnly: true, decimalNumbers: true, connectTimeoutMs: backoff.giveUpAfterMs, poolMax: location.dialect === 'sqlite' ? undefined : poolMax } : { connectTimeoutMs: backoff.giveUpAfterMs }),
   );
-  const runs = options.regimes.map((r) => new RegimeRun(r, options, backoff, clock, env, observer, regimeOfWorker, progress, health));
+  // decided rows held before writing: one budget for every stream of the process, whatever the number of regimes
+  const budget = new PendingBudget();
+  // and a few scraper streams stepping at once: each holds a page while it steps (not averager
+  // streams: one may hold a source connection between its steps, so a stream waiting its turn
+  // could hold the connection a stream stepping needs)
+  const gate = mode === 'scrape' ? new StepGate() : undefined;
+  const runs = options.regimes.map((r) => new RegimeRun(r, options, backoff, clock, env, observer, regimeOfWorker, progress, { budget, gate }, health));
   let connected = false;
   const statusPage = options.metrics?.statusPage;
   const page = statusPage
@@ -263,6 +271,7 @@ class RegimeRun {
     private readonly observer: StreamObserver,
     private readonly regimeOfWorker: WeakMap<StreamWorker, string>,
     private readonly progress: CatchUpProgress,
+    private readonly shared: { budget: PendingBudget; gate?: StepGate },
     private readonly health?: SessionHealth,
   ) {
     this.regime = locations.loaded.regime;
@@ -386,6 +395,8 @@ class RegimeRun {
       rowDecoder: this.options.rowDecoder,
       backoff: this.backoff,
       observer: this.observer,
+      pendingBudget: this.shared.budget,
+      stepGate: this.shared.gate,
     };
     this.failed.clear();
     const retrying = retryingWith({ logger: this.logger, clock: this.clock, backoff: this.backoff, signal, onRetry: (err) => this.observer.retry?.(err) });

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import * as mysql from 'mysql2/promise';
 import { Knex } from 'knex';
 import { Clock, systemClock } from '../core/clock';
-import { KEEPALIVE_AFTER_MS } from '../db/open-database';
+import { KEEPALIVE_AFTER_MS, MYSQL_PREPARED_STATEMENTS } from '../db/open-database';
 import { DatabaseLocation } from '../config/dbconf';
 import { ScrapeError } from '../core/errors';
 import { dialectOf, rawRows } from '../db/dialect';
@@ -132,6 +132,7 @@ export class TargetLock {
         socketPath: this.location.socket,
         enableKeepAlive: true,
         keepAliveInitialDelay: KEEPALIVE_AFTER_MS,
+        maxPreparedStatements: MYSQL_PREPARED_STATEMENTS,
       });
       const conn = this.conn;
       this.lost = false;

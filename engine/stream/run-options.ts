@@ -6,6 +6,8 @@ import { Regime } from '../config/regime';
 import { SpecTable } from '../spec/spec-table';
 import { BackoffOptions } from './retry';
 import { StreamObserver } from './stream-observer';
+import type { PendingBudget } from './target-set';
+import type { StepGate } from './step-gate';
 
 /** What a scraper or averager run needs; connections are opened and closed by the caller. */
 export interface RunOptions {
@@ -32,6 +34,14 @@ export interface RunOptions {
   rowDecoder?: boolean;
   /** Told of every step, write and retry (progress lines, metrics). */
   observer?: StreamObserver;
+  /**
+   * Decided payload rows the run's streams may hold together before writing (shared by every
+   * regime of a several-regime process); default: one `PendingBudget` of `PENDING_ROWS_LIMIT`
+   * for the run.
+   */
+  pendingBudget?: PendingBudget;
+  /** Steps at once over the streams sharing it (a several-regime process, whose streams each run their own loop); none: no bound. */
+  stepGate?: StepGate;
   /**
    * A replay instead of a run (`scrape run --dry-run`, `scrape verify`): every target is written
    * by a `CollectingWriter` (nothing reaches the target, no table is created; a missing table is

@@ -17,7 +17,7 @@ import { FutureQuarantine } from './quarantine';
 import { LateRows } from './late-rows';
 import { RunOptions } from './run-options';
 import { StreamWorker } from './stream-worker';
-import { TargetSet } from './target-set';
+import { PendingBudget, TargetSet } from './target-set';
 
 /** What every stream gets before its decider is added: the matched table, its reader, its columns as the regime sees them, and its targets. */
 export interface StreamParts {
@@ -64,6 +64,7 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
   const absent = replay ? await Promise.all(targetSpecs.map(async (spec) => !(await target.schema.hasTable(vldTableName(spec))) || !(await target.schema.hasTable(spec.table)))) : targetSpecs.map(() => false);
   const streams = await discoverStreams(source, regime, options.tables);
   const stamp = { regimeHash: regimeHash(regime), engineVersion: engineVersion() };
+  const budget = options.pendingBudget ?? new PendingBudget();
   const workers = streams.map((stream) =>
     withStreamContext(regime, stream.table, () => {
       const columnNames = stream.columns.map((c) => c.name);
@@ -79,6 +80,7 @@ export async function buildStreamWorkers<W extends StreamWorker>(options: RunOpt
       const set = new TargetSet(targets, stream.context, ctx, stream.zone, clock, plan);
       set.logger = options.logger; // nonexistent local times: warned once, counted
       set.stamp = stamp; // provenance of every validity
+      set.budget = budget; // decided rows held, shared with the run's (or process's) other streams
       set.resumeBefore = replay?.resumeBefore;
       const reader = new SourceReader(source, stream, Math.max(regime.scraper.page_size, 1), {
         rowDecoder: options.rowDecoder,

@@ -50,11 +50,17 @@ export async function runStreams<W extends StreamWorker>(options: RunOptions, bu
     }
     const finished = new Set<W>();
     const stepOf = async (worker: W): Promise<StepResult> => {
-      if (stale.has(worker)) {
-        await worker.resume();
-        stale.delete(worker);
+      // a process running several regimes' streams lets a few step at once (`StepGate`)
+      const leave = await options.stepGate?.enter();
+      try {
+        if (stale.has(worker)) {
+          await worker.resume();
+          stale.delete(worker);
+        }
+        return await worker.step();
+      } finally {
+        leave?.();
       }
-      return worker.step();
     };
     const maxLagMs = async (): Promise<number> => {
       let most = 0;

@@ -2,8 +2,7 @@ import { Clock } from '../core/clock';
 import { ScrapeError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { localToUtcDetail, naiveMs, naiveText, utcToLocal } from '../core/time';
-import { DbiWriter, PreparedWrite, Propagation, Provenance, SourceIds, SuppressedStats, ValidityContext } from '../dbi/dbi-writer';
-import type { SuppressedColumns } from '../dbi/propagation';
+import { DbiWriter, PreparedWrite, Propagation, ProvenanceToWrite, SourceIds, ValidityContext } from '../dbi/dbi-writer';
 import { lastValidity, VldRow } from '../dbi/dbi-reader';
 import { FencePoint, fenceAfter } from '../dbi/fence';
 import { SpecTable } from '../spec/spec-table';
@@ -42,8 +41,8 @@ export interface Decision {
   /** Samples decided in the range and entries seen in `[first, last)` (provenance). */
   samples?: number;
   rows?: number;
-  /** What the deadband suppressed in the range, per threshold-rule column (provenance). */
-  suppressed?: Record<string, SuppressedStats> | SuppressedColumns;
+  /** What the deadband suppressed in the range, per threshold-rule column (provenance), packed. */
+  suppressed?: ProvenanceToWrite['suppressed'];
 }
 
 /** What every provenance row of a run carries: which regime and which engine wrote it. */
@@ -69,6 +68,27 @@ interface PendingReason {
 /** Resolves on the event loop's next turn: I/O waiting meanwhile (a page streaming in, a write's reply) is handled first. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Payload rows a process (or one run) may hold decided but not yet taken for writing, over all
+ * its streams: about 10 MB of rows. Pages are sized in source rows, but one decision of an
+ * unpivoting regime is hundreds of payload rows (pmthv: 2 targets × 192), so a full page of a
+ * 192-channel stream held 300 000 of them and 55 streams catching up at once took 1.8 GB.
+ */
+export const PENDING_ROWS_LIMIT = 100_000;
+
+/**
+ * Payload rows decided but not yet taken for writing, counted over every stream sharing it (one
+ * per process or per run, see `RunOptions.pendingBudget`). Past `limit`, the stream that decides
+ * next writes what it holds before deciding more (`TargetSet.overBudget`): memory follows the
+ * limit, not the number of streams or how wide their decisions are. Changes when rows are
+ * written, never which.
+ */
+export class PendingBudget {
+  /** Rows held now, all sharing streams together. */
+  held = 0;
+  constructor(readonly limit = PENDING_ROWS_LIMIT) {}
 }
 
 /**
@@ -114,6 +134,10 @@ export class TargetSet {
   private readonly toldNoSpan = new Set<number>();
   /** Set by the stream builder: every validity is written with its provenance (`SCRAPE_PROVENANCE`). */
   stamp?: ProvenanceStamp;
+  /** Set by the stream builder: the pending payload rows shared with the other streams (see `overBudget`). */
+  budget?: PendingBudget;
+  /** Payload rows of `pending`, all targets together (counted in `budget`). */
+  private pendingRows = 0;
   /**
    * A stream reading a table succession: which of its tables a row was read from (by its
    * `date_time`) and the highest id read from a table so far. `SCRAPE_SOURCE_IDS` then keeps the
@@ -152,6 +176,7 @@ export class TargetSet {
     this.resumes = last.map((v, i) => (v ? this.local(String(this.replay[i] ? v.TIMESTART : v.TIMEEND)) : undefined));
     this.pending = this.targets.map(() => []);
     this.pendingReasons = [];
+    this.releaseRows();
     const unconfirmed = this.unconfirmed;
     this.unconfirmed = [];
     for (const p of unconfirmed) {
@@ -217,6 +242,8 @@ export class TargetSet {
       const rows = await target.mapping.evaluate({ first: decision.first, last: decision.last, agg: decision.agg, ctx: this.ctx }, this.plan);
       this.refuseNotFinite(rows, i, decision, timestart, timeend);
       this.pending[i].push({ timestart, timeend, context: this.context, rows, source: this.sourceIds(decision), why, reason: decision.reason });
+      this.pendingRows += rows.length;
+      if (this.budget) this.budget.held += rows.length;
     }
     if (added) this.pendingReasons.push({ reason: decision.reason, timeend });
     return added;
@@ -318,9 +345,9 @@ export class TargetSet {
   }
 
   /** What `SCRAPE_PROVENANCE` keeps of a decision (none without a stamp). */
-  private provenance(d: Decision): Provenance | undefined {
+  private provenance(d: Decision): ProvenanceToWrite | undefined {
     if (!this.stamp) return undefined;
-    const why: Provenance = { reason: d.reason, sourceTable: this.sourceTableOf(d), firstTime: d.first.date_time, lastTime: d.last.date_time, ...this.stamp };
+    const why: ProvenanceToWrite = { reason: d.reason, sourceTable: this.sourceTableOf(d), firstTime: d.first.date_time, lastTime: d.last.date_time, ...this.stamp };
     const firstId = Number(d.first.id);
     const lastId = Number(d.last.id);
     if (Number.isFinite(firstId)) why.firstId = firstId;
@@ -340,6 +367,20 @@ export class TargetSet {
   /** Decisions not written yet. */
   get pendingCount(): number {
     return this.pendingReasons.length;
+  }
+
+  /**
+   * True when this stream holds pending rows and the streams sharing its budget hold `limit` or
+   * more: the stream writes behind (`writeBehind`) before deciding more.
+   */
+  get overBudget(): boolean {
+    return this.budget !== undefined && this.pendingRows > 0 && this.budget.held >= this.budget.limit;
+  }
+
+  /** The pending rows leave the budget (taken for writing, or forgotten by a resume). */
+  private releaseRows(): void {
+    if (this.budget) this.budget.held -= this.pendingRows;
+    this.pendingRows = 0;
   }
 
   /**
@@ -401,6 +442,7 @@ export class TargetSet {
     this.pendingReasons = [];
     const batches = this.pending;
     this.pending = this.targets.map(() => []);
+    this.releaseRows();
     try {
       const writes: (PreparedWrite | undefined)[] = [];
       for (const [i, target] of this.targets.entries()) {
@@ -455,7 +497,7 @@ export class TargetSet {
     for (const [i, target] of this.targets.entries()) {
       if (!empty[i]) continue;
       const rows = [Object.fromEntries(target.spec.columns.map((c) => [c.name, null]))];
-      const why: Provenance | undefined = this.stamp ? { reason: 'seed', sourceTable: this.streamName, ...this.stamp } : undefined;
+      const why: ProvenanceToWrite | undefined = this.stamp ? { reason: 'seed', sourceTable: this.streamName, ...this.stamp } : undefined;
       await target.writer.write([{ timestart: timestartUtc, timeend: timeendUtc, context: this.context, rows, why }], { context: this.context, expect: undefined });
       seeded.push(target.spec.table);
       this.onPropagation?.('seed');

@@ -82,4 +82,31 @@ describe('compileChangeRules', () => {
       expect({ a, b, byName: wide.test(obj(a), obj(b)), byIndex: byIndex(arr(a), arr(b)) }).toEqual({ a, b, byName: changed, byIndex: changed });
     }
   });
+
+  it('suppression: per threshold column, what the deadband suppressed in a range, packed and written as parallel arrays', () => {
+    // threshold columns L1C1R1, L1C1R2 (the `equal` rule's pw_ columns are not counted)
+    const tracker = rules.suppression()!;
+    expect(tracker.result()).toBeUndefined();
+    const sv0 = row({ L1C1R1: 1500, L1C1R2: '1500.00' });
+    tracker.add(sv0, row({ L1C1R1: 1500.5, L1C1R2: null }));
+    tracker.add(sv0, row({ L1C1R1: 1499.25, L1C1R2: null }));
+    tracker.add(sv0, row({ L1C1R1: 1500.75, L1C1R2: null }));
+    const packed = tracker.result()!;
+    // by hand: L1C1R1 saw 1500.5, 1499.25, 1500.75 against 1500 (largest |Δ| 0.75); L1C1R2 only NULLs: left out
+    expect(JSON.parse(JSON.stringify(packed))).toEqual({ columns: ['L1C1R1'], n: [3], maxdev: [0.75], min: [1499.25], max: [1500.75] });
+    expect(packed.values).toHaveLength(8); // (n, maxdev, min, max) × 2 columns, one array
+    // a new range starts from nothing; the result taken before is not changed by it
+    tracker.reset();
+    expect(tracker.result()).toBeUndefined();
+    tracker.add(sv0, row({ L1C1R1: 1500.25, L1C1R2: '1500.5' }));
+    expect(JSON.parse(JSON.stringify(tracker.result()))).toEqual({ columns: ['L1C1R1', 'L1C1R2'], n: [1, 1], maxdev: [0.25, 0.5], min: [1500.25, 1500.5], max: [1500.25, 1500.5] });
+    expect(JSON.parse(JSON.stringify(packed))).toEqual({ columns: ['L1C1R1'], n: [3], maxdev: [0.75], min: [1499.25], max: [1500.75] });
+    // over arrays, by index: the same figures
+    const byIndex = rules.suppression((c) => cols.indexOf(c))!;
+    const arr = (r: SourceRow) => cols.map((c) => (r as unknown as Record<string, unknown>)[c]) as unknown as SourceRow;
+    byIndex.add(arr(sv0), arr(row({ L1C1R1: 1500.5, L1C1R2: null })));
+    byIndex.add(arr(sv0), arr(row({ L1C1R1: 1499.25, L1C1R2: null })));
+    byIndex.add(arr(sv0), arr(row({ L1C1R1: 1500.75, L1C1R2: null })));
+    expect(JSON.stringify(byIndex.result())).toBe(JSON.stringify(packed));
+  });
 });

@@ -3,7 +3,8 @@ import { MemoryLogger } from '../../engine/core/logger';
 import { ManualClock } from '../../engine/core/clock';
 import { loadRegime, applySettingOverrides, LoadedRegime } from '../../engine/config/load-regime';
 import { runScraper } from '../../engine/scraper/scraper';
-import { dumpTarget } from '../../engine/dbi/dbi-reader';
+import { PendingBudget } from '../../engine/stream/target-set';
+import { dumpTarget, readProvenance } from '../../engine/dbi/dbi-reader';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { createSourceTable, insertRows, localPlus } from '../support/source-fixture';
 
@@ -174,6 +175,61 @@ describe.each(DIALECTS)('regime pmthv on %s', (dialect) => {
         .filter((l) => l.fields?.stream === table && l.message.startsWith('SV ') && l.message.endsWith('PROCEED'))
         .map((l) => /\((\d+), (\d+)\).*?\sfull\s+(\w+)/.exec(l.message)!.slice(1).map((x, i) => (i < 2 ? Number(x) : x)));
       expect(proceeds).toEqual(e.ranges);
+
+      // What the deadband suppressed (SCRAPE_PROVENANCE), per voltage channel (the threshold
+      // rule's columns, in column order; the power flags have an `equal` rule): the samples
+      // strictly inside [a, b) were decided unchanged, b − a − 1 of them (none: no record). By
+      // the fixture, a channel's voltage is the same at every row of a range (its jump starts a
+      // range), so min = max = its voltage at row a and no deviation from sv[0].
+      const why = await readProvenance(target.db, loaded.specs.get('GDcsPmtHv')!, mine.map((v) => v.SEQNO));
+      for (const [k, v] of mine.entries()) {
+        const [a, b] = e.ranges[k];
+        const suppressed = why.get(v.SEQNO)!.suppressed;
+        if (b - a - 1 === 0) {
+          expect(suppressed).toBeUndefined();
+          continue;
+        }
+        expect(Object.keys(suppressed!)).toEqual(CHANNELS.map((c) => c.name));
+        for (const ch of CHANNELS) {
+          const u = voltage(e.fixture, a, ch);
+          expect(suppressed![ch.name]).toEqual({ n: b - a - 1, maxdev: 0, min: u, max: u });
+        }
+      }
+    }
+  });
+
+  it('with a budget of decided rows smaller than one decision, writes each decision as it is made: the same target', async () => {
+    // the target of the test before (checked by hand there) against one written with a budget of
+    // 1 payload row, with the same settings and clock: every decision (2 × 192 rows) is over it,
+    // so each is written alone, one transaction per target: 8 validities × 2 targets = 16 writes
+    // (the run before, a page per stream, wrote each stream's 4 validities at once: 2 × 2 = 4)
+    const regime = applySettingOverrides(loaded.regime, ['interval=10s', 'offset=0', 'maxage=5m']);
+    const small = await createTestDatabase(dialect, 'pmthv_budget_tgt');
+    try {
+      const writes: number[] = [];
+      const count = async (budget?: PendingBudget, into = small) => {
+        let n = 0;
+        await runScraper({
+          regime, specs: loaded.specs, source: source.db, target: into.db, targetLocation: into.location, logger: new MemoryLogger(),
+          clock: new ManualClock(Date.UTC(2026, 0, 1)), untilCaughtUp: true, allowCreate: true, pendingBudget: budget, observer: { write: () => n++ },
+        });
+        writes.push(n);
+      };
+      const budget = new PendingBudget(1);
+      await count(budget);
+      expect(budget.held).toBe(0); // every row taken for writing
+      for (const spec of ['GDcsPmtHv', ...loaded.regime.targets.map((t) => t.spec)]) {
+        expect(await dumpTarget(small.db, loaded.specs.get(spec)!)).toEqual(await dumpTarget(target.db, loaded.specs.get(spec)!));
+      }
+      const fresh = await createTestDatabase(dialect, 'pmthv_budget_ref');
+      try {
+        await count(undefined, fresh);
+      } finally {
+        await fresh.drop();
+      }
+      expect(writes).toEqual([16, 4]);
+    } finally {
+      await small.drop();
     }
   });
 });
