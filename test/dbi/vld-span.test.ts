@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { DIALECTS, createTestDatabase, TestDatabase } from '../support/databases';
 import { prepareTargetTables } from '../../engine/dbi/target-tables';
 import { DbiWriter, Propagation } from '../../engine/dbi/dbi-writer';
-import { readContextAt, readContextQuery } from '../../engine/dbi/dbi-reader';
+import { readContextAt, readContextQuery, VldRow } from '../../engine/dbi/dbi-reader';
 import { testSpec, vldSpanBySql, vldSpanRow } from './dbi-support';
 
 /**
@@ -28,17 +28,7 @@ const prop = (start: number, end: number, value = 1): Propagation => ({ timestar
 /** Contiguous validities of `step` seconds from `start`, `n` of them. */
 const run = (start: number, step: number, n: number): Propagation[] => Array.from({ length: n }, (_, k) => prop(start + k * step, start + (k + 1) * step, k));
 
-interface Row {
-  SEQNO: number;
-  TIMESTART: string;
-  TIMEEND: string;
-  SITEMASK: number;
-  SIMMASK: number;
-  SUBSITE: number;
-  TASK: number;
-  AGGREGATENO: number;
-  VERSIONDATE: string;
-}
+type Row = Omit<VldRow, 'INSERTDATE'>;
 
 /**
  * Another tool's validities, by plain SQL: SEQNOs taken from LOCALSEQNO as a DBI writer takes
